@@ -1,0 +1,61 @@
+import { CacheopsConfigError } from '../errors.js'
+import { READ_OPS, type ModelProfile, type ParsedConfig, type ReadOp } from './schema.js'
+
+/** Per-call options of `.cache()`. */
+export interface CacheCallOptions {
+  readonly ops?: readonly ReadOp[] | 'all'
+  readonly timeout?: number
+}
+
+/** What one call resolves to: cache it for `timeout` seconds, or not at all. */
+export type CacheDecision = { readonly cache: true; readonly timeout: number } | { readonly cache: false }
+
+const NO: CacheDecision = { cache: false }
+
+/** The profile of a model: exact name first, then '*'; `null` means caching is forbidden. */
+export function profileFor(config: ParsedConfig, model: string): ModelProfile | null | undefined {
+  if (Object.prototype.hasOwnProperty.call(config.models, model)) return config.models[model]
+  return config.models['*']
+}
+
+/** `findUniqueOrThrow` → `findUnique`; anything that is not a cacheable read → undefined. */
+export function baseReadOp(operation: string): ReadOp | undefined {
+  const base = operation.endsWith('OrThrow') ? operation.slice(0, -'OrThrow'.length) : operation
+  return (READ_OPS as readonly string[]).includes(base) ? (base as ReadOp) : undefined
+}
+
+function opsInclude(ops: ModelProfile['ops'], op: ReadOp): boolean {
+  return ops === 'all' || (ops?.includes(op) ?? false)
+}
+
+/** Checks `.cache()` options when they are given, so mistakes fail at the call site. */
+export function validateCallOptions(config: ParsedConfig, model: string, opts: CacheCallOptions | undefined): void {
+  const profile = profileFor(config, model)
+  if (profile === null) throw new CacheopsConfigError(`prisma-cacheops: caching is forbidden for model ${model} (its profile is null)`)
+  if (opts?.timeout !== undefined && !(Number.isInteger(opts.timeout) && opts.timeout > 0)) {
+    throw new CacheopsConfigError(`prisma-cacheops: .cache() timeout must be a positive whole number of seconds, got ${String(opts.timeout)}`, [{ path: 'timeout', message: 'must be positive' }])
+  }
+  if (opts?.ops !== undefined && opts.ops !== 'all') {
+    const bad = opts.ops.find((o) => !(READ_OPS as readonly string[]).includes(o))
+    if (bad !== undefined) throw new CacheopsConfigError(`prisma-cacheops: .cache() ops: unknown operation "${bad}"`, [{ path: 'ops', message: `unknown operation ${bad}` }])
+  }
+  if (opts?.timeout === undefined && !profile) {
+    throw new CacheopsConfigError(`prisma-cacheops: .cache() on model ${model}, which has no profile: give it a profile or pass { timeout }`)
+  }
+}
+
+/**
+ * Whether this call is cached and for how long. `call` is the `.cache()` options
+ * (`false` for `.nocache()`, undefined when neither was used).
+ */
+export function decide(config: ParsedConfig, model: string, op: ReadOp, call: CacheCallOptions | false | undefined): CacheDecision {
+  if (call === false) return NO
+  const profile = profileFor(config, model)
+  if (profile === null) return NO
+  if (call !== undefined) {
+    const ops = call.ops ?? 'all'
+    const timeout = call.timeout ?? profile?.timeout
+    return opsInclude(ops, op) && timeout !== undefined ? { cache: true, timeout } : NO
+  }
+  return profile && opsInclude(profile.ops, op) ? { cache: true, timeout: profile.timeout } : NO
+}

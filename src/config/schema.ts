@@ -1,0 +1,105 @@
+import { z } from 'zod'
+import type { Cluster, Redis, RedisOptions } from 'ioredis'
+import type { CacheopsDatamodel } from '../datamodel/types.js'
+import { CacheopsConfigError, type CacheopsError } from '../errors.js'
+
+/** Prisma read operations that can be cached (the `OrThrow` forms follow their base op). */
+export const READ_OPS = ['findUnique', 'findFirst', 'findMany', 'count', 'aggregate', 'groupBy'] as const
+export type ReadOp = (typeof READ_OPS)[number]
+
+export interface ModelProfile {
+  /** Operations cached automatically; `'all'` for every read op; none: only `.cache()`. */
+  readonly ops?: readonly ReadOp[] | 'all'
+  /** Seconds an entry lives at most (invalidation usually removes it sooner). */
+  readonly timeout: number
+}
+
+export type ModelName<DM extends CacheopsDatamodel> = Extract<keyof DM['models'], string>
+
+export interface CacheopsConfig<DM extends CacheopsDatamodel = CacheopsDatamodel> {
+  /** A Redis URL, ioredis options, or an ioredis `Redis`/`Cluster` instance (not closed by us). */
+  readonly redis: string | RedisOptions | Redis | Cluster
+  /** `datamodel` from the prisma-cacheops generator's output. */
+  readonly datamodel: DM
+  /** Prepended to every Redis key; entries under different prefixes never meet. */
+  readonly prefix?: string
+  /** Profiles per Prisma model name, or `'*'` for every model; `null` forbids caching. */
+  readonly models?: { readonly [K in ModelName<DM> | '*']?: ModelProfile | null }
+  /** `in` lists up to this length become exact dependencies; longer ones are model-wide. */
+  readonly maxInValues?: number
+  /** Called with every Redis failure the cache recovered from. Default: console.warn. */
+  readonly onError?: (error: CacheopsError) => void
+}
+
+const opSchema = z.enum(READ_OPS)
+const profileSchema = z
+  .object({
+    ops: z.union([z.literal('all'), z.array(opSchema)]).optional(),
+    timeout: z.number({ error: 'timeout must be a number of seconds' }).int('timeout must be a whole number of seconds').positive('timeout must be positive'),
+  })
+  .strict()
+
+const GENERATOR_HINT =
+  'datamodel is required: add `generator cacheops { provider = "prisma-cacheops-generator"; output = "./generated/cacheops" }` ' +
+  'to schema.prisma, run `prisma generate`, and pass `datamodel` imported from that output'
+
+const datamodelSchema = z.custom<CacheopsDatamodel>(
+  (v) => typeof v === 'object' && v !== null && (v as { version?: unknown }).version === 1 && typeof (v as { models?: unknown }).models === 'object',
+  { error: GENERATOR_HINT },
+)
+
+const isRedisClient = (v: unknown): boolean =>
+  typeof v === 'object' && v !== null && typeof (v as { evalsha?: unknown }).evalsha === 'function'
+
+const configSchema = z
+  .object({
+    redis: z.union([
+      z.string().min(1, 'redis URL must not be empty'),
+      z.custom<Redis>(isRedisClient),
+      z.object({}).passthrough(),
+    ], { error: 'redis must be a URL string, ioredis options or an ioredis instance' }),
+    datamodel: datamodelSchema,
+    prefix: z.string().optional(),
+    models: z.record(z.string(), profileSchema.nullable()).optional(),
+    maxInValues: z.number().int().min(0).optional(),
+    onError: z.function().optional(),
+  })
+  .strict()
+  .superRefine((cfg, ctx) => {
+    const known = cfg.datamodel && typeof cfg.datamodel === 'object' ? Object.keys(cfg.datamodel.models ?? {}) : []
+    for (const name of Object.keys(cfg.models ?? {})) {
+      if (name !== '*' && !known.includes(name)) {
+        ctx.addIssue({ code: 'custom', path: ['models', name], message: `unknown model "${name}" (models: ${known.join(', ')})` })
+      }
+    }
+  })
+
+export interface ParsedConfig {
+  readonly redis: CacheopsConfig['redis']
+  readonly datamodel: CacheopsDatamodel
+  readonly prefix: string
+  readonly models: Readonly<Record<string, ModelProfile | null>>
+  readonly maxInValues: number
+  readonly onError: (error: CacheopsError) => void
+}
+
+/** Validates a user config; throws CacheopsConfigError naming every bad path. */
+export function parseConfig(input: unknown): ParsedConfig {
+  const result = configSchema.safeParse(input)
+  if (!result.success) {
+    const issues = result.error.issues.map((i) => ({ path: i.path.map(String).join('.') || '(root)', message: i.message }))
+    throw new CacheopsConfigError(
+      `prisma-cacheops: invalid config: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+      issues,
+    )
+  }
+  const cfg = result.data
+  return {
+    redis: cfg.redis as CacheopsConfig['redis'],
+    datamodel: cfg.datamodel,
+    prefix: cfg.prefix ?? 'cacheops:',
+    models: (cfg.models ?? {}) as Record<string, ModelProfile | null>,
+    maxInValues: cfg.maxInValues ?? 8,
+    onError: (cfg.onError as ParsedConfig['onError'] | undefined) ?? ((e) => console.warn(`[prisma-cacheops] ${e.message}`)),
+  }
+}

@@ -1,0 +1,8 @@
+export { cacheops } from './prisma/extension.js'
+export type { CacheopsApi } from './prisma/api.js'
+export type { CacheopsConfig, ModelProfile, ReadOp, ModelName } from './config/schema.js'
+export { READ_OPS } from './config/schema.js'
+export type { CacheCallOptions } from './config/profiles.js'
+export type { CacheStats } from './runtime.js'
+export type { CacheopsDatamodel, ModelInfo, FieldInfo, ScalarFieldInfo, RelationFieldInfo, ReferentialAction } from './datamodel/types.js'
+export { CacheopsError, CacheopsConfigError, CacheopsRedisError } from './errors.js'

@@ -1,0 +1,91 @@
+import type { CacheopsDatamodel } from '../datamodel/types.js'
+
+/**
+ * Models whose rows the database itself changes when rows of `model` are deleted:
+ * ON DELETE CASCADE / SET NULL / SET DEFAULT, followed transitively (User → Post → Comment).
+ */
+export function modelsChangedByDelete(dm: CacheopsDatamodel, model: string): Set<string> {
+  return followReferences(dm, [model], (action) => action.onDelete)
+}
+
+/**
+ * Models whose rows the database changes when referenced key fields of `model` change
+ * (ON UPDATE CASCADE / SET NULL / SET DEFAULT), transitively. Empty when none of
+ * `changedFields` is referenced by a foreign key.
+ */
+export function modelsChangedByKeyUpdate(
+  dm: CacheopsDatamodel,
+  model: string,
+  changedFields: Iterable<string>,
+  out = new Set<string>(),
+): Set<string> {
+  const changed = new Set(changedFields)
+  for (const other of Object.values(dm.models)) {
+    for (const f of Object.values(other.fields)) {
+      if (f.kind !== 'relation' || f.type !== model || f.fromFields.length === 0) continue
+      if (!f.toFields.some((t) => changed.has(t)) || !acts(f.onUpdate) || out.has(other.name)) continue
+      out.add(other.name)
+      modelsChangedByKeyUpdate(dm, other.name, f.fromFields, out)
+    }
+  }
+  return out
+}
+
+/**
+ * Every model a nested write could reach from `model`: the target of any relation key in
+ * the data, at any depth, plus whatever the database changes in turn when those rows are
+ * deleted or re-keyed. Deliberately generous: used for model-wide invalidation.
+ */
+export function modelsTouchedByNestedWrite(dm: CacheopsDatamodel, model: string, data: unknown): Set<string> {
+  const out = new Set<string>()
+  walkData(dm, model, data, out)
+  for (const m of [...out]) {
+    for (const x of modelsChangedByDelete(dm, m)) out.add(x)
+  }
+  return out
+}
+
+function walkData(dm: CacheopsDatamodel, model: string, value: unknown, out: Set<string>): void {
+  if (Array.isArray(value)) {
+    for (const v of value) walkData(dm, model, v, out)
+    return
+  }
+  if (typeof value !== 'object' || value === null || Object.getPrototypeOf(value) !== Object.prototype) return
+  const info = dm.models[model]
+  for (const [key, v] of Object.entries(value)) {
+    const field = info?.fields[key]
+    if (field?.kind === 'relation') {
+      out.add(field.type)
+      walkData(dm, field.type, v, out)
+    } else if (!field) {
+      // Operation keys (create, connect, where, data, update, upsert, ...): same model.
+      walkData(dm, model, v, out)
+    }
+  }
+}
+
+function followReferences(
+  dm: CacheopsDatamodel,
+  start: readonly string[],
+  actionOf: (f: { onDelete: string; onUpdate: string }) => string,
+): Set<string> {
+  const out = new Set<string>()
+  const queue = [...start]
+  while (queue.length > 0) {
+    const current = queue.shift() as string
+    for (const other of Object.values(dm.models)) {
+      for (const f of Object.values(other.fields)) {
+        if (f.kind !== 'relation' || f.type !== current || f.fromFields.length === 0 || !acts(actionOf(f))) continue
+        if (!out.has(other.name)) {
+          out.add(other.name)
+          queue.push(other.name)
+        }
+      }
+    }
+  }
+  return out
+}
+
+function acts(action: string): boolean {
+  return action === 'Cascade' || action === 'SetNull' || action === 'SetDefault'
+}

@@ -1,0 +1,121 @@
+import type { CacheopsDatamodel, ModelInfo } from '../datamodel/types.js'
+import { encodeConjValue } from '../query/values.js'
+import type { RowValues } from '../redis/store.js'
+import { modelsChangedByDelete, modelsChangedByKeyUpdate, modelsTouchedByNestedWrite } from './cascades.js'
+
+export const WRITE_OPS = new Set([
+  'create', 'createMany', 'createManyAndReturn',
+  'update', 'updateMany', 'updateManyAndReturn',
+  'upsert', 'delete', 'deleteMany',
+])
+
+/** How one write becomes invalidations. */
+export interface WritePlan {
+  /** Read the row by this unique where before writing: its old image must be invalidated. */
+  readonly preImageWhere?: unknown
+  /** The returned row is an image to invalidate (the new row, or the deleted one). */
+  readonly resultIsImage: boolean
+  /** Models invalidated as a whole: mass writes, nested writes, referential actions. */
+  readonly modelWide: ReadonlySet<string>
+}
+
+/**
+ * Pure: which rows and models a write touches. Single-row writes are granular (their
+ * before and after images); mass writes and everything reached through nested writes
+ * or the database's referential actions are invalidated model-wide for now.
+ */
+export function planWrite(dm: CacheopsDatamodel, model: string, operation: string, args: unknown): WritePlan {
+  const a = (typeof args === 'object' && args !== null ? args : {}) as Record<string, unknown>
+  const modelWide = new Set<string>()
+  const addAll = (s: Iterable<string>) => { for (const m of s) modelWide.add(m) }
+  const dataFields = (data: unknown) => (typeof data === 'object' && data !== null ? Object.keys(data) : [])
+  switch (operation) {
+    case 'create':
+      addAll(modelsTouchedByNestedWrite(dm, model, a.data))
+      return { resultIsImage: true, modelWide }
+    case 'update':
+      addAll(modelsTouchedByNestedWrite(dm, model, a.data))
+      addAll(modelsChangedByKeyUpdate(dm, model, dataFields(a.data)))
+      return { preImageWhere: a.where, resultIsImage: true, modelWide }
+    case 'upsert':
+      addAll(modelsTouchedByNestedWrite(dm, model, a.create))
+      addAll(modelsTouchedByNestedWrite(dm, model, a.update))
+      addAll(modelsChangedByKeyUpdate(dm, model, dataFields(a.update)))
+      return { preImageWhere: a.where, resultIsImage: true, modelWide }
+    case 'delete':
+      addAll(modelsChangedByDelete(dm, model))
+      return { resultIsImage: true, modelWide }
+    case 'createMany':
+    case 'createManyAndReturn':
+      modelWide.add(model)
+      return { resultIsImage: false, modelWide }
+    case 'updateMany':
+    case 'updateManyAndReturn':
+      modelWide.add(model)
+      addAll(modelsChangedByKeyUpdate(dm, model, dataFields(a.data)))
+      return { resultIsImage: false, modelWide }
+    case 'deleteMany':
+      modelWide.add(model)
+      addAll(modelsChangedByDelete(dm, model))
+      return { resultIsImage: false, modelWide }
+    default:
+      throw new Error(`prisma-cacheops: ${operation} is not a write`)
+  }
+}
+
+/** Scalar fields whose values can appear in a conjunction (Json and lists never do). */
+export function conjFieldsOf(model: ModelInfo): string[] {
+  return Object.entries(model.fields)
+    .filter(([, f]) => f.kind !== 'relation' && !f.isList && f.type !== 'Json' && f.type !== 'Unsupported')
+    .map(([name]) => name)
+}
+
+/** A row as canonical conjunction values; fields it lacks are simply absent. */
+export function rowValuesOf(model: ModelInfo, row: Record<string, unknown>): RowValues {
+  const out: [string, string][] = []
+  for (const name of conjFieldsOf(model)) {
+    const f = model.fields[name]
+    if (!f || f.kind === 'relation' || !(name in row)) continue
+    const v = encodeConjValue(f, row[name])
+    if (v !== undefined) out.push([name, v])
+  }
+  return out
+}
+
+/**
+ * Makes a write return every conjunction field, whatever the caller selected, and gives
+ * back a function that removes what the caller did not ask for.
+ */
+export function withConjFieldsSelected(model: ModelInfo, args: Record<string, unknown>): {
+  args: Record<string, unknown>
+  project: (result: unknown) => unknown
+} {
+  const needed = conjFieldsOf(model)
+  const added: string[] = []
+  let next = args
+  if (isObject(args.select)) {
+    const select: Record<string, unknown> = { ...args.select }
+    for (const f of needed) if (!select[f]) { select[f] = true; added.push(f) }
+    next = { ...args, select }
+  } else if (isObject(args.omit)) {
+    const omit: Record<string, unknown> = { ...args.omit }
+    for (const f of needed) if (omit[f]) { delete omit[f]; added.push(f) }
+    next = { ...args, omit }
+  }
+  if (added.length === 0) return { args: next, project: (r) => r }
+  const strip = (row: unknown) => {
+    if (isObject(row)) for (const f of added) delete row[f]
+  }
+  return {
+    args: next,
+    project: (result) => {
+      if (Array.isArray(result)) result.forEach(strip)
+      else strip(result)
+      return result
+    },
+  }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}

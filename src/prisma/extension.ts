@@ -1,0 +1,130 @@
+import { Prisma } from '@prisma/client/extension'
+import { PrismaClientKnownRequestError } from '@prisma/client/runtime/client'
+import type { CacheCallOptions } from '../config/profiles.js'
+import { validateCallOptions, baseReadOp } from '../config/profiles.js'
+import { parseConfig, type CacheopsConfig } from '../config/schema.js'
+import type { CacheopsDatamodel } from '../datamodel/types.js'
+import { WRITE_OPS } from '../invalidation/writes.js'
+import { CacheopsRuntime } from '../runtime.js'
+import { createApi, type CacheopsApi } from './api.js'
+import { currentScope, inTransactionScope, withScope } from './transactions.js'
+
+/**
+ * String key carrying `.cache()`/`.nocache()` options through Prisma's argument cloning
+ * (symbols and WeakMaps do not survive it); removed before Prisma sees the args.
+ */
+const MARKER = '__cacheops'
+
+const RAW_WRITES = new Set(['$executeRaw', '$executeRawUnsafe'])
+
+interface HookParams {
+  model?: string
+  operation: string
+  args: Record<string, unknown> | undefined
+  query: (args: unknown) => Promise<unknown>
+  __internalParams?: { transaction?: { kind: string }; dataPath?: string[] }
+}
+
+/**
+ * The Prisma client extension: `prisma.$extends(cacheops({ redis, datamodel, models }))`.
+ * A broken config throws CacheopsConfigError here, naming the path.
+ */
+export function cacheops<DM extends CacheopsDatamodel>(config: CacheopsConfig<DM>) {
+  const parsed = parseConfig(config)
+  return Prisma.defineExtension((client) => {
+    const notFound = (model: string) =>
+      new PrismaClientKnownRequestError(
+        'An operation failed because it depends on one or more records that were required but not found. No record was found for a query.',
+        { code: 'P2025', clientVersion: Prisma.prismaVersion.client, meta: { modelName: model, operation: 'a query' } },
+      )
+    const runtime = new CacheopsRuntime(parsed, notFound)
+    // The client below ours: reads pre-images without going through the cache.
+    const below = client as unknown as Record<string, Record<string, (a: unknown) => Promise<unknown>>>
+    const delegateOf = (model: string) => below[model.charAt(0).toLowerCase() + model.slice(1)]
+
+    const withHook = client.$extends({
+      name: 'prisma-cacheops',
+      query: {
+        async $allOperations(params) {
+          const { model, operation, query, __internalParams } = params as unknown as HookParams
+          const rawArgs = (params.args ?? {}) as Record<string, unknown>
+          let call: CacheCallOptions | false | undefined
+          let args = rawArgs
+          if (MARKER in rawArgs) {
+            ;({ [MARKER]: call, ...args } = rawArgs as Record<string, never>)
+          }
+          // Only a query that Prisma runs inside a transaction belongs to its scope.
+          const scope = __internalParams?.transaction ? currentScope() : undefined
+          const inUnknownTx = __internalParams?.transaction !== undefined && scope === undefined
+          const run = (a: Record<string, unknown>) => query(a)
+          if (model === undefined) {
+            if (RAW_WRITES.has(operation)) return runtime.rawWrite(scope, operation, () => query(params.args))
+            return query(params.args)
+          }
+          if (baseReadOp(operation)) {
+            return runtime.read({
+              model, operation, args, dataPath: __internalParams?.dataPath ?? [],
+              call: inUnknownTx ? false : call, scope, query: run,
+            })
+          }
+          if (WRITE_OPS.has(operation)) {
+            return runtime.write({
+              model, operation, args, scope, query: run,
+              readRow: (where, select) => delegateOf(model)!.findUnique!({ where, select }) as Promise<Record<string, unknown> | null>,
+            })
+          }
+          return query(args)
+        },
+      },
+    })
+
+    const api = createApi(runtime)
+    return withHook.$extends({
+      name: 'prisma-cacheops-api',
+      client: {
+        $cacheops: api as CacheopsApi<DM>,
+        // Not in the public type, so Prisma's own $transaction typing stays intact.
+        ...({
+          $transaction(this: unknown, arg: unknown, options?: unknown) {
+            const parent = (Prisma.getExtensionContext(this) as unknown as { $parent: { $transaction: (a: unknown, o?: unknown) => Promise<unknown> } }).$parent
+            const kind = typeof arg === 'function' ? 'itx' : 'batch'
+            return inTransactionScope(
+              kind,
+              (scope) => {
+                const fn = arg as (tx: unknown) => Promise<unknown>
+                const wrapped = kind === 'itx' ? (tx: unknown) => withScope(scope, () => fn(tx)) : arg
+                return parent.$transaction(wrapped, options)
+              },
+              (pending) => runtime.flush(pending),
+            )
+          },
+        } as {}),
+      },
+      model: {
+        $allModels: {
+          /** Cache this call (`ops` defaults to every read op, `timeout` to the model's). */
+          cache<T>(this: T, options?: CacheCallOptions): T {
+            const ctx = Prisma.getExtensionContext(this) as unknown as { $name: string }
+            validateCallOptions(parsed, ctx.$name, options)
+            return markedDelegate(this, options ?? {})
+          },
+          /** Never read nor fill the cache for this call. */
+          nocache<T>(this: T): T {
+            return markedDelegate(this, false)
+          },
+        },
+      },
+    })
+  })
+}
+
+/** A view of a model delegate whose read methods add the marker to their args. */
+function markedDelegate<T>(delegate: T, options: CacheCallOptions | false): T {
+  return new Proxy(delegate as object, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver)
+      if (typeof prop !== 'string' || typeof value !== 'function' || !baseReadOp(prop)) return value
+      return (args?: Record<string, unknown>) => value.call(target, { ...(args ?? {}), [MARKER]: options })
+    },
+  }) as T
+}

@@ -1,0 +1,56 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
+
+/** One invalidation: rows of one model (granular) and models invalidated whole. */
+export interface Invalidation {
+  readonly model: string | undefined
+  readonly rows: readonly (readonly (readonly [string, string])[])[]
+  readonly modelWide: readonly string[]
+  /** What caused it, for reports: `Post.update`, `$executeRaw`, ... */
+  readonly cause: string
+}
+
+/**
+ * State of one `$transaction` call as seen by the cache. Invalidations are queued and run
+ * after the outermost transaction commits (a nested one hands them to its parent when it
+ * succeeds); a transaction that throws drops its queue, since its writes rolled back.
+ */
+export interface TxScope {
+  readonly kind: 'itx' | 'batch'
+  /** Once true, reads in this transaction neither read nor fill the cache. */
+  wrote: boolean
+  readonly pending: Invalidation[]
+  readonly parent: TxScope | undefined
+}
+
+const current = new AsyncLocalStorage<TxScope>()
+
+export function currentScope(): TxScope | undefined {
+  return current.getStore()
+}
+
+/**
+ * Runs `start` (which calls Prisma's own `$transaction`) inside a new scope, then either
+ * flushes the queue (outermost, committed), hands it to the parent (nested, committed),
+ * or drops it (rejected).
+ */
+export async function inTransactionScope<T>(
+  kind: TxScope['kind'],
+  start: (scope: TxScope) => Promise<T>,
+  flush: (pending: readonly Invalidation[]) => Promise<void>,
+): Promise<T> {
+  const parent = current.getStore()
+  const scope: TxScope = { kind, wrote: false, pending: [], parent }
+  const result = await current.run(scope, () => start(scope))
+  if (parent) {
+    parent.pending.push(...scope.pending)
+    parent.wrote ||= scope.wrote
+  } else {
+    await flush(scope.pending)
+  }
+  return result
+}
+
+/** Runs `fn` with `scope` current (used to re-enter the scope inside the callback). */
+export function withScope<T>(scope: TxScope, fn: () => T): T {
+  return current.run(scope, fn)
+}

@@ -1,0 +1,71 @@
+-- Reads a cached entry and checks that every stamp it was stored with is still current.
+-- On a miss it takes the lease for the coming database read instead: it makes sure every
+-- stamp the entry will depend on exists (and registers the conjunction schemes so writes
+-- see them) and returns those stamps, which store_if_fresh.lua checks again later.
+--
+-- KEYS[1]  entry key
+-- ARGV[1]  key prefix
+-- ARGV[2]  fresh random token, used for any stamp that does not exist yet
+-- ARGV[3]  ttl (seconds) for newly created conjunction stamps
+-- ARGV[4]  number of models N, then N times: model, number of schemes S, S schemes
+-- then     number of conjunction keys C, then C conjunction keys
+-- Returns  {1, payload} on a hit, {0, stamp...} on a miss (models first, then conj keys).
+local prefix = ARGV[1]
+
+local value = redis.call('GET', KEYS[1])
+if value then
+  local nl = string.find(value, '\n', 1, true)
+  local header_len = nl and tonumber(string.sub(value, 1, nl - 1))
+  if header_len then
+    local header = string.sub(value, nl + 1, nl + header_len)
+    local fresh = true
+    for kind, stamp, name in string.gmatch(header, '(%a) (%S+) ([^\n]*)\n') do
+      local current
+      if kind == 'e' then
+        current = redis.call('HGET', prefix .. 'e:' .. name, '_')
+      else
+        current = redis.call('GET', prefix .. 'c:' .. name)
+      end
+      if current ~= stamp then
+        fresh = false
+        break
+      end
+    end
+    if fresh then
+      return {1, string.sub(value, nl + header_len + 1)}
+    end
+  end
+end
+
+local token = ARGV[2]
+local ttl = tonumber(ARGV[3])
+local out = {0}
+local i = 4
+local models = tonumber(ARGV[i])
+i = i + 1
+for _ = 1, models do
+  local epoch = prefix .. 'e:' .. ARGV[i]
+  local schemes = tonumber(ARGV[i + 1])
+  i = i + 2
+  redis.call('HSETNX', epoch, '_', token)
+  for _ = 1, schemes do
+    redis.call('HSETNX', epoch, 's:' .. ARGV[i], '1')
+    i = i + 1
+  end
+  out[#out + 1] = redis.call('HGET', epoch, '_')
+end
+local conjs = tonumber(ARGV[i])
+i = i + 1
+for _ = 1, conjs do
+  local key = prefix .. 'c:' .. ARGV[i]
+  i = i + 1
+  local stamp = redis.call('GET', key)
+  if not stamp then
+    redis.call('SET', key, token, 'EX', ttl)
+    stamp = token
+  elseif redis.call('TTL', key) < ttl then
+    redis.call('EXPIRE', key, ttl)
+  end
+  out[#out + 1] = stamp
+end
+return out

@@ -1,0 +1,40 @@
+import { createHash } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import type { Redis, Cluster } from 'ioredis'
+
+/** A Lua script from ./lua, run with EVALSHA and loaded on NOSCRIPT (e.g. after SCRIPT FLUSH). */
+export class LuaScript {
+  readonly sha: string
+  constructor(readonly name: string, readonly source: string, readonly numberOfKeys: number) {
+    this.sha = createHash('sha1').update(source).digest('hex')
+  }
+
+  static load(name: string, numberOfKeys: number): LuaScript {
+    return new LuaScript(name, readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8'), numberOfKeys)
+  }
+
+  async run(redis: Redis | Cluster, args: (string | Buffer | number)[]): Promise<unknown> {
+    try {
+      return await redis.callBuffer('EVALSHA', this.sha, this.numberOfKeys, ...args)
+    } catch (err) {
+      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err
+      return await redis.callBuffer('EVAL', this.source, this.numberOfKeys, ...args)
+    }
+  }
+}
+
+/**
+ * Loads every script into Redis. Sent before any other command on a new connection, so
+ * EVALSHA finds them: a NOSCRIPT fallback would re-send the script after the reply and
+ * let later commands overtake it (a store could then land after the next read).
+ */
+export function preloadScripts(redis: Redis | Cluster): void {
+  for (const s of Object.values(scripts)) redis.script('LOAD', s.source).catch(() => {})
+}
+
+/** Every script, loaded once. Names say what each does; see the comment atop each file. */
+export const scripts = {
+  readOrLease: LuaScript.load('read_or_lease', 1),
+  storeIfFresh: LuaScript.load('store_if_fresh', 1),
+  invalidateRows: LuaScript.load('invalidate_rows', 0),
+}

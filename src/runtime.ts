@@ -1,0 +1,245 @@
+import { randomBytes } from 'node:crypto'
+import { Redis, type Cluster } from 'ioredis'
+import { decodeResult, encodeResult } from './codec/index.js'
+import { decide, baseReadOp, type CacheCallOptions } from './config/profiles.js'
+import type { ParsedConfig } from './config/schema.js'
+import type { ModelInfo } from './datamodel/types.js'
+import { CacheopsError, CacheopsRedisError } from './errors.js'
+import { planWrite, rowValuesOf, withConjFieldsSelected, conjFieldsOf } from './invalidation/writes.js'
+import { cacheKeyFor } from './query/cacheKey.js'
+import { conjKeyOf, readDependencies, schemeOf, type ReadDependencies } from './query/dependencies.js'
+import { DEFAULT_DNF_OPTIONS, type DnfOptions } from './query/dnf.js'
+import type { Invalidation, TxScope } from './prisma/transactions.js'
+import { CacheStore, type LeaseRequest } from './redis/store.js'
+
+/** Counters since start; see `prisma.$cacheops.stats()`. */
+export interface CacheStats {
+  hits: number
+  misses: number
+  stores: number
+  /** Results not stored because a write invalidated them while they were computed. */
+  skippedStores: number
+  invalidations: number
+  errors: number
+}
+
+/** A read as the Prisma hook hands it over. */
+export interface ReadCall {
+  readonly model: string
+  readonly operation: string
+  readonly args: Record<string, unknown>
+  readonly dataPath: readonly string[]
+  readonly call: CacheCallOptions | false | undefined
+  readonly scope: TxScope | undefined
+  readonly query: (args: Record<string, unknown>) => Promise<unknown>
+}
+
+/** A write as the Prisma hook hands it over. */
+export interface WriteCall {
+  readonly model: string
+  readonly operation: string
+  readonly args: Record<string, unknown>
+  readonly scope: TxScope | undefined
+  readonly query: (args: Record<string, unknown>) => Promise<unknown>
+  /** Reads one row by unique where outside the cache (the client below ours). */
+  readonly readRow: (where: unknown, select: Record<string, true>) => Promise<Record<string, unknown> | null>
+}
+
+/** Extra seconds a conjunction stamp outlives the entry TTL while the result is computed. */
+const LEASE_MARGIN_SECONDS = 60
+
+/** The cache itself: read path, write path and invalidation, independent of Prisma's hook API. */
+export class CacheopsRuntime {
+  readonly store: CacheStore
+  readonly redis: Redis | Cluster
+  private readonly ownsRedis: boolean
+  private readonly dnfOptions: DnfOptions
+  readonly counters: CacheStats = { hits: 0, misses: 0, stores: 0, skippedStores: 0, invalidations: 0, errors: 0 }
+
+  constructor(readonly config: ParsedConfig, private readonly notFoundError: (model: string) => Error) {
+    const r = config.redis
+    if (typeof r === 'object' && r !== null && typeof (r as Redis).evalsha === 'function') {
+      this.redis = r as Redis | Cluster
+      this.ownsRedis = false
+    } else {
+      // Bounded failure: a dead Redis must not hold database writes hostage.
+      const defaults = { maxRetriesPerRequest: 1, connectTimeout: 2000, commandTimeout: 2000 }
+      this.redis = typeof r === 'string' ? new Redis(r, defaults) : new Redis({ ...defaults, ...(r as object) })
+      this.ownsRedis = true
+      this.redis.on('error', () => {}) // reported per command through onError instead
+    }
+    this.store = new CacheStore(this.redis, config.prefix)
+    this.dnfOptions = { ...DEFAULT_DNF_OPTIONS, maxInValues: config.maxInValues }
+  }
+
+  model(name: string): ModelInfo {
+    const m = this.config.datamodel.models[name]
+    if (!m) throw new CacheopsError(`prisma-cacheops: unknown model "${name}"`)
+    return m
+  }
+
+  /** The read path: one round trip on a hit; lease, database, conditional store on a miss. */
+  async read(c: ReadCall): Promise<unknown> {
+    const op = baseReadOp(c.operation)
+    const decision = op ? decide(this.config, c.model, op, c.call) : { cache: false as const }
+    // In a batch every item must go to the database (mixing hangs it); after a write in
+    // an interactive transaction, the cache no longer reflects what it sees.
+    if (!op || !decision.cache || c.scope?.kind === 'batch' || c.scope?.wrote) return c.query(c.args)
+    const orThrow = c.operation.endsWith('OrThrow')
+
+    const entryKey = this.store.entryKey(cacheKeyFor(c.model, op, c.args, c.dataPath))
+    const lease = leaseRequestOf(readDependencies(this.config.datamodel, c.model, c.args, this.dnfOptions))
+    let header: string | undefined
+    let res: Awaited<ReturnType<CacheStore['readOrLease']>> | undefined
+    try {
+      res = await this.store.readOrLease(entryKey, lease, randomBytes(8).toString('hex'), decision.timeout + LEASE_MARGIN_SECONDS)
+    } catch (err) {
+      this.report(new CacheopsRedisError(`cache read failed for ${c.model}.${c.operation}: ${message(err)}`, 'read', c.model, err))
+    }
+    if (res?.hit) {
+      let value: unknown
+      let decoded = true
+      try {
+        value = decodeResult(res.payload)
+      } catch (err) {
+        decoded = false
+        this.report(new CacheopsRedisError(`cached entry of ${c.model} could not be decoded: ${message(err)}`, 'read', c.model, err))
+      }
+      if (decoded) {
+        this.counters.hits++
+        if (orThrow && value === null) throw this.notFoundError(c.model)
+        return value
+      }
+    } else if (res) header = res.header
+    this.counters.misses++
+
+    let value: unknown
+    let notFound: unknown
+    try {
+      value = await c.query(c.args)
+    } catch (err) {
+      // A not-found of an OrThrow read is a null result worth caching.
+      if (!orThrow || (err as { code?: string }).code !== 'P2025') throw err
+      value = null
+      notFound = err
+    }
+    // Inside an interactive transaction the snapshot may predate the lease: never store.
+    if (header !== undefined && !c.scope) this.storeInBackground(c.model, entryKey, header, value, decision.timeout)
+    if (notFound !== undefined) throw notFound
+    return value
+  }
+
+  private storeInBackground(model: string, entryKey: string, header: string, value: unknown, ttl: number): void {
+    let payload: Buffer
+    try {
+      payload = encodeResult(value)
+    } catch (err) {
+      this.report(new CacheopsRedisError(`result of ${model} not stored: ${message(err)}`, 'store', model, err))
+      return
+    }
+    // Sent now, so a later read on this connection is queued behind it; not awaited.
+    this.store.storeIfFresh(entryKey, header, payload, ttl).then(
+      (stored) => void (stored ? this.counters.stores++ : this.counters.skippedStores++),
+      (err) => this.report(new CacheopsRedisError(`cache store failed for ${model}: ${message(err)}`, 'store', model, err)),
+    )
+  }
+
+  /** The write path: runs the write, then invalidates (or queues, in a transaction). */
+  async write(c: WriteCall): Promise<unknown> {
+    const info = this.model(c.model)
+    const plan = planWrite(this.config.datamodel, c.model, c.operation, c.args)
+    const modelWide = new Set(plan.modelWide)
+    if (c.scope) c.scope.wrote = true
+    if (c.scope?.kind === 'batch') {
+      // No extra queries inside a batch: invalidate the model whole after it resolves.
+      modelWide.add(c.model)
+      c.scope.pending.push({ model: c.model, rows: [], modelWide: [...modelWide], cause: `${c.model}.${c.operation}` })
+      return c.query(c.args)
+    }
+
+    const rows: ReturnType<typeof rowValuesOf>[] = []
+    if (plan.preImageWhere !== undefined) {
+      if (c.scope) {
+        // The committed pre-image is not readable from inside the transaction here.
+        modelWide.add(c.model)
+      } else {
+        try {
+          const select = Object.fromEntries(conjFieldsOf(info).map((f) => [f, true] as const))
+          const before = await c.readRow(plan.preImageWhere, select)
+          if (before) rows.push(rowValuesOf(info, before))
+        } catch {
+          modelWide.add(c.model) // let the write itself report what is wrong with its args
+        }
+      }
+    }
+    const { args, project } = plan.resultIsImage ? withConjFieldsSelected(info, c.args) : { args: c.args, project: (r: unknown) => r }
+    const result = await c.query(args)
+    if (plan.resultIsImage && result && typeof result === 'object') rows.push(rowValuesOf(info, result as Record<string, unknown>))
+    const inv: Invalidation = { model: c.model, rows, modelWide: [...modelWide], cause: `${c.model}.${c.operation}` }
+    if (c.scope) c.scope.pending.push(inv)
+    else await this.invalidate(inv)
+    return project(result)
+  }
+
+  /** Raw SQL writes: the tables cannot be told yet, so every model goes. */
+  async rawWrite(scope: TxScope | undefined, operation: string, run: () => Promise<unknown>): Promise<unknown> {
+    const inv: Invalidation = { model: undefined, rows: [], modelWide: Object.keys(this.config.datamodel.models), cause: operation }
+    if (scope) {
+      scope.wrote = true
+      scope.pending.push(inv)
+      return run()
+    }
+    const result = await run()
+    await this.invalidate(inv)
+    return result
+  }
+
+  /** Applies invalidations; a Redis failure is reported, never thrown at the writer. */
+  async invalidate(inv: Invalidation): Promise<void> {
+    try {
+      if (inv.modelWide.length > 0) await this.store.invalidateModels(inv.modelWide)
+      if (inv.model !== undefined && inv.rows.length > 0 && !inv.modelWide.includes(inv.model)) {
+        await this.store.invalidateRows(inv.model, inv.rows)
+      }
+      this.counters.invalidations++
+    } catch (err) {
+      this.report(new CacheopsRedisError(`invalidation after ${inv.cause} failed: ${message(err)}`, 'invalidate', inv.model, err))
+    }
+  }
+
+  async flush(pending: readonly Invalidation[]): Promise<void> {
+    for (const inv of pending) await this.invalidate(inv)
+  }
+
+  report(error: CacheopsError): void {
+    this.counters.errors++
+    try {
+      this.config.onError(error)
+    } catch {
+      // A throwing error handler must not turn a cache problem into a failed query.
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsRedis) await this.redis.quit().catch(() => this.redis.disconnect())
+  }
+}
+
+/** ReadDependencies → what the read/lease script needs (deterministic order). */
+export function leaseRequestOf(deps: ReadDependencies): LeaseRequest {
+  const models: { name: string; schemes: string[] }[] = []
+  const conjKeys: string[] = []
+  for (const [model, conjs] of deps) {
+    const schemes = new Set<string>()
+    for (const conj of conjs) {
+      schemes.add(schemeOf(conj))
+      conjKeys.push(conjKeyOf(model, conj))
+    }
+    models.push({ name: model, schemes: [...schemes] })
+  }
+  return { models, conjKeys }
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}

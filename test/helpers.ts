@@ -1,0 +1,97 @@
+// Test harness: a real PostgreSQL database per test file (cloned from the reference
+// database that `npm run db:reset` builds) and a Redis prefix per client.
+import { randomBytes } from 'node:crypto'
+import pg from 'pg'
+import { Redis } from 'ioredis'
+import { PrismaPg } from '@prisma/adapter-pg'
+import { PrismaClient } from '../prisma/generated/client/client.ts'
+import { datamodel } from '../prisma/generated/cacheops/index.ts'
+import { cacheops, type CacheopsConfig } from '../src/index.ts'
+
+export const DATABASE_URL = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/cacheops_test'
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0'
+export { datamodel }
+
+/** Creates (or recreates) database `<template>_<name>` from the reference database. */
+export async function freshDatabase(name: string): Promise<string> {
+  const template = new URL(DATABASE_URL)
+  const templateName = decodeURIComponent(template.pathname.slice(1))
+  const dbName = `${templateName}_${name}`.replace(/[^a-zA-Z0-9_]/g, '_')
+  const admin = new URL(DATABASE_URL)
+  admin.pathname = '/postgres'
+  const client = new pg.Client({ connectionString: admin.toString() })
+  await client.connect()
+  try {
+    await client.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`)
+    // Cloning needs the template to have no sessions; retry briefly if another file is cloning.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await client.query(`CREATE DATABASE "${dbName}" TEMPLATE "${templateName}"`)
+        break
+      } catch (err) {
+        if (attempt > 50 || !/being accessed by other users/.test(String(err))) throw err
+        await new Promise((r) => setTimeout(r, 100 + Math.random() * 100))
+      }
+    }
+  } finally {
+    await client.end()
+  }
+  const url = new URL(DATABASE_URL)
+  url.pathname = `/${dbName}`
+  return url.toString()
+}
+
+export interface TestClient {
+  base: PrismaClient
+  prisma: ReturnType<typeof makeCached>
+  /** SQL statements run so far (reset with `sql.length = 0`). */
+  sql: string[]
+  prefix: string
+  close(): Promise<void>
+}
+
+function makeCached(base: PrismaClient, config: Partial<CacheopsConfig<typeof datamodel>> & { prefix: string }) {
+  return base.$extends(
+    cacheops({ redis: REDIS_URL, datamodel, models: { '*': { ops: 'all', timeout: 300 } }, ...config }),
+  )
+}
+
+export function newPrefix(): string {
+  return `cacheops-test:${randomBytes(4).toString('hex')}:`
+}
+
+/** A PrismaClient on `url` logging its SQL, extended with cacheops. */
+export function testClient(url: string, config: Partial<CacheopsConfig<typeof datamodel>> = {}): TestClient {
+  const base = new PrismaClient({ adapter: new PrismaPg({ connectionString: url }), log: [{ emit: 'event', level: 'query' }] })
+  const sql: string[] = []
+  base.$on('query', (e) => sql.push(e.query))
+  const prefix = config.prefix ?? newPrefix()
+  const prisma = makeCached(base, { ...config, prefix })
+  return {
+    base,
+    prisma,
+    sql,
+    prefix,
+    async close() {
+      await prisma.$cacheops.close()
+      await base.$disconnect()
+    },
+  }
+}
+
+/** A plain Redis connection for inspecting keys. */
+export function rawRedis(): Redis {
+  return new Redis(REDIS_URL)
+}
+
+export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
+  const keys = await redis.keys(`${prefix}*`)
+  if (keys.length) await redis.del(...keys)
+}
+
+/** Runs `fn` and returns its value with the number of SQL statements it ran. */
+export async function countSql<T>(t: TestClient, fn: () => Promise<T>): Promise<{ value: T; sql: number }> {
+  const before = t.sql.length
+  const value = await fn()
+  return { value, sql: t.sql.length - before }
+}
