@@ -3,6 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { Decimal as RuntimeDecimal } from '@prisma/client/runtime/client';
+// In ESM this loads index.mjs: a second Decimal class (dual-package hazard).
+import { Decimal as ForeignDecimal } from '@prisma/client-runtime-utils';
 import { Prisma } from '../prisma/generated/client/client.ts';
 import { createDecoder, decodeResult, encodeResult } from '../src/codec/index.js';
 
@@ -139,6 +141,17 @@ describe('codec: explicit cases', () => {
     expect((roundTrip(new Decimal('-0')) as Decimal).isNegative()).toBe(true);
   });
 
+  it('Decimal of another class copy decodes as the Prisma Decimal', () => {
+    expect(ForeignDecimal).not.toBe(Decimal);
+    for (const s of ['1.50', '-0', '-12.345', 'NaN']) {
+      const foreign = new ForeignDecimal(s);
+      expect(foreign).not.toBeInstanceOf(Decimal);
+      const out = roundTrip({ list: [{ balance: foreign, n: 1 }] }) as { list: [{ balance: Decimal; n: number }] };
+      expectSame(new Decimal(s), out.list[0].balance);
+      expect(out.list[0].n).toBe(1);
+    }
+  });
+
   it('Bytes: plain Uint8Array, same bytes, decoupled from the message', () => {
     for (const u of [new Uint8Array(0), new Uint8Array([0, 255, 1]), new Uint8Array(16).fill(7), new Uint8Array(100_000).map((_, i) => i)]) {
       const out = roundTrip({ avatar: u }) as { avatar: Uint8Array };
@@ -234,7 +247,10 @@ const decimalArb = fc
     }),
     fc.constantFrom('-0', '0.00', '1.50', 'NaN', 'Infinity', '-Infinity', '1e-40', '-9.99e+50'),
   )
-  .map((s) => new Decimal(s));
+  .chain((s) => fc.oneof(
+    { weight: 9, arbitrary: fc.constant(s).map((x) => new Decimal(x)) },
+    { weight: 1, arbitrary: fc.constant(s).map((x) => new ForeignDecimal(x)) }, // must decode as Prisma's
+  ));
 
 const keyArb = fc.oneof(
   { weight: 4, arbitrary: fc.string({ unit: 'binary', maxLength: 6 }) },
@@ -305,7 +321,7 @@ describe('codec: property', () => {
         const m = mismatch(v, roundTrip(v));
         if (m) throw new Error(m);
       }),
-      { numRuns: 2000 },
+      { numRuns: Number(process.env.CODEC_FC_RUNS ?? 2000) },
     );
   });
 

@@ -1,7 +1,7 @@
 // Test harness: a real PostgreSQL database per test file (cloned from the reference
 // database that `npm run db:reset` builds) and a Redis prefix per client.
 import { randomBytes } from 'node:crypto'
-import pg from 'pg'
+import { resetDatabase } from '../scripts/db-reset.ts'
 import { Redis } from 'ioredis'
 import { PrismaPg } from '@prisma/adapter-pg'
 import { PrismaClient } from '../prisma/generated/client/client.ts'
@@ -12,32 +12,14 @@ export const DATABASE_URL = process.env.DATABASE_URL ?? 'postgresql://postgres@1
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0'
 export { datamodel }
 
-/** Creates (or recreates) database `<template>_<name>` from the reference database. */
+/**
+ * Creates (or recreates) database `<DATABASE_URL's name>_<name>` with the reference
+ * schema from the checked-in migration: every test file has its own, empty database.
+ */
 export async function freshDatabase(name: string): Promise<string> {
-  const template = new URL(DATABASE_URL)
-  const templateName = decodeURIComponent(template.pathname.slice(1))
-  const dbName = `${templateName}_${name}`.replace(/[^a-zA-Z0-9_]/g, '_')
-  const admin = new URL(DATABASE_URL)
-  admin.pathname = '/postgres'
-  const client = new pg.Client({ connectionString: admin.toString() })
-  await client.connect()
-  try {
-    await client.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`)
-    // Cloning needs the template to have no sessions; retry briefly if another file is cloning.
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await client.query(`CREATE DATABASE "${dbName}" TEMPLATE "${templateName}"`)
-        break
-      } catch (err) {
-        if (attempt > 50 || !/being accessed by other users/.test(String(err))) throw err
-        await new Promise((r) => setTimeout(r, 100 + Math.random() * 100))
-      }
-    }
-  } finally {
-    await client.end()
-  }
   const url = new URL(DATABASE_URL)
-  url.pathname = `/${dbName}`
+  url.pathname = `/${`${decodeURIComponent(url.pathname.slice(1))}_${name}`.replace(/[^a-zA-Z0-9_]/g, '_')}`
+  await resetDatabase(url.toString())
   return url.toString()
 }
 

@@ -10,9 +10,11 @@
  * Round-trips, with the same type: string, number (incl. -0, NaN, ±Infinity,
  * floats, integers up to ±2^53), bigint (int64 and beyond), boolean, null,
  * Date (ms precision, any valid date; Invalid Date stays invalid), Prisma
- * Decimal (same class, same toString(), incl. -0/NaN/±Infinity), Uint8Array
- * (Bytes; decoded as a fresh plain Uint8Array, a Buffer too), and Json values: plain objects (key order preserved, own "__proto__"
- * keys included) and arrays, arbitrarily nested.
+ * Decimal (same class, same toString(), incl. -0/NaN/±Infinity; a
+ * decimal.js-like instance of another Decimal copy decodes as Prisma's),
+ * Uint8Array (Bytes; decoded as a fresh plain Uint8Array, a Buffer too), and
+ * Json values: plain objects (key order preserved, own "__proto__" keys
+ * included) and arrays, arbitrarily nested.
  *
  * Not part of the contract: `undefined` (Prisma results never contain it; as
  * msgpackr does, an undefined property decodes as an undefined property, an
@@ -31,8 +33,13 @@
  *   `int64AsType` is left at 'bigint'; numbers are never written as int64
  *   (a non-32-bit integer number is a float64), so number and bigint never
  *   collide. `useFloat32` must stay off.
- * The first two are handled by a read-only pre-scan that, only when it finds
- * one of them, copies the value replacing them by private marker classes.
+ * - the Decimal extension matches by `instanceof`; another copy of the
+ *   class (e.g. `import { Decimal } from '@prisma/client-runtime-utils'` in
+ *   ESM loads index.mjs, while the Prisma runtime requires index.js) is
+ *   written as a plain object with garbage fields.
+ * -0, "__proto__" and foreign Decimals are handled by a read-only pre-scan
+ * that, only when it finds one, copies the value replacing them (by private
+ * marker classes, resp. a Prisma Decimal).
  */
 import { Decimal } from '@prisma/client/runtime/client';
 import { Packr, Unpackr, addExtension } from 'msgpackr';
@@ -148,7 +155,14 @@ function isPlainObject(v: object): v is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
-/** True when `v` contains a -0 or an own "__proto__" key anywhere. */
+/** Decimal of another Decimal class copy (duck-typed by Decimal.isDecimal). */
+function isForeignDecimal(v: object): boolean {
+  // the instanceof fast path keeps the scan cheap for the common classes
+  if (v instanceof Decimal || v instanceof Date || v instanceof Uint8Array) return false;
+  return Decimal.isDecimal(v);
+}
+
+/** True when `v` contains a -0, an own "__proto__" key or a foreign Decimal. */
 function needsRewrite(v: unknown): boolean {
   if (typeof v === 'number') return v === 0 && 1 / v < 0;
   if (typeof v !== 'object' || v === null) return false;
@@ -156,19 +170,23 @@ function needsRewrite(v: unknown): boolean {
     for (let i = 0; i < v.length; i++) if (needsRewrite(v[i])) return true;
     return false;
   }
-  if (!isPlainObject(v)) return false; // Date, Decimal, Uint8Array…
+  if (!isPlainObject(v)) return isForeignDecimal(v); // Date, Decimal, Uint8Array…
   for (const k in v) {
     if (k === '__proto__' || needsRewrite(v[k])) return true;
   }
   return false;
 }
 
-/** Copy of `v` with -0 and "__proto__"-keyed objects replaced by markers. */
+/** Copy of `v` with what needsRewrite looks for replaced. */
 function rewrite(v: unknown): unknown {
   if (typeof v === 'number') return v === 0 && 1 / v < 0 ? NEG_ZERO : v;
   if (typeof v !== 'object' || v === null) return v;
   if (Array.isArray(v)) return v.map(rewrite);
-  if (!isPlainObject(v)) return v;
+  if (!isPlainObject(v)) {
+    if (!isForeignDecimal(v)) return v;
+    const d = v as Decimal; // same API, other class
+    return new Decimal(d.isZero() && d.isNegative() ? '-0' : d.toString());
+  }
   const keys = Object.keys(v);
   if (keys.includes('__proto__')) {
     const entries: unknown[] = [];

@@ -87,7 +87,7 @@ export interface ParsedConfig {
 export function parseConfig(input: unknown): ParsedConfig {
   const result = configSchema.safeParse(input)
   if (!result.success) {
-    const issues = result.error.issues.map((i) => ({ path: i.path.map(String).join('.') || '(root)', message: i.message }))
+    const issues = result.error.issues.flatMap((i) => flattenIssue(i, []))
     throw new CacheopsConfigError(
       `prisma-cacheops: invalid config: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
       issues,
@@ -102,4 +102,20 @@ export function parseConfig(input: unknown): ParsedConfig {
     maxInValues: cfg.maxInValues ?? 8,
     onError: (cfg.onError as ParsedConfig['onError'] | undefined) ?? ((e) => console.warn(`[prisma-cacheops] ${e.message}`)),
   }
+}
+
+type ZodIssueLike = { path: PropertyKey[]; message: string; code?: string; errors?: ZodIssueLike[][] }
+
+/**
+ * A union failure names only the union's path; the branch that got furthest (`ops: ['x']`
+ * fails inside the array branch, at `ops.0`) says more, so report that one.
+ */
+function flattenIssue(issue: ZodIssueLike, base: PropertyKey[]): { path: string; message: string }[] {
+  const path = [...base, ...issue.path]
+  if (issue.code === 'invalid_union' && issue.errors && issue.errors.length > 0) {
+    const depth = (branch: ZodIssueLike[]) => Math.max(...branch.map((i) => i.path.length))
+    const best = [...issue.errors].sort((x, y) => depth(y) - depth(x))[0]
+    if (best && best.length > 0 && depth(best) > 0) return best.flatMap((i) => flattenIssue(i, path))
+  }
+  return [{ path: path.map(String).join('.') || '(root)', message: issue.message }]
 }

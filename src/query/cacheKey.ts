@@ -3,7 +3,9 @@ import { createHash } from 'node:crypto'
 /**
  * Canonical text of Prisma args: object keys sorted, `undefined` dropped (Prisma ignores
  * it), and every non-JSON value tagged with its type so that e.g. the string "1" and the
- * BigInt 1n, or a Date and its ISO string, never share a key.
+ * BigInt 1n, or a Date and its ISO string, never share a key. Tags start with `$`
+ * (built-in types) or `@` (class instances), which no JSON-like text starts with, so a
+ * plain object such as `{ $date: '...' }` cannot pass for a tagged value either.
  */
 export function canonicalArgs(value: unknown): string {
   if (value === null) return 'null'
@@ -11,30 +13,30 @@ export function canonicalArgs(value: unknown): string {
     case 'string':
       return JSON.stringify(value)
     case 'number':
-      return Object.is(value, -0) ? '-0' : Number.isFinite(value) ? String(value) : `{"$n":"${value}"}`
+      return Object.is(value, -0) ? '-0' : Number.isFinite(value) ? String(value) : `$number(${String(value)})`
     case 'boolean':
       return String(value)
     case 'bigint':
-      return `{"$bigint":"${value}"}`
+      return `$bigint(${value})`
     case 'undefined':
       return 'undefined'
     case 'object':
       break
     default:
-      return `{"$${typeof value}":${JSON.stringify(String(value))}}`
+      return `$${typeof value}(${JSON.stringify(String(value))})`
   }
-  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : canonicalArgs(v))).join(',')}]`
-  if (value instanceof Date) return `{"$date":"${Number.isNaN(value.getTime()) ? 'invalid' : value.toISOString()}"}`
-  if (value instanceof Uint8Array) return `{"$bytes":"${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64')}"}`
+  if (Array.isArray(value)) return `[${value.map((v) => canonicalArgs(v)).join(',')}]`
+  if (value instanceof Date) return `$date(${Number.isNaN(value.getTime()) ? 'invalid' : JSON.stringify(value.toISOString())})`
+  if (value instanceof Uint8Array) return `$bytes(${JSON.stringify(Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64'))})`
   const obj = value as Record<string, unknown>
   const proto = Object.getPrototypeOf(obj)
   if (proto !== Object.prototype && proto !== null) {
     // Decimal, Prisma.DbNull/JsonNull/AnyNull, field references, ...: the class name and
     // a string form tell them apart; Decimal's toString keeps its value.
     const name = (proto?.constructor as { name?: string } | undefined)?.name ?? 'Object'
-    const tag = /^Decimal\d*$/.test(name) ? 'Decimal' : name
-    const own = Object.keys(obj).length > 0 && !/^Decimal\d*$/.test(name) ? `,"p":${canonicalPlain(obj)}` : ''
-    return `{"$${tag}":${JSON.stringify(String(obj))}${own}}`
+    const isDecimal = /^Decimal\d*$/.test(name)
+    const own = Object.keys(obj).length > 0 && !isDecimal ? `,${canonicalPlain(obj)}` : ''
+    return `@${isDecimal ? 'Decimal' : name}(${JSON.stringify(String(obj))}${own})`
   }
   return canonicalPlain(obj)
 }
@@ -50,6 +52,6 @@ function canonicalPlain(obj: Record<string, unknown>): string {
  * value has a different shape from `post.findUnique(a)`).
  */
 export function cacheKeyFor(model: string, operation: string, args: unknown, dataPath: readonly string[]): string {
-  const text = `${model}\n${operation}\n${dataPath.join('.')}\n${canonicalArgs(args)}`
+  const text = `${model}\n${operation}\n${JSON.stringify(dataPath)}\n${canonicalArgs(args)}`
   return createHash('sha1').update(text).digest('base64url')
 }

@@ -41,6 +41,8 @@ export function and(a: Dnf, b: Dnf, options: DnfOptions): Dnf {
 }
 
 export function or(a: Dnf, b: Dnf, options: DnfOptions): Dnf {
+  // TRUE absorbs: a disjunction holding an empty conjunction is TRUE itself.
+  if (a.some((c) => c.size === 0) || b.some((c) => c.size === 0)) return TRUE
   const out = [...a, ...b]
   return out.length > options.maxConjunctions ? TRUE : out
 }
@@ -68,10 +70,11 @@ function mergeConjunctions(x: Conjunction, y: Conjunction): Conjunction | null {
 export function dnfOfWhere(model: ModelInfo, where: unknown, ctx: WalkContext): Dnf {
   if (!isPlainObject(where)) return TRUE
   let acc: Dnf = TRUE
+  // No early exit on FALSE: later keys may still name related models, and which
+  // models get recorded must not depend on key order.
   for (const [key, value] of Object.entries(where)) {
     if (value === undefined) continue
     acc = and(acc, dnfOfTerm(model, key, value, ctx), ctx.options)
-    if (acc.length === 0) return FALSE
   }
   return acc
 }

@@ -9,12 +9,46 @@ import type { ScalarFieldInfo } from '../datamodel/types.js'
  * becomes "unknown" and drops out of its conjunction, which is always safe).
  */
 export function encodeConjValue(field: ScalarFieldInfo, value: unknown): string | undefined {
+  // Lists, Json and types whose equality we do not model never take part, not even
+  // with null (a Json `path ... equals: null` filter matches rows whose column is set).
+  if (field.isList || !isEncodable(field)) return undefined
   if (value === null) return 'null'
-  if (field.isList) return undefined
   const text = encodeScalar(field, value)
   if (text === undefined) return undefined
   // Long values are hashed so keys stay short; the prefix keeps them apart from short ones.
   return text.length > 64 ? `#${createHash('sha1').update(text).digest('hex')}` : text
+}
+
+/**
+ * Native types (PostgreSQL names) whose equality is exactly what encodeScalar models.
+ * Anything else (citext, inet, real, date, time, money, ...) has its own notion of equality
+ * (case, masks, truncation) and is left out: safe, only less granular.
+ */
+const NATIVE_TYPES: { readonly [type: string]: ReadonlySet<string> } = {
+  String: new Set(['Text', 'VarChar', 'Char', 'Uuid']),
+  // Not Real: the database rounds to single precision, JS numbers are doubles.
+  Float: new Set(['DoublePrecision']),
+  Decimal: new Set(['Decimal']),
+  DateTime: new Set(['Timestamp', 'Timestamptz']),
+}
+
+function isEncodable(field: ScalarFieldInfo): boolean {
+  if (field.kind === 'enum') return true
+  switch (field.type) {
+    case 'String':
+    case 'Float':
+    case 'Decimal':
+    case 'DateTime':
+      return field.nativeType == null || NATIVE_TYPES[field.type]!.has(field.nativeType)
+    case 'Int':
+    case 'BigInt':
+    case 'Boolean':
+    case 'Bytes':
+      return true
+    default:
+      // Json, Unsupported and anything new: equality on them is not worth the risk.
+      return false
+  }
 }
 
 function encodeScalar(field: ScalarFieldInfo, value: unknown): string | undefined {
@@ -22,8 +56,13 @@ function encodeScalar(field: ScalarFieldInfo, value: unknown): string | undefine
     case 'String':
     case 'Enum': {
       if (typeof value !== 'string') return undefined
-      // PostgreSQL's uuid type compares case-insensitively and returns lower case.
-      const v = field.nativeType === 'Uuid' ? value.toLowerCase() : value
+      if (field.kind === 'scalar' && field.nativeType === 'Uuid') {
+        // uuid compares by value: case, hyphens and braces are only input syntax.
+        const uuid = canonicalUuid(value)
+        return uuid === undefined ? undefined : JSON.stringify(uuid)
+      }
+      // char(n) pads with spaces and ignores trailing spaces when comparing.
+      const v = field.kind === 'scalar' && field.nativeType === 'Char' ? value.replace(/ +$/, '') : value
       return JSON.stringify(v)
     }
     case 'Int':
@@ -42,7 +81,7 @@ function encodeScalar(field: ScalarFieldInfo, value: unknown): string | undefine
     case 'Boolean':
       return typeof value === 'boolean' ? String(value) : undefined
     case 'DateTime': {
-      const d = value instanceof Date ? value : typeof value === 'string' ? new Date(value) : undefined
+      const d = value instanceof Date ? value : typeof value === 'string' && ISO_INSTANT.test(value) ? new Date(value) : undefined
       const t = d?.getTime()
       return t === undefined || Number.isNaN(t) ? undefined : `D${t}`
     }
@@ -52,6 +91,21 @@ function encodeScalar(field: ScalarFieldInfo, value: unknown): string | undefine
       // Json, Unsupported and anything new: equality on them is not worth the risk.
       return undefined
   }
+}
+
+/**
+ * Date-time strings whose instant is unambiguous: an explicit offset (JS would read a
+ * bare local time in the process time zone) and no sub-millisecond digits (a Date
+ * would silently truncate them).
+ */
+const ISO_INSTANT = /^(?:\d{4}|[+-]\d{6})-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3}0*)?)?(?:Z|[+-]\d{2}:?\d{2})$/
+
+/** Lower-case 8-4-4-4-12 form of a uuid in any syntax PostgreSQL accepts. */
+function canonicalUuid(value: string): string | undefined {
+  const m = /^\{(.*)\}$/s.exec(value)
+  const hex = (m ? m[1]! : value).replace(/-/g, '').toLowerCase()
+  if (!/^[0-9a-f]{32}$/.test(hex)) return undefined
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
 }
 
 /** Numeric value of a decimal, scale-free: 1.50 and 1.5 are equal in SQL. */

@@ -1,0 +1,145 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { countSql, freshDatabase, rawRedis, testClient, type TestClient } from './helpers.ts'
+
+let url: string
+let t: TestClient
+let a: number
+let b: number
+const redis = rawRedis()
+
+beforeAll(async () => {
+  url = await freshDatabase('consistency')
+  t = testClient(url)
+  a = (await t.base.user.create({ data: { email: 'a@c.io' } })).id
+  b = (await t.base.user.create({ data: { email: 'b@c.io' } })).id
+})
+afterAll(async () => {
+  await t.prisma.$cacheops.invalidateAll()
+  await t.close()
+  redis.disconnect()
+})
+
+describe('no stale sets (cacheops issue 302)', () => {
+  it('refuses to store a result read before a write that committed during the read', async () => {
+    const post = await t.base.post.create({ data: { title: 'old', authorId: a } })
+    let armed = true
+    let release!: () => void
+    const gate = new Promise<void>((r) => (release = r))
+    let reached!: () => void
+    const readerInDb = new Promise<void>((r) => (reached = r))
+    // Applied after cacheops, so it runs inside it: between the database read and the store.
+    const gated = t.prisma.$extends({
+      query: {
+        post: {
+          async findMany({ args, query }) {
+            const rows = await query(args)
+            if (armed) {
+              armed = false
+              reached()
+              await gate
+            }
+            return rows
+          },
+        },
+      },
+    })
+    const read = () => gated.post.findMany({ where: { authorId: a } })
+    const pending = read().then((rows) => rows) // PrismaPromises are lazy: start it now. Miss → lease → database read of the old row → waits
+    await readerInDb
+    await t.prisma.post.update({ where: { id: post.id }, data: { title: 'new' } }) // commits + invalidates
+    const skippedBefore = t.prisma.$cacheops.stats().skippedStores
+    release()
+    expect((await pending).map((p) => p.title)).toEqual(['old']) // it read before the write: fine to return
+    const next = await countSql(t, read)
+    expect(next.sql).toBeGreaterThan(0) // the stale result was not stored
+    expect(next.value.map((p) => p.title)).toEqual(['new'])
+    expect(t.prisma.$cacheops.stats().skippedStores).toBe(skippedBefore + 1)
+  })
+
+  it('stores normally when no write intervenes', async () => {
+    const read = () => t.prisma.post.findMany({ where: { authorId: b } })
+    await read()
+    expect((await countSql(t, read)).sql).toBe(0)
+  })
+})
+
+describe('eviction safety', () => {
+  const read = () => t.prisma.post.findMany({ where: { authorId: a }, orderBy: { id: 'asc' } })
+
+  it('a lost conjunction stamp or model stamp is a miss, never a stale hit', async () => {
+    await read()
+    expect((await countSql(t, read)).sql).toBe(0)
+    for (const key of await redis.keys(`${t.prefix}c:Post:*`)) await redis.del(key)
+    expect((await countSql(t, read)).sql).toBeGreaterThan(0)
+    expect((await countSql(t, read)).sql).toBe(0)
+    await redis.del(`${t.prefix}e:Post`)
+    expect((await countSql(t, read)).sql).toBeGreaterThan(0)
+  })
+
+  it('a write after the scheme registry was evicted still cannot leave a stale hit', async () => {
+    const post = await t.base.post.create({ data: { title: 'evict', authorId: a } })
+    await read()
+    await redis.del(`${t.prefix}e:Post`) // schemes gone: the write finds nothing to delete
+    await t.prisma.post.update({ where: { id: post.id }, data: { title: 'evicted-then-written' } })
+    const rows = await read()
+    expect(rows.find((p) => p.id === post.id)?.title).toBe('evicted-then-written')
+  })
+
+  it('random evictions between random writes never produce a stale read', async () => {
+    let seed = 42
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n)
+    const ids: number[] = []
+    for (let i = 0; i < 6; i++) ids.push((await t.prisma.post.create({ data: { title: `r${i}`, authorId: i % 2 ? a : b } })).id)
+    const shapes = [
+      (p: typeof t.prisma | typeof t.base) => p.post.findMany({ where: { authorId: a }, orderBy: { id: 'asc' } }),
+      (p: typeof t.prisma | typeof t.base) => p.post.findMany({ where: { OR: [{ published: true }, { title: 'r1' }] }, orderBy: { id: 'asc' } }),
+      (p: typeof t.prisma | typeof t.base) => p.post.count({ where: { authorId: { in: [a, b] }, published: false } }),
+      (p: typeof t.prisma | typeof t.base) => p.user.findMany({ include: { posts: { orderBy: { id: 'asc' } } }, orderBy: { id: 'asc' } }),
+      (p: typeof t.prisma | typeof t.base) => p.post.findUnique({ where: { id: ids[0] } }),
+    ]
+    for (let step = 0; step < 40; step++) {
+      for (const shape of shapes) await shape(t.prisma)
+      const keys = await redis.keys(`${t.prefix}*`)
+      for (let k = rand(3); k > 0 && keys.length > 0; k--) await redis.del(keys[rand(keys.length)]!)
+      const id = ids[rand(ids.length)]!
+      const kind = rand(3)
+      if (kind === 0) await t.prisma.post.update({ where: { id }, data: { authorId: rand(2) ? a : b } })
+      else if (kind === 1) await t.prisma.post.update({ where: { id }, data: { published: rand(2) === 0 } })
+      else await t.prisma.post.update({ where: { id }, data: { title: `r${rand(8)}x${step}` } })
+      for (const shape of shapes) expect(await shape(t.prisma)).toEqual(await shape(t.base))
+    }
+  })
+})
+
+describe('bounded Redis footprint', () => {
+  it('every entry and conjunction stamp expires; model stamps are one per model', async () => {
+    for (let i = 0; i < 20; i++) await t.prisma.post.findMany({ where: { title: `bounded-${i}`, published: i % 2 === 0 } })
+    const keys = await redis.keys(`${t.prefix}*`)
+    const volatile = keys.filter((k) => !k.startsWith(`${t.prefix}e:`))
+    expect(volatile.length).toBeGreaterThan(20)
+    for (const k of volatile) expect(await redis.ttl(k)).toBeGreaterThan(0)
+    const models = keys.filter((k) => k.startsWith(`${t.prefix}e:`))
+    expect(models.length).toBeLessThanOrEqual(9)
+    for (const m of models) expect(await redis.hlen(m)).toBeLessThan(50) // "_" + one field per scheme
+  })
+})
+
+describe('Redis failures', () => {
+  it('an unreachable Redis never fails a database write, and the error is reported', async () => {
+    const errors: Error[] = []
+    const down = testClient(url, { redis: 'redis://127.0.0.1:1/0', onError: (e) => errors.push(e) })
+    try {
+      const post = await down.prisma.post.create({ data: { title: 'redis down', authorId: a } })
+      expect(post.title).toBe('redis down')
+      const updated = await down.prisma.post.update({ where: { id: post.id }, data: { title: 'still down' } })
+      expect(updated.title).toBe('still down')
+      expect(errors.some((e) => e.name === 'CacheopsRedisError' && (e as { operation?: string }).operation === 'invalidate')).toBe(true)
+      // Reads fall back to the database.
+      expect((await down.prisma.post.findUnique({ where: { id: post.id } }))?.title).toBe('still down')
+      expect(errors.some((e) => (e as { operation?: string }).operation === 'read')).toBe(true)
+      expect(await t.base.post.findUnique({ where: { id: post.id } })).toMatchObject({ title: 'still down' })
+    } finally {
+      await down.close()
+    }
+  })
+})

@@ -1,0 +1,90 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { countSql, freshDatabase, testClient, type TestClient } from './helpers.ts'
+
+let t: TestClient
+let observer: TestClient // another client on the same cache: what other processes see
+let a: number
+
+beforeAll(async () => {
+  const url = await freshDatabase('transactions')
+  t = testClient(url)
+  observer = testClient(url, { prefix: t.prefix })
+  a = (await t.base.user.create({ data: { email: 'a@tx.io' } })).id
+  await t.base.post.create({ data: { title: 'p0', authorId: a } })
+})
+beforeEach(async () => {
+  await t.prisma.$cacheops.invalidateAll()
+})
+afterAll(async () => {
+  await t.prisma.$cacheops.invalidateAll()
+  await observer.close()
+  await t.close()
+})
+
+const titles = (c: TestClient) => () => c.prisma.post.findMany({ where: { authorId: a }, orderBy: { id: 'asc' } }).then((ps) => ps.map((p) => p.title))
+
+describe('batch $transaction([...])', () => {
+  it('sends every read to the database, even when cached', async () => {
+    await titles(t)()
+    await t.prisma.post.count()
+    const r = await countSql(t, () => t.prisma.$transaction([t.prisma.post.findMany({ where: { authorId: a }, orderBy: { id: 'asc' } }), t.prisma.post.count()]))
+    expect(r.sql).toBeGreaterThanOrEqual(2)
+    expect(r.value[0].map((p) => p.title)).toEqual(await titles(t)())
+  })
+
+  it('invalidates its writes after it resolves', async () => {
+    expect(await titles(t)()).not.toContain('batch')
+    await t.prisma.$transaction([t.prisma.post.create({ data: { title: 'batch', authorId: a } }), t.prisma.post.count()])
+    expect(await titles(t)()).toContain('batch')
+  })
+})
+
+describe('interactive $transaction(async tx => ...)', () => {
+  it('reads from the cache until the first write, then from the database; invalidates after commit', async () => {
+    const before = await titles(t)()
+    let seenInside: string[] = []
+    await t.prisma.$transaction(async (tx) => {
+      const hit = await countSql(t, () => tx.post.findMany({ where: { authorId: a }, orderBy: { id: 'asc' } }))
+      expect(hit.sql).toBe(0)
+      await tx.post.create({ data: { title: 'in tx', authorId: a } })
+      const after = await countSql(t, () => tx.post.findMany({ where: { authorId: a }, orderBy: { id: 'asc' } }))
+      expect(after.sql).toBeGreaterThan(0)
+      seenInside = after.value.map((p) => p.title)
+      // Not committed yet: other clients still (correctly) see the cached committed state.
+      expect(await countSql(observer, titles(observer))).toEqual({ value: before, sql: 0 })
+    })
+    expect(seenInside).toContain('in tx')
+    const afterCommit = await countSql(observer, titles(observer))
+    expect(afterCommit.sql).toBeGreaterThan(0)
+    expect(afterCommit.value).toContain('in tx')
+  })
+
+  it('does not fill the cache from inside a transaction', async () => {
+    await t.prisma.$transaction(async (tx) => {
+      await tx.post.findMany({ where: { authorId: a, published: true } })
+    })
+    expect((await countSql(t, () => t.prisma.post.findMany({ where: { authorId: a, published: true } }))).sql).toBeGreaterThan(0)
+  })
+
+  it('drops the queued invalidations of a rolled-back transaction', async () => {
+    const before = await titles(t)()
+    await expect(
+      t.prisma.$transaction(async (tx) => {
+        await tx.post.create({ data: { title: 'rolled back', authorId: a } })
+        throw new Error('abort')
+      }),
+    ).rejects.toThrow('abort')
+    const after = await countSql(t, titles(t))
+    expect(after).toEqual({ value: before, sql: 0 }) // entry kept: nothing committed
+  })
+
+  it('update inside a transaction invalidates after commit', async () => {
+    const p = await t.base.post.findFirstOrThrow({ where: { title: 'p0' } })
+    const one = () => t.prisma.post.findUnique({ where: { id: p.id } })
+    await one()
+    await t.prisma.$transaction(async (tx) => {
+      await tx.post.update({ where: { id: p.id }, data: { views: 7 } })
+    })
+    expect((await one())?.views).toBe(7)
+  })
+})

@@ -1,0 +1,196 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { countSql, freshDatabase, testClient, type TestClient } from './helpers.ts'
+
+let t: TestClient
+let a: number
+let b: number
+let c: number
+
+/** True when `read` is still answered from the cache (ran no SQL). */
+async function cached(read: () => Promise<unknown>): Promise<boolean> {
+  return (await countSql(t, read)).sql === 0
+}
+
+beforeAll(async () => {
+  t = testClient(await freshDatabase('writes'))
+  a = (await t.base.user.create({ data: { email: 'a@w.io' } })).id
+  b = (await t.base.user.create({ data: { email: 'b@w.io' } })).id
+  c = (await t.base.user.create({ data: { email: 'c@w.io' } })).id
+})
+beforeEach(async () => {
+  await t.prisma.$cacheops.invalidateAll()
+})
+afterAll(async () => {
+  await t.prisma.$cacheops.invalidateAll()
+  await t.close()
+})
+
+const byAuthor = (id: number) => () => t.prisma.post.findMany({ where: { authorId: id }, orderBy: { id: 'asc' } })
+
+describe('single-row writes invalidate granularly', () => {
+  it('update: drops queries the row matched before or after, keeps the rest', async () => {
+    const post = await t.base.post.create({ data: { title: 'moving', authorId: a } })
+    for (const id of [a, b, c]) await byAuthor(id)()
+    const byTitle = () => t.prisma.post.findFirst({ where: { title: 'moving' } })
+    const otherTitle = () => t.prisma.post.findFirst({ where: { title: 'unrelated' } })
+    await byTitle()
+    await otherTitle()
+    expect(await cached(byAuthor(a))).toBe(true)
+
+    await t.prisma.post.update({ where: { id: post.id }, data: { authorId: c } })
+
+    expect(await cached(byAuthor(b))).toBe(true) // never matched post 1
+    expect(await cached(otherTitle)).toBe(true)
+    expect(await cached(byTitle)).toBe(false) // matched before and after
+    const [fromA, fromC] = [await byAuthor(a)(), await byAuthor(c)()]
+    expect(fromA.some((p) => p.id === post.id)).toBe(false) // matched before
+    expect(fromC.some((p) => p.id === post.id)).toBe(true) // matches after
+  })
+
+  it('update with a narrow select still invalidates by every field and returns only the selection', async () => {
+    const post = await t.base.post.create({ data: { title: 'narrow', authorId: a, published: false } })
+    const published = () => t.prisma.post.findMany({ where: { published: true, authorId: a } })
+    await published()
+    const res = await t.prisma.post.update({ where: { id: post.id }, data: { published: true }, select: { id: true } })
+    expect(res).toEqual({ id: post.id })
+    expect(await cached(published)).toBe(false)
+    expect((await published()).map((p) => p.id)).toContain(post.id)
+    const omitted = await t.prisma.post.update({ where: { id: post.id }, data: { views: 3 }, omit: { title: true } })
+    expect('title' in omitted).toBe(false)
+  })
+
+  it('create: drops queries the new row matches, keeps the rest', async () => {
+    await byAuthor(a)()
+    await byAuthor(b)()
+    await t.prisma.post.create({ data: { title: 'new for b', authorId: b } })
+    expect(await cached(byAuthor(a))).toBe(true)
+    expect((await countSql(t, byAuthor(b))).value.map((p) => p.title)).toContain('new for b')
+  })
+
+  it('delete: drops queries the old row matched, keeps the rest', async () => {
+    const post = await t.base.post.create({ data: { title: 'doomed', authorId: b } })
+    await byAuthor(a)()
+    await byAuthor(b)()
+    await t.prisma.post.delete({ where: { id: post.id } })
+    expect(await cached(byAuthor(a))).toBe(true)
+    expect((await byAuthor(b)()).some((p) => p.id === post.id)).toBe(false)
+  })
+
+  it('upsert: both the create and the update branch invalidate', async () => {
+    const read = () => t.prisma.setting.findUnique({ where: { key: 'theme' } })
+    expect(await read()).toBeNull()
+    await t.prisma.setting.upsert({ where: { key: 'theme' }, create: { key: 'theme', value: 'dark' }, update: { value: 'x' } })
+    expect((await read())?.value).toBe('dark')
+    const byValue = () => t.prisma.setting.findMany({ where: { value: 'dark' } })
+    expect(await byValue()).toHaveLength(1)
+    await t.prisma.setting.upsert({ where: { key: 'theme' }, create: { key: 'theme', value: 'y' }, update: { value: 'light' } })
+    expect((await read())?.value).toBe('light')
+    expect(await byValue()).toHaveLength(0) // matched only before the update
+  })
+
+  it('a write that changes the primary key invalidates old and new key', async () => {
+    const g = await t.base.group.create({ data: { tenant: 't1', slug: 'old', name: 'G' } })
+    const oldRead = () => t.prisma.group.findUnique({ where: { tenant_slug: { tenant: 't1', slug: 'old' } } })
+    const newRead = () => t.prisma.group.findUnique({ where: { tenant_slug: { tenant: 't1', slug: 'new' } } })
+    expect(await oldRead()).toMatchObject({ name: g.name })
+    expect(await newRead()).toBeNull()
+    await t.prisma.group.update({ where: { tenant_slug: { tenant: 't1', slug: 'old' } }, data: { slug: 'new' } })
+    expect(await oldRead()).toBeNull()
+    expect(await newRead()).toMatchObject({ slug: 'new' })
+  })
+})
+
+describe('every other write is correct (model-wide where not yet granular)', () => {
+  it('createMany, updateMany and deleteMany', async () => {
+    await byAuthor(c)()
+    await t.prisma.post.createMany({ data: [{ title: 'm1', authorId: c }, { title: 'm2', authorId: c }] })
+    expect((await byAuthor(c)()).map((p) => p.title)).toEqual(expect.arrayContaining(['m1', 'm2']))
+    await t.prisma.post.updateMany({ where: { title: { in: ['m1', 'm2'] } }, data: { published: true } })
+    expect((await byAuthor(c)()).filter((p) => ['m1', 'm2'].includes(p.title)).map((p) => p.published)).toEqual([true, true])
+    await t.prisma.post.deleteMany({ where: { title: { in: ['m1', 'm2'] }, authorId: c } })
+    expect((await byAuthor(c)()).some((p) => p.title === 'm1')).toBe(false)
+  })
+
+  it('createManyAndReturn and updateManyAndReturn', async () => {
+    const count = () => t.prisma.tag.count()
+    const n = await count()
+    await t.prisma.tag.createManyAndReturn({ data: [{ name: 'x1' }, { name: 'x2' }] })
+    expect(await count()).toBe(n + 2)
+    const named = () => t.prisma.tag.findMany({ where: { name: 'x9' } })
+    expect(await named()).toEqual([])
+    await t.prisma.tag.updateManyAndReturn({ where: { name: 'x1' }, data: { name: 'x9' } })
+    expect(await named()).toHaveLength(1)
+  })
+
+  it('nested writes invalidate the related models', async () => {
+    const posts = () => t.prisma.post.findMany({ where: { title: 'nested' } })
+    expect(await posts()).toEqual([])
+    await t.prisma.user.update({ where: { id: a }, data: { posts: { create: { title: 'nested' } } } })
+    expect(await posts()).toHaveLength(1)
+    const comments = () => t.prisma.comment.count()
+    expect(await comments()).toBe(0)
+    await t.prisma.user.create({
+      data: { email: 'deep@w.io', posts: { create: { title: 'deep', comments: { create: { body: 'hi', authorId: a } } } } },
+    })
+    expect(await comments()).toBe(1)
+  })
+
+  it('many-to-many links through the implicit join table', async () => {
+    const tag = await t.base.tag.create({ data: { name: 'm2m' } })
+    const post = await t.base.post.create({ data: { title: 'tagged', authorId: a } })
+    const tagWithPosts = () => t.prisma.tag.findUnique({ where: { id: tag.id }, include: { posts: true } })
+    const postWithTags = () => t.prisma.post.findUnique({ where: { id: post.id }, include: { tags: true } })
+    expect((await tagWithPosts())?.posts).toEqual([])
+    expect((await postWithTags())?.tags).toEqual([])
+    await t.prisma.post.update({ where: { id: post.id }, data: { tags: { connect: { id: tag.id } } } })
+    expect((await tagWithPosts())?.posts.map((p) => p.id)).toEqual([post.id])
+    expect((await postWithTags())?.tags.map((x) => x.id)).toEqual([tag.id])
+    await t.prisma.tag.update({ where: { id: tag.id }, data: { posts: { disconnect: { id: post.id } } } })
+    expect((await tagWithPosts())?.posts).toEqual([])
+    expect((await postWithTags())?.tags).toEqual([])
+  })
+
+  it('database cascades (User → Post → Comment) and SET NULL', async () => {
+    const u = await t.base.user.create({ data: { email: 'cascade@w.io' } })
+    const cat = await t.base.category.create({ data: { title: 'doomed cat' } })
+    const p = await t.base.post.create({ data: { title: 'casc', authorId: u.id, categoryId: cat.id } })
+    await t.base.comment.create({ data: { body: 'c', postId: p.id, authorId: a } })
+    await t.base.profile.create({ data: { bio: 'b', userId: u.id } })
+    const inCat = () => t.prisma.post.findMany({ where: { categoryId: cat.id } })
+    const uncategorized = () => t.prisma.post.count({ where: { categoryId: null, title: 'casc' } })
+    expect(await inCat()).toHaveLength(1)
+    expect(await uncategorized()).toBe(0)
+    await t.prisma.category.delete({ where: { id: cat.id } })
+    expect(await inCat()).toHaveLength(0)
+    expect(await uncategorized()).toBe(1)
+
+    const comments = () => t.prisma.comment.findMany({ where: { postId: p.id } })
+    const profile = () => t.prisma.profile.findUnique({ where: { userId: u.id } })
+    expect(await comments()).toHaveLength(1)
+    expect(await profile()).not.toBeNull()
+    await t.prisma.user.delete({ where: { id: u.id } })
+    expect(await comments()).toHaveLength(0)
+    expect(await profile()).toBeNull()
+  })
+
+  it('$executeRaw and $executeRawUnsafe invalidate', async () => {
+    const cat = await t.base.category.create({ data: { title: 'raw' } })
+    const read = () => t.prisma.category.findUnique({ where: { id: cat.id } })
+    expect((await read())?.title).toBe('raw')
+    await t.prisma.$executeRaw`UPDATE "Category" SET title = 'raw2' WHERE id = ${cat.id}`
+    expect((await read())?.title).toBe('raw2')
+    await t.prisma.$executeRawUnsafe(`UPDATE "Category" SET title = 'raw3' WHERE id = ${cat.id}`)
+    expect((await read())?.title).toBe('raw3')
+  })
+
+  it('relation reads (include, relation filter, _count) depend on the related model', async () => {
+    const withPosts = () => t.prisma.user.findUnique({ where: { id: b }, include: { posts: true, _count: { select: { posts: true } } } })
+    const byPostTitle = () => t.prisma.user.findMany({ where: { posts: { some: { title: 'rel' } } } })
+    const before = await withPosts()
+    expect(await byPostTitle()).toEqual([])
+    await t.prisma.post.create({ data: { title: 'rel', authorId: b } })
+    const after = await withPosts()
+    expect(after?._count.posts).toBe((before?._count.posts ?? 0) + 1)
+    expect((await byPostTitle()).map((u) => u.id)).toEqual([b])
+  })
+})
