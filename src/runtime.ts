@@ -39,6 +39,8 @@ export interface WriteCall {
   readonly model: string
   readonly operation: string
   readonly args: Record<string, unknown>
+  /** Fluent-API path (`post.update(a).author()`): the value is then another model's row. */
+  readonly dataPath: readonly string[]
   readonly scope: TxScope | undefined
   readonly query: (args: Record<string, unknown>) => Promise<unknown>
   /** Reads one row by unique where outside the cache (the client below ours). */
@@ -147,8 +149,13 @@ export class CacheopsRuntime {
   /** The write path: runs the write, then invalidates (or queues, in a transaction). */
   async write(c: WriteCall): Promise<unknown> {
     const info = this.model(c.model)
-    const plan = planWrite(this.config.datamodel, c.model, c.operation, c.args)
+    let plan = planWrite(this.config.datamodel, c.model, c.operation, c.args)
     const modelWide = new Set(plan.modelWide)
+    if (c.dataPath.length > 0) {
+      // The value we get is the related row the fluent call selected, not this model's row.
+      plan = { ...plan, resultIsImage: false }
+      modelWide.add(c.model)
+    }
     if (c.scope) c.scope.wrote = true
     if (c.scope?.kind === 'batch') {
       // No extra queries inside a batch: invalidate the model whole after it resolves.

@@ -194,3 +194,15 @@ describe('every other write is correct (model-wide where not yet granular)', () 
     expect((await byPostTitle()).map((u) => u.id)).toEqual([b])
   })
 })
+
+describe('fluent API on writes', () => {
+  it('returns the related row untouched and still invalidates the written model', async () => {
+    const post = await t.base.post.create({ data: { title: 'fluent-w', authorId: a } })
+    const read = () => t.prisma.post.findMany({ where: { title: 'fluent-w2' } })
+    expect(await read()).toEqual([])
+    const author = await t.prisma.post.update({ where: { id: post.id }, data: { title: 'fluent-w2' } }).author()
+    const expected = await t.base.user.findUnique({ where: { id: a } })
+    expect(author).toEqual(expected)
+    expect((await read()).map((p) => p.id)).toEqual([post.id])
+  })
+})

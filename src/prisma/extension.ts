@@ -69,7 +69,7 @@ export function cacheops<DM extends CacheopsDatamodel>(config: CacheopsConfig<DM
           }
           if (WRITE_OPS.has(operation)) {
             return runtime.write({
-              model, operation, args, scope, query: run,
+              model, operation, args, dataPath: __internalParams?.dataPath ?? [], scope, query: run,
               readRow: (where, select) => delegateOf(model)!.findUnique!({ where, select }) as Promise<Record<string, unknown> | null>,
             })
           }
