@@ -88,3 +88,35 @@ describe('interactive $transaction(async tx => ...)', () => {
     expect((await one())?.views).toBe(7)
   })
 })
+
+describe('the transaction client', () => {
+  it('keeps .cache(), .nocache() and $cacheops', async () => {
+    await t.prisma.$transaction(async (tx) => {
+      expect(typeof tx.post.cache).toBe('function')
+      expect(typeof tx.post.nocache).toBe('function')
+      expect(typeof tx.$cacheops.invalidateModel).toBe('function')
+      const n = await tx.post.cache({ timeout: 5 }).count()
+      expect(n).toBeGreaterThan(0)
+    })
+  })
+
+  it('a nested transaction that rolls back drops only its own invalidations', async () => {
+    const p = await t.base.post.findFirstOrThrow({ where: { title: 'p0' } })
+    const read = titles(t)
+    await read()
+    const other = () => t.prisma.post.findMany({ where: { title: 'nested outer' } })
+    expect(await other()).toEqual([])
+    await t.prisma.$transaction(async (tx) => {
+      await tx.post.create({ data: { title: 'nested outer', authorId: a } })
+      await tx
+        .$transaction(async (inner) => {
+          await inner.post.update({ where: { id: p.id }, data: { title: 'nested inner' } })
+          throw new Error('inner abort')
+        })
+        .catch(() => undefined)
+    })
+    expect((await other()).map((x) => x.title)).toEqual(['nested outer'])
+    expect((await t.base.post.findUnique({ where: { id: p.id } }))?.title).toBe('p0')
+    expect((await read())).toContain('p0')
+  })
+})

@@ -93,7 +93,7 @@ export function cacheops<DM extends CacheopsDatamodel>(config: CacheopsConfig<DM
               (scope) => {
                 const fn = arg as (tx: unknown) => Promise<unknown>
                 const wrapped = kind === 'itx' ? (tx: unknown) => withScope(scope, () => fn(tx)) : arg
-                return parent.$transaction(wrapped, options)
+                return parent.$transaction.call(this, wrapped, options)
               },
               (pending) => runtime.flush(pending),
             )
