@@ -47,6 +47,16 @@ export interface WriteCall {
   readonly readRow: (where: unknown, select: Record<string, true>) => Promise<Record<string, unknown> | null>
 }
 
+/**
+ * Lease tokens: a random per-process part and a counter. Unique across processes and
+ * restarts like a random token, without a crypto call on every read.
+ */
+const TOKEN_PREFIX = randomBytes(6).toString('base64url')
+let tokenCounter = 0
+function nextToken(): string {
+  return `${TOKEN_PREFIX}${(tokenCounter++).toString(36)}`
+}
+
 /** Extra seconds a conjunction stamp outlives the entry TTL while the result is computed. */
 const LEASE_MARGIN_SECONDS = 60
 
@@ -94,7 +104,7 @@ export class CacheopsRuntime {
     let header: string | undefined
     let res: Awaited<ReturnType<CacheStore['readOrLease']>> | undefined
     try {
-      res = await this.store.readOrLease(entryKey, lease, randomBytes(8).toString('hex'), decision.timeout + LEASE_MARGIN_SECONDS)
+      res = await this.store.readOrLease(entryKey, lease, nextToken(), decision.timeout + LEASE_MARGIN_SECONDS)
     } catch (err) {
       this.report(new CacheopsRedisError(`cache read failed for ${c.model}.${c.operation}: ${message(err)}`, 'read', c.model, err))
     }

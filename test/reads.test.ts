@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Prisma } from '../prisma/generated/client/client.ts'
-import { countSql, freshDatabase, testClient, type TestClient } from './helpers.ts'
+import { CacheopsConfigError } from '../src/index.ts'
+import { countSql, datamodel, freshDatabase, testClient, type TestClient } from './helpers.ts'
 
 let url: string
 let t: TestClient
@@ -176,5 +177,22 @@ describe('profiles and per-call options', () => {
     expect(emails.length).toBeGreaterThan(0)
     const n: number = await t.prisma.post.nocache().count()
     expect(n).toBeGreaterThan(0)
+  })
+})
+
+describe('a datamodel that lags behind the schema', () => {
+  it('is rejected when the extension is applied, naming what is missing', () => {
+    const { Tag: _dropped, ...models } = datamodel.models
+    const { title: _title, ...postFields } = datamodel.models.Post.fields
+    const stale = { ...datamodel, models: { ...models, Post: { ...datamodel.models.Post, fields: postFields } } }
+    let err: unknown
+    try {
+      testClient(url, { datamodel: stale as never })
+    } catch (e) {
+      err = e
+    }
+    expect(err).toBeInstanceOf(CacheopsConfigError)
+    expect(String((err as Error).message)).toMatch(/model Tag is missing.*Post\.title is missing|Post\.title is missing.*model Tag is missing/)
+    expect((err as Error).message).toMatch(/prisma generate/)
   })
 })

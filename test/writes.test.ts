@@ -206,3 +206,28 @@ describe('fluent API on writes', () => {
     expect((await read()).map((p) => p.id)).toEqual([post.id])
   })
 })
+
+describe('referential actions on key updates', () => {
+  it('changing a referenced key cascades (ON UPDATE CASCADE) and invalidates the referencing model', async () => {
+    const u = await t.base.user.create({ data: { email: 'rekey@w.io' } })
+    await t.base.post.create({ data: { title: 'rekeyed', authorId: u.id } })
+    const newId = u.id + 100_000
+    const oldAuthor = () => t.prisma.post.findMany({ where: { authorId: u.id } })
+    const newAuthor = () => t.prisma.post.findMany({ where: { authorId: newId } })
+    expect(await oldAuthor()).toHaveLength(1)
+    expect(await newAuthor()).toHaveLength(0)
+    await t.prisma.user.update({ where: { id: u.id }, data: { id: newId } })
+    expect(await oldAuthor()).toHaveLength(0)
+    expect(await newAuthor()).toHaveLength(1)
+  })
+
+  it('a composite key change of Group (mapped table and column) reaches Membership', async () => {
+    const u = await t.base.user.create({ data: { email: 'member@w.io' } })
+    await t.base.group.create({ data: { tenant: 'acme', slug: 'eng', name: 'Engineering', members: { create: { userId: u.id } } } })
+    const members = () => t.prisma.membership.findMany({ where: { tenant: 'acme', slug: 'eng' } })
+    expect(await members()).toHaveLength(1)
+    await t.prisma.group.update({ where: { tenant_slug: { tenant: 'acme', slug: 'eng' } }, data: { slug: 'engineering' } })
+    expect(await members()).toHaveLength(0)
+    expect(await t.prisma.membership.count({ where: { slug: 'engineering' } })).toBe(1)
+  })
+})

@@ -7,6 +7,7 @@ import type { CacheopsDatamodel } from '../datamodel/types.js'
 import { WRITE_OPS } from '../invalidation/writes.js'
 import { CacheopsRuntime } from '../runtime.js'
 import { createApi, type CacheopsApi } from './api.js'
+import { assertDatamodelMatchesClient } from './datamodelCheck.js'
 import { currentScope, inTransactionScope, withScope } from './transactions.js'
 
 /**
@@ -32,6 +33,7 @@ interface HookParams {
 export function cacheops<DM extends CacheopsDatamodel>(config: CacheopsConfig<DM>) {
   const parsed = parseConfig(config)
   return Prisma.defineExtension((client) => {
+    assertDatamodelMatchesClient(client, parsed.datamodel)
     const notFound = (model: string) =>
       new PrismaClientKnownRequestError(
         'An operation failed because it depends on one or more records that were required but not found. No record was found for a query.',

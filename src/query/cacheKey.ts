@@ -47,11 +47,17 @@ function canonicalPlain(obj: Record<string, unknown>): string {
 }
 
 /**
+ * Bumped whenever the entry or payload format changes, so that a deploy with a new format
+ * never reads (and fails to decode) entries written by the old one.
+ */
+const ENTRY_FORMAT = 'v1'
+
+/**
  * Cache key of one read: model, operation, canonical args and the fluent-API data path
  * (`post.findUnique(a).author()` reaches us as `findUnique` with a data path, and its
  * value has a different shape from `post.findUnique(a)`).
  */
 export function cacheKeyFor(model: string, operation: string, args: unknown, dataPath: readonly string[]): string {
-  const text = `${model}\n${operation}\n${JSON.stringify(dataPath)}\n${canonicalArgs(args)}`
+  const text = `${ENTRY_FORMAT}\n${model}\n${operation}\n${JSON.stringify(dataPath)}\n${canonicalArgs(args)}`
   return createHash('sha1').update(text).digest('base64url')
 }
