@@ -43,9 +43,15 @@ const include = { where: { authorId: author.id }, include: { author: true } }
 const plainMany = await time('plain Prisma findMany 100 rows + include', () => base.post.findMany(include))
 const hitMany = await time('cacheops hit findMany 100 rows + include', () => prisma.post.findMany(include))
 
+let flip = 0
+const plainWrite = await time('plain Prisma update by id', () => base.post.update({ where: { id: one.id }, data: { views: flip++ } }))
+await prisma.post.findMany({ where: { authorId: author.id } }) // a registered scheme to invalidate
+const cachedWrite = await time('cacheops update by id (pre-read + CAS + invalidate)', () => prisma.post.update({ where: { id: one.id }, data: { views: flip++ } }))
+
 console.log(`\nhot findUnique / (ext floor + GET floor): ${(hitOne / (extFloor + getFloor)).toFixed(2)}`)
 console.log(`plain / hot, findUnique:                  ${(plainOne / hitOne).toFixed(2)}`)
 console.log(`plain / hot, findMany include 100 rows:   ${(plainMany / hitMany).toFixed(2)}`)
+console.log(`write with invalidation / plain write:     ${(cachedWrite / plainWrite).toFixed(2)}`)
 await prisma.$cacheops.invalidateAll()
 await prisma.$cacheops.close()
 await redis.quit()

@@ -5,12 +5,13 @@ import { decide, baseReadOp, type CacheCallOptions } from './config/profiles.js'
 import type { ParsedConfig } from './config/schema.js'
 import type { ModelInfo } from './datamodel/types.js'
 import { CacheopsError, CacheopsRedisError } from './errors.js'
-import { planWrite, rowValuesOf, withConjFieldsSelected, conjFieldsOf } from './invalidation/writes.js'
+import { compareAndSetWhere, conjFieldsOf, createOnlyWhere, planWrite, rowValuesOf, withConjFieldsSelected } from './invalidation/writes.js'
+import { modelsWrittenBySql } from './invalidation/rawSql.js'
 import { cacheKeyFor } from './query/cacheKey.js'
 import { conjKeyOf, readDependencies, schemeOf, type ReadDependencies } from './query/dependencies.js'
 import { DEFAULT_DNF_OPTIONS, type DnfOptions } from './query/dnf.js'
 import type { Invalidation, TxScope } from './prisma/transactions.js'
-import { CacheStore, type LeaseRequest } from './redis/store.js'
+import { CacheStore, type LeaseRequest, type RowValues } from './redis/store.js'
 
 /** Counters since start; see `prisma.$cacheops.stats()`. */
 export interface CacheStats {
@@ -59,6 +60,9 @@ function nextToken(): string {
 
 /** Extra seconds a conjunction stamp outlives the entry TTL while the result is computed. */
 const LEASE_MARGIN_SECONDS = 60
+
+/** Compare-and-set retries of one write before falling back to model-wide invalidation. */
+const MAX_CAS_ATTEMPTS = 4
 
 /** The cache itself: read path, write path and invalidation, independent of Prisma's hook API. */
 export class CacheopsRuntime {
@@ -174,37 +178,69 @@ export class CacheopsRuntime {
       return c.query(c.args)
     }
 
-    const rows: ReturnType<typeof rowValuesOf>[] = []
-    if (plan.preImageWhere !== undefined) {
-      if (c.scope) {
-        // The committed pre-image is not readable from inside the transaction here.
-        modelWide.add(c.model)
-      } else {
-        try {
-          const select = Object.fromEntries(conjFieldsOf(info).map((f) => [f, true] as const))
-          const before = await c.readRow(plan.preImageWhere, select)
-          if (before) rows.push(rowValuesOf(info, before))
-        } catch {
-          modelWide.add(c.model) // let the write itself report what is wrong with its args
-        }
-      }
-    }
     const { args, project } = plan.resultIsImage ? withConjFieldsSelected(info, c.args) : { args: c.args, project: (r: unknown) => r }
-    const result = await c.query(args)
+    const { result, before } = plan.preImageWhere === undefined
+      ? { result: await c.query(args), before: null }
+      : await this.compareAndSet(c, info, args, plan.preImageWhere, modelWide)
+    const rows: RowValues[] = []
+    if (before) rows.push(rowValuesOf(info, before))
     if (plan.resultIsImage && result && typeof result === 'object') rows.push(rowValuesOf(info, result as Record<string, unknown>))
     const inv: Invalidation = { model: c.model, rows, modelWide: [...modelWide], cause: `${c.model}.${c.operation}` }
-    if (c.scope) c.scope.pending.push(inv)
-    else await this.invalidate(inv)
+    if (c.scope) {
+      // Now, to shrink the window in which others fill from pre-commit data, and again
+      // after the commit (queued), when the new values become visible.
+      await this.invalidate(inv)
+      c.scope.pending.push(inv)
+    } else await this.invalidate(inv)
     return project(result)
   }
 
-  /** Raw SQL writes: the tables cannot be told yet, so every model goes. */
-  async rawWrite(scope: TxScope | undefined, operation: string, run: () => Promise<unknown>): Promise<unknown> {
-    const inv: Invalidation = { model: undefined, rows: [], modelWide: Object.keys(this.config.datamodel.models), cause: operation }
+  /**
+   * update / upsert with a true pre-image: read the row, then write only if it still has
+   * the values read (see compareAndSetWhere); on a lost race, read again and retry. After
+   * MAX_CAS_ATTEMPTS (e.g. a column whose equality does not round-trip) the write runs
+   * unconditionally and the model is invalidated whole.
+   */
+  private async compareAndSet(
+    c: WriteCall,
+    info: ModelInfo,
+    args: Record<string, unknown>,
+    where: unknown,
+    modelWide: Set<string>,
+  ): Promise<{ result: unknown; before: Record<string, unknown> | null }> {
+    const select = Object.fromEntries(conjFieldsOf(info).map((f) => [f, true] as const))
+    for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+      let before: Record<string, unknown> | null
+      try {
+        before = await c.readRow(where, select)
+      } catch {
+        break // let the write itself report what is wrong with its args
+      }
+      if (!before && c.operation === 'update') break // not found: Prisma's own error follows
+      const guarded = before ? compareAndSetWhere(info, where, before) : createOnlyWhere(info, where)
+      try {
+        return { result: await c.query({ ...args, where: guarded }), before }
+      } catch (err) {
+        const code = (err as { code?: string }).code
+        // P2025: the row changed (update); P2002: it changed or appeared (upsert's create).
+        if (code !== 'P2025' && code !== 'P2002') throw err
+        const now = await c.readRow(where, select).catch(() => undefined)
+        if (now !== undefined && sameRow(info, now, before)) throw err // a genuine error, not a race
+      }
+    }
+    modelWide.add(c.model)
+    return { result: await c.query(args), before: null }
+  }
+
+  /** Raw SQL writes: the tables the SQL writes to (and their cascades), or every model. */
+  async rawWrite(scope: TxScope | undefined, operation: string, sql: string, run: () => Promise<unknown>): Promise<unknown> {
+    const dm = this.config.datamodel
+    const chosen = this.config.rawSqlModels?.(sql) ?? modelsWrittenBySql(dm, sql)
+    const models = chosen === 'all' ? Object.keys(dm.models) : [...chosen]
+    const inv: Invalidation = { model: undefined, rows: [], modelWide: models, cause: operation }
     if (scope) {
       scope.wrote = true
       scope.pending.push(inv)
-      return run()
     }
     const result = await run()
     await this.invalidate(inv)
@@ -259,4 +295,12 @@ export function leaseRequestOf(deps: ReadDependencies): LeaseRequest {
 
 function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err)
+}
+
+/** Same conjunction values (or both missing): the write failed for a reason of its own. */
+function sameRow(info: ModelInfo, a: Record<string, unknown> | null, b: Record<string, unknown> | null): boolean {
+  if (!a || !b) return a === b
+  const x = rowValuesOf(info, a)
+  const y = rowValuesOf(info, b)
+  return x.length === y.length && x.every(([f, v], i) => y[i]?.[0] === f && y[i]?.[1] === v)
 }

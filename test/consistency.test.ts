@@ -143,3 +143,71 @@ describe('Redis failures', () => {
     }
   })
 })
+
+describe('concurrent writers to one row', () => {
+  it('invalidates with the true pre-image when another writer changed the row after our pre-read', async () => {
+    const c = (await t.base.user.create({ data: { email: 'c@c.io' } })).id
+    const post = await t.prisma.post.create({ data: { title: 'contended', authorId: a } })
+    let armed = true
+    let release!: () => void
+    const gate = new Promise<void>((r) => (release = r))
+    let reached!: () => void
+    const w1Paused = new Promise<void>((r) => (reached = r))
+    // Runs inside cacheops: after W1's pre-read (authorId = a), before its UPDATE.
+    const gated = t.prisma.$extends({
+      query: {
+        post: {
+          async update({ args, query }) {
+            if (armed) {
+              armed = false
+              reached()
+              await gate
+            }
+            return query(args)
+          },
+        },
+      },
+    })
+    const w1 = gated.post.update({ where: { id: post.id }, data: { authorId: b } }).then((p) => p) // A → B
+    await w1Paused
+    await t.prisma.post.update({ where: { id: post.id }, data: { authorId: c } }) // W2: A → C, commits
+    const byC = () => t.prisma.post.findMany({ where: { authorId: c } })
+    expect((await byC()).map((p) => p.id)).toEqual([post.id]) // a reader caches the intermediate C
+    expect((await countSql(t, byC)).sql).toBe(0)
+    release()
+    expect((await w1).authorId).toBe(b)
+    // W1's true pre-image was C, so the entry above must be gone.
+    expect(await byC()).toEqual([])
+    expect((await t.prisma.post.findMany({ where: { authorId: b, title: 'contended' } })).map((p) => p.id)).toEqual([post.id])
+  })
+
+  it('upsert racing a concurrent create ends in the update branch with the true pre-image', async () => {
+    let armed = true
+    let release!: () => void
+    const gate = new Promise<void>((r) => (release = r))
+    let reached!: () => void
+    const paused = new Promise<void>((r) => (reached = r))
+    const gated = t.prisma.$extends({
+      query: {
+        setting: {
+          async upsert({ args, query }) {
+            if (armed) {
+              armed = false
+              reached()
+              await gate
+            }
+            return query(args)
+          },
+        },
+      },
+    })
+    const u = gated.setting.upsert({ where: { key: 'race' }, create: { key: 'race', value: 'mine' }, update: { value: 'updated' } }).then((s) => s)
+    await paused // our pre-read saw no row
+    await t.prisma.setting.create({ data: { key: 'race', value: 'theirs' } })
+    const theirs = () => t.prisma.setting.findMany({ where: { value: 'theirs' } })
+    expect(await theirs()).toHaveLength(1) // cached
+    release()
+    expect((await u).value).toBe('updated')
+    expect(await theirs()).toEqual([])
+  })
+})

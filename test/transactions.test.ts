@@ -40,7 +40,7 @@ describe('batch $transaction([...])', () => {
 })
 
 describe('interactive $transaction(async tx => ...)', () => {
-  it('reads from the cache until the first write, then from the database; invalidates after commit', async () => {
+  it('reads from the cache until the first write, then from the database; invalidates now and after commit', async () => {
     const before = await titles(t)()
     let seenInside: string[] = []
     await t.prisma.$transaction(async (tx) => {
@@ -50,9 +50,12 @@ describe('interactive $transaction(async tx => ...)', () => {
       const after = await countSql(t, () => tx.post.findMany({ where: { authorId: a }, orderBy: { id: 'asc' } }))
       expect(after.sql).toBeGreaterThan(0)
       seenInside = after.value.map((p) => p.title)
-      // Not committed yet: other clients still (correctly) see the cached committed state.
+      // Invalidated at once; another client refills from the committed state...
+      const during = await countSql(observer, titles(observer))
+      expect(during).toEqual({ value: before, sql: 1 })
       expect(await countSql(observer, titles(observer))).toEqual({ value: before, sql: 0 })
     })
+    // ...and the invalidation that runs again after commit removes that entry.
     expect(seenInside).toContain('in tx')
     const afterCommit = await countSql(observer, titles(observer))
     expect(afterCommit.sql).toBeGreaterThan(0)
@@ -71,11 +74,12 @@ describe('interactive $transaction(async tx => ...)', () => {
     await expect(
       t.prisma.$transaction(async (tx) => {
         await tx.post.create({ data: { title: 'rolled back', authorId: a } })
+        await titles(observer)() // refilled from the committed state after the immediate invalidation
         throw new Error('abort')
       }),
     ).rejects.toThrow('abort')
-    const after = await countSql(t, titles(t))
-    expect(after).toEqual({ value: before, sql: 0 }) // entry kept: nothing committed
+    // Nothing committed, nothing queued ran: the refilled entry is still served.
+    expect(await countSql(observer, titles(observer))).toEqual({ value: before, sql: 0 })
   })
 
   it('update inside a transaction invalidates after commit', async () => {
@@ -118,5 +122,22 @@ describe('the transaction client', () => {
     expect((await other()).map((x) => x.title)).toEqual(['nested outer'])
     expect((await t.base.post.findUnique({ where: { id: p.id } }))?.title).toBe('p0')
     expect((await read())).toContain('p0')
+  })
+})
+
+describe('granular writes inside an interactive transaction', () => {
+  it('reads the pre-image inside the transaction: an unrelated entry of the model survives', async () => {
+    const p = await t.base.post.create({ data: { title: 'tx-granular', authorId: a } })
+    const mine = () => t.prisma.post.findUnique({ where: { id: p.id } })
+    const unrelated = () => t.prisma.post.findMany({ where: { title: 'nothing like it' } })
+    await mine()
+    await unrelated()
+    await t.prisma.$transaction(async (tx) => {
+      await tx.post.update({ where: { id: p.id }, data: { title: 'tx-granular-2' } })
+      await tx.post.update({ where: { id: p.id }, data: { title: 'tx-granular-3' } })
+    })
+    expect((await countSql(t, unrelated)).sql).toBe(0)
+    expect((await mine())?.title).toBe('tx-granular-3')
+    expect(await t.prisma.post.findMany({ where: { title: 'tx-granular' } })).toEqual([])
   })
 })

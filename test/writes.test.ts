@@ -231,3 +231,54 @@ describe('referential actions on key updates', () => {
     expect(await t.prisma.membership.count({ where: { slug: 'engineering' } })).toBe(1)
   })
 })
+
+describe('raw SQL writes', () => {
+  it('invalidate the tables they name (and their cascades), not other models', async () => {
+    const cat = await t.base.category.create({ data: { title: 'raw-g' } })
+    const categoryRead = () => t.prisma.category.findUnique({ where: { id: cat.id } })
+    const tagRead = () => t.prisma.tag.findMany({ where: { name: 'raw-unrelated' } })
+    await categoryRead()
+    await tagRead()
+    await t.prisma.$executeRaw`UPDATE "Category" SET title = 'raw-g2' WHERE id = ${cat.id}`
+    expect((await categoryRead())?.title).toBe('raw-g2')
+    expect(await cached(tagRead)).toBe(true)
+  })
+
+  it('follow @@map table names', async () => {
+    await t.base.group.create({ data: { tenant: 'raw', slug: 'g', name: 'before' } })
+    const read = () => t.prisma.group.findUnique({ where: { tenant_slug: { tenant: 'raw', slug: 'g' } } })
+    expect((await read())?.name).toBe('before')
+    await t.prisma.$executeRawUnsafe(`UPDATE "groups" SET display_name = 'after' WHERE tenant = 'raw'`)
+    expect((await read())?.name).toBe('after')
+  })
+
+  it('invalidate every model when the SQL names no known table', async () => {
+    const tagRead = () => t.prisma.tag.findMany({ where: { name: 'raw-all' } })
+    await tagRead()
+    await t.prisma.$executeRaw`SELECT 1`
+    expect(await cached(tagRead)).toBe(false)
+  })
+
+  it('can be narrowed by the rawSqlModels option', async () => {
+    const seen: string[] = []
+    const narrow = testClient(await freshDatabase('writes_raw'), {
+      rawSqlModels: (sql) => {
+        seen.push(sql)
+        return sql.includes('refresh_tags') ? ['Tag'] : undefined
+      },
+    })
+    try {
+      const tags = () => narrow.prisma.tag.count()
+      const settings = () => narrow.prisma.setting.count()
+      await tags()
+      await settings()
+      await narrow.prisma.$executeRawUnsafe('SELECT 1 AS refresh_tags')
+      expect((await countSql(narrow, tags)).sql).toBeGreaterThan(0)
+      expect((await countSql(narrow, settings)).sql).toBe(0)
+      expect(seen).toContain('SELECT 1 AS refresh_tags')
+    } finally {
+      await narrow.prisma.$cacheops.invalidateAll()
+      await narrow.close()
+    }
+  })
+})

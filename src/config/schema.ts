@@ -29,6 +29,12 @@ export interface CacheopsConfig<DM extends CacheopsDatamodel = CacheopsDatamodel
   readonly maxInValues?: number
   /** Called with every Redis failure the cache recovered from. Default: console.warn. */
   readonly onError?: (error: CacheopsError) => void
+  /**
+   * Which models a `$executeRaw`/`$executeRawUnsafe` statement writes, when you know
+   * better than the built-in detection (tables named after INSERT INTO/UPDATE/DELETE
+   * FROM/..., or every model when none can be told). Return `undefined` to keep it.
+   */
+  readonly rawSqlModels?: (sql: string) => readonly ModelName<DM>[] | 'all' | undefined
 }
 
 const opSchema = z.enum(READ_OPS)
@@ -63,6 +69,7 @@ const configSchema = z
     models: z.record(z.string(), profileSchema.nullable()).optional(),
     maxInValues: z.number().int().min(0).optional(),
     onError: z.function().optional(),
+    rawSqlModels: z.function().optional(),
   })
   .strict()
   .superRefine((cfg, ctx) => {
@@ -81,6 +88,7 @@ export interface ParsedConfig {
   readonly models: Readonly<Record<string, ModelProfile | null>>
   readonly maxInValues: number
   readonly onError: (error: CacheopsError) => void
+  readonly rawSqlModels: ((sql: string) => readonly string[] | 'all' | undefined) | undefined
 }
 
 /** Validates a user config; throws CacheopsConfigError naming every bad path. */
@@ -101,6 +109,7 @@ export function parseConfig(input: unknown): ParsedConfig {
     models: (cfg.models ?? {}) as Record<string, ModelProfile | null>,
     maxInValues: cfg.maxInValues ?? 8,
     onError: (cfg.onError as ParsedConfig['onError'] | undefined) ?? ((e) => console.warn(`[prisma-cacheops] ${e.message}`)),
+    rawSqlModels: cfg.rawSqlModels as ParsedConfig['rawSqlModels'],
   }
 }
 

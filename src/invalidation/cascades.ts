@@ -4,8 +4,25 @@ import type { CacheopsDatamodel } from '../datamodel/types.js'
  * Models whose rows the database itself changes when rows of `model` are deleted:
  * ON DELETE CASCADE / SET NULL / SET DEFAULT, followed transitively (User → Post → Comment).
  */
-export function modelsChangedByDelete(dm: CacheopsDatamodel, model: string): Set<string> {
-  return followReferences(dm, [model], (action) => action.onDelete)
+export function modelsChangedByDelete(
+  dm: CacheopsDatamodel,
+  model: string,
+  out = new Set<string>(),
+  deleted = new Set<string>([model]),
+): Set<string> {
+  for (const other of Object.values(dm.models)) {
+    for (const f of Object.values(other.fields)) {
+      if (f.kind !== 'relation' || f.type !== model || f.fromFields.length === 0 || !acts(f.onDelete)) continue
+      out.add(other.name)
+      if (f.onDelete !== 'Cascade') {
+        modelsChangedByKeyUpdate(dm, other.name, f.fromFields, out) // SET NULL/DEFAULT updates the FK
+      } else if (!deleted.has(other.name)) {
+        deleted.add(other.name)
+        modelsChangedByDelete(dm, other.name, out, deleted) // deleted rows cascade further
+      }
+    }
+  }
+  return out
 }
 
 /**
@@ -18,14 +35,18 @@ export function modelsChangedByKeyUpdate(
   model: string,
   changedFields: Iterable<string>,
   out = new Set<string>(),
+  visited = new Set<string>(),
 ): Set<string> {
   const changed = new Set(changedFields)
   for (const other of Object.values(dm.models)) {
     for (const f of Object.values(other.fields)) {
       if (f.kind !== 'relation' || f.type !== model || f.fromFields.length === 0) continue
-      if (!f.toFields.some((t) => changed.has(t)) || !acts(f.onUpdate) || out.has(other.name)) continue
+      if (!f.toFields.some((t) => changed.has(t)) || !acts(f.onUpdate)) continue
       out.add(other.name)
-      modelsChangedByKeyUpdate(dm, other.name, f.fromFields, out)
+      const step = `${other.name}.${f.fromFields.join(',')}`
+      if (visited.has(step)) continue
+      visited.add(step)
+      modelsChangedByKeyUpdate(dm, other.name, f.fromFields, out, visited) // the FK may itself be referenced
     }
   }
   return out
@@ -62,28 +83,6 @@ function walkData(dm: CacheopsDatamodel, model: string, value: unknown, out: Set
       walkData(dm, model, v, out)
     }
   }
-}
-
-function followReferences(
-  dm: CacheopsDatamodel,
-  start: readonly string[],
-  actionOf: (f: { onDelete: string; onUpdate: string }) => string,
-): Set<string> {
-  const out = new Set<string>()
-  const queue = [...start]
-  while (queue.length > 0) {
-    const current = queue.shift() as string
-    for (const other of Object.values(dm.models)) {
-      for (const f of Object.values(other.fields)) {
-        if (f.kind !== 'relation' || f.type !== current || f.fromFields.length === 0 || !acts(actionOf(f))) continue
-        if (!out.has(other.name)) {
-          out.add(other.name)
-          queue.push(other.name)
-        }
-      }
-    }
-  }
-  return out
 }
 
 function acts(action: string): boolean {

@@ -8,7 +8,7 @@ import { WRITE_OPS } from '../invalidation/writes.js'
 import { CacheopsRuntime } from '../runtime.js'
 import { createApi, type CacheopsApi } from './api.js'
 import { assertDatamodelMatchesClient } from './datamodelCheck.js'
-import { currentScope, inTransactionScope, withScope } from './transactions.js'
+import { currentScope, inTransactionScope, withScope, type TxScope } from './transactions.js'
 
 /**
  * String key carrying `.cache()`/`.nocache()` options through Prisma's argument cloning
@@ -42,7 +42,14 @@ export function cacheops<DM extends CacheopsDatamodel>(config: CacheopsConfig<DM
     const runtime = new CacheopsRuntime(parsed, notFound)
     // The client below ours: reads pre-images without going through the cache.
     const below = client as unknown as Record<string, Record<string, (a: unknown) => Promise<unknown>>>
-    const delegateOf = (model: string) => below[model.charAt(0).toLowerCase() + model.slice(1)]
+    const delegateKey = (model: string) => model.charAt(0).toLowerCase() + model.slice(1)
+    // Pre-images: inside an interactive transaction through its own client (it must see the
+    // transaction's writes and hold its place), elsewhere through the client below ours.
+    const readRow = (scope: TxScope | undefined, model: string, where: unknown, select: Record<string, true>) => {
+      const tx = scope?.client as Record<string, { nocache(): { findUnique(a: unknown): Promise<unknown> } }> | undefined
+      const read = tx ? tx[delegateKey(model)]!.nocache().findUnique({ where, select }) : below[delegateKey(model)]!.findUnique!({ where, select })
+      return read as Promise<Record<string, unknown> | null>
+    }
 
     const withHook = client.$extends({
       name: 'prisma-cacheops',
@@ -60,7 +67,7 @@ export function cacheops<DM extends CacheopsDatamodel>(config: CacheopsConfig<DM
           const inUnknownTx = __internalParams?.transaction !== undefined && scope === undefined
           const run = (a: Record<string, unknown>) => query(a)
           if (model === undefined) {
-            if (RAW_WRITES.has(operation)) return runtime.rawWrite(scope, operation, () => query(params.args))
+            if (RAW_WRITES.has(operation)) return runtime.rawWrite(scope, operation, sqlText(params.args), () => query(params.args))
             return query(params.args)
           }
           if (baseReadOp(operation)) {
@@ -72,7 +79,7 @@ export function cacheops<DM extends CacheopsDatamodel>(config: CacheopsConfig<DM
           if (WRITE_OPS.has(operation)) {
             return runtime.write({
               model, operation, args, dataPath: __internalParams?.dataPath ?? [], scope, query: run,
-              readRow: (where, select) => delegateOf(model)!.findUnique!({ where, select }) as Promise<Record<string, unknown> | null>,
+              readRow: (where, select) => readRow(scope, model, where, select),
             })
           }
           return query(args)
@@ -94,7 +101,12 @@ export function cacheops<DM extends CacheopsDatamodel>(config: CacheopsConfig<DM
               kind,
               (scope) => {
                 const fn = arg as (tx: unknown) => Promise<unknown>
-                const wrapped = kind === 'itx' ? (tx: unknown) => withScope(scope, () => fn(tx)) : arg
+                const wrapped = kind === 'itx'
+                  ? (tx: unknown) => {
+                      scope.client = tx
+                      return withScope(scope, () => fn(tx))
+                    }
+                  : arg
                 return parent.$transaction.call(this, wrapped, options)
               },
               (pending) => runtime.flush(pending),
@@ -129,4 +141,12 @@ function markedDelegate<T>(delegate: T, options: CacheCallOptions | false): T {
       return (args?: Record<string, unknown>) => value.call(target, { ...(args ?? {}), [MARKER]: options })
     },
   }) as T
+}
+
+/** SQL text of `$executeRaw` (a Sql object) or `$executeRawUnsafe` ([sql, ...values]) args. */
+function sqlText(args: unknown): string {
+  if (Array.isArray(args)) return typeof args[0] === 'string' ? args[0] : ''
+  const sql = args as { sql?: unknown; strings?: unknown } | undefined
+  if (typeof sql?.sql === 'string') return sql.sql
+  return Array.isArray(sql?.strings) ? sql.strings.join('?') : ''
 }

@@ -20,6 +20,8 @@ export interface TxScope {
   wrote: boolean
   readonly pending: Invalidation[]
   readonly parent: TxScope | undefined
+  /** The interactive transaction's client, for reading pre-images inside it. */
+  client?: unknown
 }
 
 const current = new AsyncLocalStorage<TxScope>()
