@@ -5,7 +5,7 @@ import { decide, baseReadOp, type CacheCallOptions } from './config/profiles.js'
 import type { ParsedConfig } from './config/schema.js'
 import type { ModelInfo } from './datamodel/types.js'
 import { CacheopsError, CacheopsRedisError } from './errors.js'
-import { compareAndSetWhere, conjFieldsOf, createOnlyWhere, planWrite, rowValuesOf, withConjFieldsSelected } from './invalidation/writes.js'
+import { compareAndSetWhere, createOnlyWhere, planWrite, preImageFields, rowValuesOf, withConjFieldsSelected } from './invalidation/writes.js'
 import { modelsWrittenBySql } from './invalidation/rawSql.js'
 import { cacheKeyFor } from './query/cacheKey.js'
 import { conjKeyOf, readDependencies, schemeOf, type ReadDependencies } from './query/dependencies.js'
@@ -44,8 +44,9 @@ export interface WriteCall {
   readonly dataPath: readonly string[]
   readonly scope: TxScope | undefined
   readonly query: (args: Record<string, unknown>) => Promise<unknown>
-  /** Reads one row by unique where outside the cache (the client below ours). */
+  /** Reads rows outside the cache (inside the transaction, if any): pre-images. */
   readonly readRow: (where: unknown, select: Record<string, true>) => Promise<Record<string, unknown> | null>
+  readonly readRows: (where: unknown, select: Record<string, true>) => Promise<Record<string, unknown>[]>
 }
 
 /**
@@ -179,20 +180,56 @@ export class CacheopsRuntime {
     }
 
     const { args, project } = plan.resultIsImage ? withConjFieldsSelected(info, c.args) : { args: c.args, project: (r: unknown) => r }
-    const { result, before } = plan.preImageWhere === undefined
-      ? { result: await c.query(args), before: null }
-      : await this.compareAndSet(c, info, args, plan.preImageWhere, modelWide)
-    const rows: RowValues[] = []
-    if (before) rows.push(rowValuesOf(info, before))
+    let before: Record<string, unknown>[] = []
+    let result: unknown
+    let seenSchemes: string[] | undefined
+    let endWrite = false
+    if (plan.preImageWhere !== undefined) {
+      seenSchemes = await this.beginWrite(c.model, false)
+      const fields = preImageFields(info, seenSchemes)
+      if (fields.length === 0) result = await c.query(args) // nothing cached: no pre-image needed
+      else {
+        const cas = await this.compareAndSet(c, info, args, plan.preImageWhere, fields, modelWide)
+        result = cas.result
+        if (cas.before) before = [cas.before]
+      }
+    } else if (plan.massPreImageWhere !== undefined && !c.scope) {
+      seenSchemes = await this.beginWrite(c.model, true)
+      endWrite = seenSchemes !== undefined
+      if (!endWrite) modelWide.add(c.model)
+      try {
+        const fields = preImageFields(info, seenSchemes)
+        if (endWrite && fields.length > 0) before = await c.readRows(plan.massPreImageWhere, selectOf(fields))
+        result = await c.query(args)
+      } catch (err) {
+        if (endWrite) await this.invalidate({ model: c.model, rows: [], modelWide: [], cause: `${c.model}.${c.operation} (failed)`, endWrite })
+        throw err
+      }
+    } else {
+      // A mass write inside a transaction: the guard would have to last until the commit.
+      if (plan.massPreImageWhere !== undefined) modelWide.add(c.model)
+      result = await c.query(args)
+    }
+    const rows: RowValues[] = before.map((row) => rowValuesOf(info, row))
     if (plan.resultIsImage && result && typeof result === 'object') rows.push(rowValuesOf(info, result as Record<string, unknown>))
-    const inv: Invalidation = { model: c.model, rows, modelWide: [...modelWide], cause: `${c.model}.${c.operation}` }
+    const inv: Invalidation = { model: c.model, rows, modelWide: [...modelWide], cause: `${c.model}.${c.operation}`, seenSchemes, endWrite }
     if (c.scope) {
       // Now, to shrink the window in which others fill from pre-commit data, and again
       // after the commit (queued), when the new values become visible.
       await this.invalidate(inv)
-      c.scope.pending.push(inv)
+      c.scope.pending.push({ ...inv, endWrite: false })
     } else await this.invalidate(inv)
     return project(result)
+  }
+
+  /** Schemes of the model's cached reads (see begin_write.lua); undefined if Redis failed. */
+  private async beginWrite(model: string, guard: boolean): Promise<string[] | undefined> {
+    try {
+      return await this.store.beginWrite(model, guard)
+    } catch (err) {
+      this.report(new CacheopsRedisError(`cache write preparation failed for ${model}: ${message(err)}`, 'invalidate', model, err))
+      return undefined
+    }
   }
 
   /**
@@ -206,9 +243,10 @@ export class CacheopsRuntime {
     info: ModelInfo,
     args: Record<string, unknown>,
     where: unknown,
+    fields: readonly string[],
     modelWide: Set<string>,
   ): Promise<{ result: unknown; before: Record<string, unknown> | null }> {
-    const select = Object.fromEntries(conjFieldsOf(info).map((f) => [f, true] as const))
+    const select = selectOf(fields)
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
       let before: Record<string, unknown> | null
       try {
@@ -217,7 +255,7 @@ export class CacheopsRuntime {
         break // let the write itself report what is wrong with its args
       }
       if (!before && c.operation === 'update') break // not found: Prisma's own error follows
-      const guarded = before ? compareAndSetWhere(info, where, before) : createOnlyWhere(info, where)
+      const guarded = before ? compareAndSetWhere(info, where, before, fields) : createOnlyWhere(info, where)
       try {
         return { result: await c.query({ ...args, where: guarded }), before }
       } catch (err) {
@@ -251,8 +289,12 @@ export class CacheopsRuntime {
   async invalidate(inv: Invalidation): Promise<void> {
     try {
       if (inv.modelWide.length > 0) await this.store.invalidateModels(inv.modelWide)
-      if (inv.model !== undefined && inv.rows.length > 0 && !inv.modelWide.includes(inv.model)) {
-        await this.store.invalidateRows(inv.model, inv.rows)
+      if (inv.model !== undefined) {
+        const whole = inv.modelWide.includes(inv.model)
+        // Even when the model went whole, a raised write-in-progress counter must come down.
+        if (!whole || inv.endWrite) {
+          await this.store.invalidateRows(inv.model, whole ? [] : inv.rows, whole ? undefined : inv.seenSchemes, inv.endWrite)
+        }
       }
       this.counters.invalidations++
     } catch (err) {
@@ -303,4 +345,8 @@ function sameRow(info: ModelInfo, a: Record<string, unknown> | null, b: Record<s
   const x = rowValuesOf(info, a)
   const y = rowValuesOf(info, b)
   return x.length === y.length && x.every(([f, v], i) => y[i]?.[0] === f && y[i]?.[1] === v)
+}
+
+function selectOf(fields: readonly string[]): Record<string, true> {
+  return Object.fromEntries(fields.map((f) => [f, true] as const))
 }

@@ -211,3 +211,83 @@ describe('concurrent writers to one row', () => {
     expect(await theirs()).toEqual([])
   })
 })
+
+/** An extension inside cacheops that pauses the first `operation` of `model` until released. */
+function pauseFirst(model: 'post' | 'setting', operation: 'update' | 'deleteMany' | 'upsert') {
+  let armed = true
+  let release!: () => void
+  const gate = new Promise<void>((r) => (release = r))
+  let reached!: () => void
+  const paused = new Promise<void>((r) => (reached = r))
+  const client = t.prisma.$extends({
+    query: {
+      [model]: {
+        async [operation]({ args, query }: { args: unknown; query: (a: unknown) => Promise<unknown> }) {
+          if (armed) {
+            armed = false
+            reached()
+            await gate
+          }
+          return query(args)
+        },
+      },
+    },
+  })
+  return { client, paused, release }
+}
+
+describe('writes that read no pre-image (nothing cached)', () => {
+  it('skip the pre-read entirely', async () => {
+    const s = await t.base.setting.create({ data: { key: 'lonely', value: 'v' } })
+    await t.prisma.$cacheops.invalidateModel('Setting')
+    const w = await countSql(t, () => t.prisma.setting.update({ where: { id: s.id }, data: { value: 'w' } }))
+    expect(w.sql).toBe(1)
+  })
+
+  it('go model-wide when a read leased a new scheme during the write', async () => {
+    const s = await t.base.setting.create({ data: { key: 'during', value: 'old' } })
+    await t.prisma.$cacheops.invalidateModel('Setting')
+    const { client, paused, release } = pauseFirst('setting', 'update')
+    const write = client.setting.update({ where: { id: s.id }, data: { value: 'new' } }).then((x) => x)
+    await paused // begin_write saw no schemes: no pre-image was read
+    const byOld = () => t.prisma.setting.findMany({ where: { value: 'old' } })
+    expect(await byOld()).toHaveLength(1) // cached during the write, under a scheme the writer never saw
+    release()
+    await write
+    expect(await byOld()).toEqual([])
+  })
+})
+
+describe('deleteMany', () => {
+  it('invalidates the deleted rows granularly', async () => {
+    const x = await t.base.user.create({ data: { email: 'dm-x@c.io' } })
+    const y = await t.base.user.create({ data: { email: 'dm-y@c.io' } })
+    await t.base.post.createMany({ data: [{ title: 'dm1', authorId: x.id }, { title: 'dm2', authorId: y.id }] })
+    const ofX = () => t.prisma.post.findMany({ where: { authorId: x.id } })
+    const ofY = () => t.prisma.post.findMany({ where: { authorId: y.id } })
+    expect(await ofX()).toHaveLength(1)
+    expect(await ofY()).toHaveLength(1)
+    await t.prisma.post.deleteMany({ where: { authorId: x.id } })
+    expect(await ofX()).toEqual([])
+    expect((await countSql(t, ofY)).sql).toBe(0) // never matched a deleted row
+  })
+
+  it('refuses to cache anything read while it runs (a row entering its where is deleted too)', async () => {
+    const x = await t.base.user.create({ data: { email: 'dm-guard@c.io' } })
+    await t.base.post.create({ data: { title: 'dm-victim', authorId: x.id } })
+    const phantom = await t.base.post.create({ data: { title: 'dm-phantom', authorId: a } })
+    const byTitle = () => t.prisma.post.findMany({ where: { title: 'dm-phantom' } })
+    await t.prisma.post.findMany({ where: { authorId: x.id } }) // a scheme to read pre-images for
+    const { client, paused, release } = pauseFirst('post', 'deleteMany')
+    const del = client.post.deleteMany({ where: { authorId: x.id } }).then((r) => r)
+    await paused // pre-images read: only dm-victim
+    await t.prisma.post.update({ where: { id: phantom.id }, data: { authorId: x.id } }) // enters the where
+    expect(await byTitle()).toHaveLength(1) // read during the mass write: must not be stored
+    release()
+    expect((await del).count).toBe(2)
+    expect(await byTitle()).toEqual([])
+    // And once it is over, results are cached again.
+    await byTitle()
+    expect((await countSql(t, byTitle)).sql).toBe(0)
+  })
+})

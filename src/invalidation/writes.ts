@@ -13,6 +13,8 @@ export const WRITE_OPS = new Set([
 export interface WritePlan {
   /** Read the row by this unique where before writing: its old image must be invalidated. */
   readonly preImageWhere?: unknown
+  /** Mass write: read the rows matching this where first, their old images must go. */
+  readonly massPreImageWhere?: unknown
   /** The returned row is an image to invalidate (the new row, or the deleted one). */
   readonly resultIsImage: boolean
   /** Models invalidated as a whole: mass writes, nested writes, referential actions. */
@@ -55,9 +57,8 @@ export function planWrite(dm: CacheopsDatamodel, model: string, operation: strin
       addAll(modelsChangedByKeyUpdate(dm, model, dataFields(a.data)))
       return { resultIsImage: false, modelWide }
     case 'deleteMany':
-      modelWide.add(model)
       addAll(modelsChangedByDelete(dm, model))
-      return { resultIsImage: false, modelWide }
+      return { massPreImageWhere: a.where ?? {}, resultIsImage: false, modelWide }
     default:
       throw new Error(`prisma-cacheops: ${operation} is not a write`)
   }
@@ -126,9 +127,9 @@ function isObject(v: unknown): v is Record<string, unknown> {
  * between, the write matches nothing (update: P2025; upsert: tries to create, P2002) and
  * is retried with a fresh pre-image, so the pre-image we invalidate is the true one.
  */
-export function compareAndSetWhere(model: ModelInfo, where: unknown, before: Record<string, unknown>): Record<string, unknown> {
+export function compareAndSetWhere(model: ModelInfo, where: unknown, before: Record<string, unknown>, fields: readonly string[]): Record<string, unknown> {
   const same: Record<string, unknown> = {}
-  for (const name of conjFieldsOf(model)) {
+  for (const name of fields) {
     const f = model.fields[name]
     // Only fields whose equality we trust (the ones conjunctions can use) take part.
     if (f && f.kind !== 'relation' && name in before && encodeConjValue(f, before[name]) !== undefined) same[name] = before[name]
@@ -149,4 +150,16 @@ function withExtraCondition(where: unknown, condition: Record<string, unknown>):
   const w = isObject(where) ? where : {}
   const and = w.AND === undefined ? [] : Array.isArray(w.AND) ? w.AND : [w.AND]
   return { ...w, AND: [...and, condition] }
+}
+
+/**
+ * Fields a pre-image needs: those of the schemes cached reads use (`seen`, from
+ * begin_write.lua), or every conjunction field when unknown. Always with the id fields,
+ * so a select is never empty. Empty when nothing is cached: no pre-image is needed.
+ */
+export function preImageFields(model: ModelInfo, seen: readonly string[] | undefined): string[] {
+  if (seen !== undefined && seen.length === 0) return []
+  const fields = new Set(seen === undefined ? conjFieldsOf(model) : seen.flatMap((s) => (s === '' ? [] : s.split(','))))
+  for (const id of model.idFields) fields.add(id)
+  return [...fields].filter((f) => model.fields[f] && model.fields[f]!.kind !== 'relation')
 }

@@ -7,6 +7,10 @@ export interface Invalidation {
   readonly modelWide: readonly string[]
   /** What caused it, for reports: `Post.update`, `$executeRaw`, ... */
   readonly cause: string
+  /** Schemes the writer saw before writing (rows carry only their fields); see begin_write.lua. */
+  readonly seenSchemes?: readonly string[]
+  /** Lower the model's write-in-progress counter raised for this write. */
+  readonly endWrite?: boolean
 }
 
 /**

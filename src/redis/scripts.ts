@@ -37,4 +37,5 @@ export const scripts = {
   readOrLease: LuaScript.load('read_or_lease', 1),
   storeIfFresh: LuaScript.load('store_if_fresh', 1),
   invalidateRows: LuaScript.load('invalidate_rows', 0),
+  beginWrite: LuaScript.load('begin_write', 0),
 }

@@ -11,6 +11,9 @@ export interface LeaseRequest {
 
 export type ReadResult = { readonly hit: true; readonly payload: Buffer } | { readonly hit: false; readonly header: string }
 
+/** Seconds a write-in-progress counter outlives a writer that crashed before lowering it. */
+const WRITE_GUARD_SECONDS = 60
+
 /** A row of one model as canonical field values, ready for invalidate_rows.lua. */
 export type RowValues = readonly (readonly [field: string, value: string])[]
 
@@ -19,6 +22,7 @@ export type RowValues = readonly (readonly [field: string, value: string])[]
  *   <prefix>q:<sha1>         entry: "<header length>\n<header><payload>", with TTL
  *   <prefix>e:<Model>        hash: "_" → model stamp, "s:<scheme>" → registered schemes
  *   <prefix>c:<Model>:<conj> conjunction stamp, with TTL ≥ every entry built on it
+ *   <prefix>w:<Model>        mass writes of the model in progress (counter, with TTL)
  */
 export class CacheStore {
   constructor(readonly redis: Redis | Cluster, readonly prefix: string) {
@@ -51,10 +55,26 @@ export class CacheStore {
     return reply === 1
   }
 
-  /** Returns conj keys deleted, or -1 when the model was invalidated whole. */
-  async invalidateRows(model: string, rows: readonly RowValues[]): Promise<number> {
-    if (rows.length === 0) return 0
-    const args: string[] = [this.prefix, model, String(rows.length)]
+  /**
+   * Schemes cached reads of `model` depend on now; with `guard`, also raises the model's
+   * write-in-progress counter (lowered by invalidateRows with `endWrite`).
+   */
+  async beginWrite(model: string, guard: boolean): Promise<string[]> {
+    const reply = (await scripts.beginWrite.run(this.redis, [this.prefix, model, guard ? '1' : '0', WRITE_GUARD_SECONDS])) as Buffer[]
+    return reply.map(String)
+  }
+
+  /**
+   * Deletes the conjunction keys the rows fall under. `seenSchemes`: the schemes the
+   * writer saw at beginWrite (undefined: the rows carry every field). Returns conj keys
+   * deleted, or -1 when the model was invalidated whole.
+   */
+  async invalidateRows(model: string, rows: readonly RowValues[], seenSchemes?: readonly string[], endWrite = false): Promise<number> {
+    if (rows.length === 0 && seenSchemes === undefined && !endWrite) return 0
+    const args: string[] = [this.prefix, model]
+    if (seenSchemes === undefined) args.push('*')
+    else args.push(String(seenSchemes.length), ...seenSchemes)
+    args.push(endWrite ? '1' : '0', String(rows.length))
     for (const row of rows) {
       args.push(String(row.length))
       for (const [f, v] of row) args.push(f, v)

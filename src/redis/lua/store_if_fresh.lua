@@ -1,6 +1,7 @@
 -- Stores a computed result only if every stamp its lease returned is still current.
 -- A write that committed after the lease deleted one of them, so a result read from the
--- database before that write is refused here instead of being cached stale.
+-- database before that write is refused here instead of being cached stale; so is any
+-- result depending on a model while a mass write of it is in progress (begin_write.lua).
 --
 -- KEYS[1]  entry key
 -- ARGV[1]  key prefix
@@ -17,6 +18,10 @@ for kind, stamp, name in string.gmatch(header, '(%a) (%S+) ([^\n]*)\n') do
   local current
   if kind == 'e' then
     current = redis.call('HGET', prefix .. 'e:' .. name, '_')
+    -- A mass write of this model is in progress: what we read may already be outdated.
+    if redis.call('EXISTS', prefix .. 'w:' .. name) == 1 then
+      return 0
+    end
   else
     local key = prefix .. 'c:' .. name
     current = redis.call('GET', key)
