@@ -219,20 +219,16 @@ function pauseFirst(model: 'post' | 'setting', operation: 'update' | 'deleteMany
   const gate = new Promise<void>((r) => (release = r))
   let reached!: () => void
   const paused = new Promise<void>((r) => (reached = r))
-  const client = t.prisma.$extends({
-    query: {
-      [model]: {
-        async [operation]({ args, query }: { args: unknown; query: (a: unknown) => Promise<unknown> }) {
-          if (armed) {
-            armed = false
-            reached()
-            await gate
-          }
-          return query(args)
-        },
-      },
-    },
-  })
+  const hook = async ({ args, query }: { args: unknown; query: (a: unknown) => Promise<unknown> }) => {
+    if (armed) {
+      armed = false
+      reached()
+      await gate
+    }
+    return query(args)
+  }
+  // Computed keys defeat Prisma's extension typing; the shape is checked at run time.
+  const client = t.prisma.$extends({ query: { [model]: { [operation]: hook } } as never })
   return { client, paused, release }
 }
 
