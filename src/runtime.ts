@@ -3,15 +3,16 @@ import { Redis, type Cluster } from 'ioredis'
 import { decodeResult, encodeResult } from './codec/index.js'
 import { decide, baseReadOp, type CacheCallOptions } from './config/profiles.js'
 import type { ParsedConfig } from './config/schema.js'
-import type { ModelInfo } from './datamodel/types.js'
+import type { CacheopsDatamodel, ModelInfo } from './datamodel/types.js'
 import { CacheopsError, CacheopsRedisError } from './errors.js'
 import { compareAndSetWhere, createOnlyWhere, planWrite, preImageFields, rowValuesOf, withConjFieldsSelected } from './invalidation/writes.js'
 import { modelsWrittenBySql } from './invalidation/rawSql.js'
 import { cacheKeyFor } from './query/cacheKey.js'
-import { conjKeyOf, readDependencies, schemeOf, type ReadDependencies } from './query/dependencies.js'
+import { conjKeyOf, readPlan, schemeOf, type ReadPlan } from './query/dependencies.js'
+import { resultDependencies } from './query/resultDependencies.js'
 import { DEFAULT_DNF_OPTIONS, type DnfOptions } from './query/dnf.js'
 import type { Invalidation, TxScope } from './prisma/transactions.js'
-import { CacheStore, type LeaseRequest, type RowValues } from './redis/store.js'
+import { CacheStore, type Lease, type LeaseRequest, type ResultConjunction, type RowValues } from './redis/store.js'
 
 /** Counters since start; see `prisma.$cacheops.stats()`. */
 export interface CacheStats {
@@ -105,11 +106,14 @@ export class CacheopsRuntime {
     const orThrow = c.operation.endsWith('OrThrow')
 
     const entryKey = this.store.entryKey(cacheKeyFor(c.model, op, c.args, c.dataPath))
-    const lease = leaseRequestOf(readDependencies(this.config.datamodel, c.model, c.args, this.dnfOptions))
-    let header: string | undefined
+    // Included relations are narrowed from the result, except for fluent calls, whose
+    // value is the related rows alone.
+    const plan = readPlan(this.config.datamodel, c.model, c.args, this.dnfOptions, c.dataPath.length === 0)
+    const token = nextToken()
+    let lease: Lease | undefined
     let res: Awaited<ReturnType<CacheStore['readOrLease']>> | undefined
     try {
-      res = await this.store.readOrLease(entryKey, lease, nextToken(), decision.timeout + LEASE_MARGIN_SECONDS)
+      res = await this.store.readOrLease(entryKey, leaseRequestOf(plan), token, decision.timeout + LEASE_MARGIN_SECONDS)
     } catch (err) {
       this.report(new CacheopsRedisError(`cache read failed for ${c.model}.${c.operation}: ${message(err)}`, 'read', c.model, err))
     }
@@ -127,7 +131,7 @@ export class CacheopsRuntime {
         if (orThrow && value === null) throw this.notFoundError(c.model)
         return value
       }
-    } else if (res) header = res.header
+    } else if (res) lease = res
     this.counters.misses++
 
     let value: unknown
@@ -141,12 +145,23 @@ export class CacheopsRuntime {
       notFound = err
     }
     // Inside an interactive transaction the snapshot may predate the lease: never store.
-    if (header !== undefined && !c.scope) this.storeInBackground(c.model, entryKey, header, value, decision.timeout)
+    if (lease !== undefined && !c.scope) {
+      const fromResult = plan.derived.size > 0 ? resultConjunctions(this.config.datamodel, c.model, c.args, value, plan.derived) : []
+      this.storeInBackground(c.model, entryKey, lease, fromResult, token, value, decision.timeout)
+    }
     if (notFound !== undefined) throw notFound
     return value
   }
 
-  private storeInBackground(model: string, entryKey: string, header: string, value: unknown, ttl: number): void {
+  private storeInBackground(
+    model: string,
+    entryKey: string,
+    lease: Lease,
+    fromResult: readonly ResultConjunction[],
+    token: string,
+    value: unknown,
+    ttl: number,
+  ): void {
     let payload: Buffer
     try {
       payload = encodeResult(value)
@@ -155,7 +170,7 @@ export class CacheopsRuntime {
       return
     }
     // Sent now, so a later read on this connection is queued behind it; not awaited.
-    this.store.storeIfFresh(entryKey, header, payload, ttl).then(
+    this.store.storeIfFresh(entryKey, lease, payload, ttl, token, fromResult).then(
       (stored) => void (stored ? this.counters.stores++ : this.counters.skippedStores++),
       (err) => this.report(new CacheopsRedisError(`cache store failed for ${model}: ${message(err)}`, 'store', model, err)),
     )
@@ -320,19 +335,43 @@ export class CacheopsRuntime {
   }
 }
 
-/** ReadDependencies → what the read/lease script needs (deterministic order). */
-export function leaseRequestOf(deps: ReadDependencies): LeaseRequest {
+/** A read plan → what the read/lease script needs (deterministic order). */
+export function leaseRequestOf(plan: ReadPlan): LeaseRequest {
   const models: { name: string; schemes: string[] }[] = []
   const conjKeys: string[] = []
-  for (const [model, conjs] of deps) {
+  for (const [model, conjs] of plan.deps) {
     const schemes = new Set<string>()
     for (const conj of conjs) {
       schemes.add(schemeOf(conj))
       conjKeys.push(conjKeyOf(model, conj))
     }
+    if (plan.derived.has(model)) schemes.add('')
     models.push({ name: model, schemes: [...schemes] })
   }
-  return { models, conjKeys }
+  const checkOnlyKeys: string[] = []
+  for (const model of plan.derived) {
+    // Every write of the model deletes its empty conjunction: leasing it covers all rows.
+    if (!plan.deps.has(model)) models.push({ name: model, schemes: [''] })
+    checkOnlyKeys.push(conjKeyOf(model, new Map()))
+  }
+  return { models, conjKeys, checkOnlyKeys }
+}
+
+/** The conjunctions an include's result reaches, for the derived models only. */
+function resultConjunctions(dm: CacheopsDatamodel, model: string, args: unknown, value: unknown, derived: ReadonlySet<string>): ResultConjunction[] {
+  const out: ResultConjunction[] = []
+  const found = resultDependencies(dm, model, args, value)
+  for (const m of derived) {
+    // No conjunction for a model means the result has no parent row to reach it from: then
+    // only a change of the read's own rows can change it, and those are covered already.
+    for (const conj of found.get(m) ?? []) out.push({ scheme: schemeOf(conj), key: conjKeyOf(m, conj) })
+  }
+  // The own model can be reached too (implicit many-to-many links).
+  for (const [m, conjs] of found) {
+    if (derived.has(m)) continue
+    for (const conj of conjs) out.push({ scheme: schemeOf(conj), key: conjKeyOf(m, conj) })
+  }
+  return out
 }
 
 function message(err: unknown): string {

@@ -19,9 +19,30 @@ export function readDependencies(
   args: unknown,
   options: DnfOptions,
 ): ReadDependencies {
+  return readPlan(datamodel, modelName, args, options, false).deps
+}
+
+export interface ReadPlan {
+  /** Known before the read: the where clause, and models read through filters/ordering. */
+  readonly deps: ReadDependencies
+  /**
+   * Models reached only through include / relation select / `_count`: leased whole before
+   * the read, then narrowed to the rows the result reaches (resultDependencies.ts).
+   */
+  readonly derived: ReadonlySet<string>
+}
+
+/** readDependencies, optionally leaving included relations to be taken from the result. */
+export function readPlan(
+  datamodel: CacheopsDatamodel,
+  modelName: string,
+  args: unknown,
+  options: DnfOptions,
+  deriveFromResult: boolean,
+): ReadPlan {
   const model = datamodel.models[modelName]
   if (!model) throw new Error(`prisma-cacheops: model ${modelName} is not in the datamodel`)
-  const ctx: WalkContext = { datamodel, options, relatedModels: new Set() }
+  const ctx: WalkContext = { datamodel, options, relatedModels: new Set(), selectedModels: deriveFromResult ? new Set() : undefined }
   const a = isPlainObject(args) ? args : {}
   let own = a.where === undefined ? TRUE : dnfOfWhere(model, a.where, ctx)
   // The cursor row positions the page even when it does not match the where clause.
@@ -34,7 +55,12 @@ export function readDependencies(
     // A relation back to the model itself makes the whole model a dependency.
     deps.set(m, TRUE)
   }
-  return deps
+  const derived = new Set<string>()
+  for (const m of ctx.selectedModels ?? []) {
+    const known = deps.get(m)
+    if (!known?.some((c) => c.size === 0)) derived.add(m)
+  }
+  return { deps, derived }
 }
 
 /** include / select / _count / orderBy, recursively, recording related models. */
@@ -53,7 +79,7 @@ function walkSelection(model: ModelInfo, selection: Record<string, unknown>, ctx
     }
     const field = model.fields[key]
     if (field?.kind !== 'relation') continue
-    ctx.relatedModels.add(field.type)
+    ;(ctx.selectedModels ?? ctx.relatedModels).add(field.type)
     const target = ctx.datamodel.models[field.type]
     if (target && isPlainObject(value)) walkNestedRead(target, value, ctx)
   }
@@ -70,7 +96,7 @@ function walkCountSelection(model: ModelInfo, value: unknown, ctx: WalkContext):
     if (field.kind !== 'relation' || !field.isList) continue
     const entry = select ? select[name] : true
     if (!entry) continue
-    ctx.relatedModels.add(field.type)
+    ;(ctx.selectedModels ?? ctx.relatedModels).add(field.type)
     const target = ctx.datamodel.models[field.type]
     if (target && isPlainObject(entry) && entry.where !== undefined) dnfOfWhere(target, entry.where, ctx)
   }

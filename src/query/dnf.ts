@@ -26,6 +26,11 @@ export interface WalkContext {
   readonly datamodel: CacheopsDatamodel
   readonly options: DnfOptions
   readonly relatedModels: Set<string>
+  /**
+   * When set, models reached only by including/selecting/counting a relation go here
+   * instead: their dependencies can be taken from the result (resultDependencies.ts).
+   */
+  readonly selectedModels?: Set<string>
 }
 
 export function and(a: Dnf, b: Dnf, options: DnfOptions): Dnf {

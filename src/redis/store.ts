@@ -7,9 +7,23 @@ export interface LeaseRequest {
   readonly models: readonly { readonly name: string; readonly schemes: readonly string[] }[]
   /** `Model:f=v&g=w` for each conjunction (see src/query/dependencies.ts conjKeyOf). */
   readonly conjKeys: readonly string[]
+  /** Conjunctions leased only to be checked at store time (whole models, narrowed later). */
+  readonly checkOnlyKeys: readonly string[]
 }
 
-export type ReadResult = { readonly hit: true; readonly payload: Buffer } | { readonly hit: false; readonly header: string }
+/** A conjunction found in the result, recorded at store time (see store_if_fresh.lua). */
+export interface ResultConjunction {
+  readonly scheme: string
+  readonly key: string
+}
+
+/** A miss: the header the entry will carry, and the stamps checked only when storing. */
+export interface Lease {
+  readonly header: string
+  readonly checkOnly: string
+}
+
+export type ReadResult = { readonly hit: true; readonly payload: Buffer } | ({ readonly hit: false } & Lease)
 
 /** Seconds a write-in-progress counter outlives a writer that crashed before lowering it. */
 const WRITE_GUARD_SECONDS = 60
@@ -39,19 +53,33 @@ export class CacheStore {
   async readOrLease(entryKey: string, lease: LeaseRequest, token: string, ttl: number): Promise<ReadResult> {
     const args: (string | number)[] = [entryKey, this.prefix, token, ttl, lease.models.length]
     for (const m of lease.models) args.push(m.name, m.schemes.length, ...m.schemes)
-    args.push(lease.conjKeys.length, ...lease.conjKeys)
+    const conjKeys = [...lease.conjKeys, ...lease.checkOnlyKeys]
+    args.push(conjKeys.length, ...conjKeys)
     const reply = (await scripts.readOrLease.run(this.redis, args)) as [number, ...Buffer[]]
     if (reply[0] === 1) return { hit: true, payload: reply[1] as Buffer }
     const stamps = reply.slice(1).map((b) => String(b))
     let header = ''
+    let checkOnly = ''
     lease.models.forEach((m, i) => (header += `e ${stamps[i]} ${m.name}\n`))
-    lease.conjKeys.forEach((k, i) => (header += `c ${stamps[lease.models.length + i]} ${k}\n`))
-    return { hit: false, header }
+    conjKeys.forEach((k, i) => {
+      const line = `c ${stamps[lease.models.length + i]} ${k}\n`
+      if (i < lease.conjKeys.length) header += line
+      else checkOnly += line
+    })
+    return { hit: false, header, checkOnly }
   }
 
   /** Stores unless a write invalidated any stamp of the lease meanwhile. */
-  async storeIfFresh(entryKey: string, header: string, payload: Buffer, ttl: number): Promise<boolean> {
-    const reply = await scripts.storeIfFresh.run(this.redis, [entryKey, this.prefix, ttl, header, payload])
+  async storeIfFresh(
+    entryKey: string,
+    lease: Lease,
+    payload: Buffer,
+    ttl: number,
+    token: string,
+    fromResult: readonly ResultConjunction[] = [],
+  ): Promise<boolean> {
+    const extra = fromResult.map((c) => `${c.scheme}|${c.key}\n`).join('')
+    const reply = await scripts.storeIfFresh.run(this.redis, [entryKey, this.prefix, ttl, lease.header, payload, token, lease.checkOnly, extra])
     return reply === 1
   }
 

@@ -3,34 +3,65 @@
 -- database before that write is refused here instead of being cached stale; so is any
 -- result depending on a model while a mass write of it is in progress (begin_write.lua).
 --
+-- Dependencies taken from the result (the rows an include reached) were unknown at lease
+-- time: the lease covered their models whole (check-only stamps). Those being current,
+-- no write touched the models since, so stamps for the narrower conjunctions can be
+-- created now and recorded instead.
+--
 -- KEYS[1]  entry key
 -- ARGV[1]  key prefix
 -- ARGV[2]  ttl (seconds)
--- ARGV[3]  header: lines "e <stamp> <model>\n" and "c <stamp> <conj key>\n"
+-- ARGV[3]  header kept with the entry: lines "e <stamp> <model>\n", "c <stamp> <conj key>\n"
 -- ARGV[4]  encoded payload
+-- ARGV[5]  token for stamps created here
+-- ARGV[6]  check-only lines, "c <stamp> <conj key>\n" (whole-model leases)
+-- ARGV[7]  conjunctions from the result, lines "<scheme>|<conj key>\n"
 -- Returns  1 when stored, 0 when refused.
 local prefix = ARGV[1]
 local ttl = tonumber(ARGV[2])
 local header = ARGV[3]
+local token = ARGV[5]
+
+local function current(kind, name)
+  if kind == 'e' then
+    -- A mass write of this model is in progress: what we read may already be outdated.
+    if redis.call('EXISTS', prefix .. 'w:' .. name) == 1 then
+      return nil
+    end
+    return redis.call('HGET', prefix .. 'e:' .. name, '_')
+  end
+  return redis.call('GET', prefix .. 'c:' .. name)
+end
 
 local conj_keys = {}
 for kind, stamp, name in string.gmatch(header, '(%a) (%S+) ([^\n]*)\n') do
-  local current
-  if kind == 'e' then
-    current = redis.call('HGET', prefix .. 'e:' .. name, '_')
-    -- A mass write of this model is in progress: what we read may already be outdated.
-    if redis.call('EXISTS', prefix .. 'w:' .. name) == 1 then
-      return 0
-    end
-  else
-    local key = prefix .. 'c:' .. name
-    current = redis.call('GET', key)
-    conj_keys[#conj_keys + 1] = key
+  if current(kind, name) ~= stamp then
+    return 0
   end
-  if current ~= stamp then
+  if kind == 'c' then
+    conj_keys[#conj_keys + 1] = prefix .. 'c:' .. name
+  end
+end
+for kind, stamp, name in string.gmatch(ARGV[6], '(%a) (%S+) ([^\n]*)\n') do
+  if current(kind, name) ~= stamp then
     return 0
   end
 end
+
+local extra = {}
+for scheme, name in string.gmatch(ARGV[7], '([^|\n]*)|([^\n]*)\n') do
+  local model = string.match(name, '^([^:]*):')
+  redis.call('HSETNX', prefix .. 'e:' .. model, 's:' .. scheme, '1')
+  local key = prefix .. 'c:' .. name
+  local stamp = redis.call('GET', key)
+  if not stamp then
+    redis.call('SET', key, token, 'EX', ttl)
+    stamp = token
+  end
+  extra[#extra + 1] = 'c ' .. stamp .. ' ' .. name .. '\n'
+  conj_keys[#conj_keys + 1] = key
+end
+header = header .. table.concat(extra)
 
 redis.call('SET', KEYS[1], #header .. '\n' .. header .. ARGV[4], 'EX', ttl)
 -- A stamp must outlive every entry that depends on it (a vanished stamp is a miss).
