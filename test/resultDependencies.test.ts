@@ -4,7 +4,7 @@ import { resultDependencies } from '../src/query/resultDependencies.ts'
 import { readPlan } from '../src/query/dependencies.ts'
 import { DEFAULT_DNF_OPTIONS } from '../src/query/dnf.ts'
 
-const plain = (m: Map<string, Map<string, string>[]>) => Object.fromEntries([...m].map(([k, v]) => [k, v.map((c) => Object.fromEntries(c))]))
+const plain = (m: ReadonlyMap<string, readonly ReadonlyMap<string, string>[]>) => Object.fromEntries([...m].map(([k, v]) => [k, v.map((c) => Object.fromEntries(c))]))
 
 describe('resultDependencies', () => {
   it('to-many include: the children of each parent', () => {
