@@ -5,6 +5,8 @@ import { decide, baseReadOp, type CacheCallOptions } from './config/profiles.js'
 import type { ParsedConfig } from './config/schema.js'
 import type { CacheopsDatamodel, ModelInfo } from './datamodel/types.js'
 import { CacheopsError, CacheopsRedisError } from './errors.js'
+import { modelsTouchedByNestedWrite } from './invalidation/cascades.js'
+import { planNestedWrite, rowsOfNestedRead, type NestedWritePlan } from './invalidation/nested.js'
 import { compareAndSetWhere, createOnlyWhere, planWrite, preImageFields, rowValuesOf, withConjFieldsSelected } from './invalidation/writes.js'
 import { modelsWrittenBySql } from './invalidation/rawSql.js'
 import { cacheKeyFor } from './query/cacheKey.js'
@@ -45,9 +47,13 @@ export interface WriteCall {
   readonly dataPath: readonly string[]
   readonly scope: TxScope | undefined
   readonly query: (args: Record<string, unknown>) => Promise<unknown>
-  /** Reads rows outside the cache (inside the transaction, if any): pre-images. */
-  readonly readRow: (where: unknown, select: Record<string, true>) => Promise<Record<string, unknown> | null>
-  readonly readRows: (where: unknown, select: Record<string, true>) => Promise<Record<string, unknown>[]>
+  /** Reads rows of any model outside the cache (inside the transaction, if any): images. */
+  readonly read: <Op extends 'findUnique' | 'findMany'>(
+    model: string,
+    op: Op,
+    where: unknown,
+    select: Record<string, unknown>,
+  ) => Promise<Op extends 'findUnique' ? Record<string, unknown> | null : Record<string, unknown>[]>
 }
 
 /**
@@ -178,9 +184,13 @@ export class CacheopsRuntime {
 
   /** The write path: runs the write, then invalidates (or queues, in a transaction). */
   async write(c: WriteCall): Promise<unknown> {
+    const dm = this.config.datamodel
     const info = this.model(c.model)
-    let plan = planWrite(this.config.datamodel, c.model, c.operation, c.args)
+    let plan = planWrite(dm, c.model, c.operation, c.args)
     const modelWide = new Set(plan.modelWide)
+    const nestedModelWide = () => {
+      for (const d of plan.nestedData ?? []) for (const m of modelsTouchedByNestedWrite(dm, c.model, d)) modelWide.add(m)
+    }
     if (c.dataPath.length > 0) {
       // The value we get is the related row the fluent call selected, not this model's row.
       plan = { ...plan, resultIsImage: false }
@@ -190,40 +200,51 @@ export class CacheopsRuntime {
     if (c.scope?.kind === 'batch') {
       // No extra queries inside a batch: invalidate the model whole after it resolves.
       modelWide.add(c.model)
+      nestedModelWide()
       c.scope.pending.push({ model: c.model, rows: [], modelWide: [...modelWide], cause: `${c.model}.${c.operation}` })
       return c.query(c.args)
     }
+    // Nested writes are read around the write under guards, which would have to last until
+    // the commit inside a transaction: there they stay model-wide.
+    const nestedPlan = plan.nestedData ? planNestedWrite(dm, c.model, plan.nestedData) : null
+    if (nestedPlan && c.scope) nestedModelWide()
+    const nested = nestedPlan && !c.scope ? await this.beginNestedWrite(c, nestedPlan, plan.preImageWhere, modelWide) : null
 
     const { args, project } = plan.resultIsImage ? withConjFieldsSelected(info, c.args) : { args: c.args, project: (r: unknown) => r }
     let before: Record<string, unknown>[] = []
     let result: unknown
     let seenSchemes: string[] | undefined
     let endWrite = false
-    if (plan.preImageWhere !== undefined) {
-      seenSchemes = await this.beginWrite(c.model, false)
-      const fields = preImageFields(info, seenSchemes)
-      if (fields.length === 0) result = await c.query(args) // nothing cached: no pre-image needed
-      else {
-        const cas = await this.compareAndSet(c, info, args, plan.preImageWhere, fields, modelWide)
-        result = cas.result
-        if (cas.before) before = [cas.before]
-      }
-    } else if (plan.massPreImageWhere !== undefined && !c.scope) {
-      seenSchemes = await this.beginWrite(c.model, true)
-      endWrite = seenSchemes !== undefined
-      if (!endWrite) modelWide.add(c.model)
-      try {
+    try {
+      if (plan.preImageWhere !== undefined) {
+        seenSchemes = await this.beginWrite(c.model, false)
         const fields = preImageFields(info, seenSchemes)
-        if (endWrite && fields.length > 0) before = await c.readRows(plan.massPreImageWhere, selectOf(fields))
+        if (fields.length === 0) result = await c.query(args) // nothing cached: no pre-image needed
+        else {
+          const cas = await this.compareAndSet(c, info, args, plan.preImageWhere, fields, modelWide)
+          result = cas.result
+          if (cas.before) before = [cas.before]
+        }
+      } else if (plan.massPreImageWhere !== undefined && !c.scope) {
+        seenSchemes = await this.beginWrite(c.model, true)
+        endWrite = seenSchemes !== undefined
+        if (!endWrite) modelWide.add(c.model)
+        try {
+          const fields = preImageFields(info, seenSchemes)
+          if (endWrite && fields.length > 0) before = await c.read(c.model, 'findMany', plan.massPreImageWhere, selectOf(fields))
+          result = await c.query(args)
+        } catch (err) {
+          if (endWrite) await this.invalidate({ model: c.model, rows: [], modelWide: [], cause: `${c.model}.${c.operation} (failed)`, endWrite })
+          throw err
+        }
+      } else {
+        // A mass write inside a transaction: the guard would have to last until the commit.
+        if (plan.massPreImageWhere !== undefined) modelWide.add(c.model)
         result = await c.query(args)
-      } catch (err) {
-        if (endWrite) await this.invalidate({ model: c.model, rows: [], modelWide: [], cause: `${c.model}.${c.operation} (failed)`, endWrite })
-        throw err
       }
-    } else {
-      // A mass write inside a transaction: the guard would have to last until the commit.
-      if (plan.massPreImageWhere !== undefined) modelWide.add(c.model)
-      result = await c.query(args)
+    } catch (err) {
+      if (nested) await this.endNestedWrite(c, nested, undefined)
+      throw err
     }
     const rows: RowValues[] = before.map((row) => rowValuesOf(info, row))
     if (plan.resultIsImage && result && typeof result === 'object') rows.push(rowValuesOf(info, result as Record<string, unknown>))
@@ -233,8 +254,69 @@ export class CacheopsRuntime {
       // after the commit (queued), when the new values become visible.
       await this.invalidate(inv)
       c.scope.pending.push({ ...inv, endWrite: false })
-    } else await this.invalidate(inv)
+    } else {
+      await this.invalidate(inv)
+      if (nested) await this.endNestedWrite(c, nested, result)
+    }
     return project(result)
+  }
+
+  /**
+   * Raises the guard of every model the nested data reaches, then reads the images the
+   * write may change: the parent's related rows (update/upsert) and the rows it connects.
+   */
+  private async beginNestedWrite(c: WriteCall, plan: NestedWritePlan, where: unknown, modelWide: Set<string>): Promise<NestedWrite> {
+    const guarded: string[] = []
+    for (const m of plan.models) {
+      if (plan.cascades.has(m)) continue
+      if ((await this.beginWrite(m, true)) === undefined) modelWide.add(m)
+      else guarded.push(m)
+    }
+    for (const m of plan.cascades) modelWide.add(m)
+    const images = new Map<string, Record<string, unknown>[]>()
+    const add = (m: string, row: Record<string, unknown> | null | undefined) => {
+      if (row) images.set(m, [...(images.get(m) ?? []), row])
+    }
+    try {
+      if (where !== undefined) {
+        const parent = await c.read(c.model, 'findUnique', where, plan.selection)
+        const found = rowsOfNestedRead(this.config.datamodel, c.model, plan.selection, parent)
+        for (const [m, rows] of found.rows) for (const r of rows) add(m, r)
+        for (const m of found.overflow) modelWide.add(m)
+      }
+      for (const t of plan.targets) {
+        const info = this.model(t.model)
+        add(t.model, await c.read(t.model, 'findUnique', t.where, selectOf(preImageFields(info, undefined))))
+      }
+    } catch {
+      for (const m of guarded) modelWide.add(m) // an odd where: let the write report it
+    }
+    return { plan, guarded, images, modelWide }
+  }
+
+  /** Reads the new images through the written parent, invalidates, lowers the guards. */
+  private async endNestedWrite(c: WriteCall, nested: NestedWrite, result: unknown): Promise<void> {
+    const info = this.model(c.model)
+    if (result && typeof result === 'object') {
+      const row = result as Record<string, unknown>
+      if (info.idFields.every((f) => row[f] !== undefined)) {
+        const where = info.idFields.length === 1 ? { [info.idFields[0]!]: row[info.idFields[0]!] } : { [compoundIdName(info)]: Object.fromEntries(info.idFields.map((f) => [f, row[f]])) }
+        try {
+          const parent = await c.read(c.model, 'findUnique', where, nested.plan.selection)
+          const found = rowsOfNestedRead(this.config.datamodel, c.model, nested.plan.selection, parent)
+          for (const [m, rows] of found.rows) nested.images.set(m, [...(nested.images.get(m) ?? []), ...rows])
+          for (const m of found.overflow) nested.modelWide.add(m)
+        } catch {
+          for (const m of nested.guarded) nested.modelWide.add(m)
+        }
+      } else for (const m of nested.guarded) nested.modelWide.add(m)
+    }
+    for (const m of nested.guarded) {
+      const mInfo = this.model(m)
+      const whole = nested.modelWide.has(m) || result === undefined
+      const rows = whole ? [] : (nested.images.get(m) ?? []).map((r) => rowValuesOf(mInfo, r))
+      await this.invalidate({ model: m, rows, modelWide: whole ? [m] : [], cause: `${c.model}.${c.operation} (nested ${m})`, endWrite: true })
+    }
   }
 
   /** Schemes of the model's cached reads (see begin_write.lua); undefined if Redis failed. */
@@ -265,7 +347,7 @@ export class CacheopsRuntime {
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
       let before: Record<string, unknown> | null
       try {
-        before = await c.readRow(where, select)
+        before = await c.read(c.model, 'findUnique', where, select)
       } catch {
         break // let the write itself report what is wrong with its args
       }
@@ -277,7 +359,7 @@ export class CacheopsRuntime {
         const code = (err as { code?: string }).code
         // P2025: the row changed (update); P2002: it changed or appeared (upsert's create).
         if (code !== 'P2025' && code !== 'P2002') throw err
-        const now = await c.readRow(where, select).catch(() => undefined)
+        const now = await c.read(c.model, 'findUnique', where, select).catch(() => undefined)
         if (now !== undefined && sameRow(info, now, before)) throw err // a genuine error, not a race
       }
     }
@@ -388,4 +470,17 @@ function sameRow(info: ModelInfo, a: Record<string, unknown> | null, b: Record<s
 
 function selectOf(fields: readonly string[]): Record<string, true> {
   return Object.fromEntries(fields.map((f) => [f, true] as const))
+}
+
+/** A nested write in progress: guarded models and the images read so far. */
+interface NestedWrite {
+  readonly plan: NestedWritePlan
+  readonly guarded: readonly string[]
+  readonly images: Map<string, Record<string, unknown>[]>
+  readonly modelWide: Set<string>
+}
+
+/** The WhereUniqueInput key of a compound id (`tenant_slug`). */
+function compoundIdName(info: ModelInfo): string {
+  return info.compoundUniques.find((u) => u.fields.length === info.idFields.length && u.fields.every((f, i) => f === info.idFields[i]))?.name ?? info.idFields.join('_')
 }

@@ -1,7 +1,7 @@
 import type { CacheopsDatamodel, ModelInfo } from '../datamodel/types.js'
 import { encodeConjValue } from '../query/values.js'
 import type { RowValues } from '../redis/store.js'
-import { modelsChangedByDelete, modelsChangedByKeyUpdate, modelsTouchedByNestedWrite } from './cascades.js'
+import { modelsChangedByDelete, modelsChangedByKeyUpdate } from './cascades.js'
 
 export const WRITE_OPS = new Set([
   'create', 'createMany', 'createManyAndReturn',
@@ -17,14 +17,16 @@ export interface WritePlan {
   readonly massPreImageWhere?: unknown
   /** The returned row is an image to invalidate (the new row, or the deleted one). */
   readonly resultIsImage: boolean
-  /** Models invalidated as a whole: mass writes, nested writes, referential actions. */
+  /** Models invalidated as a whole: mass writes, referential actions. */
   readonly modelWide: ReadonlySet<string>
+  /** The data objects that may hold nested writes (see nested.ts). */
+  readonly nestedData?: readonly unknown[]
 }
 
 /**
  * Pure: which rows and models a write touches. Single-row writes are granular (their
- * before and after images); mass writes and everything reached through nested writes
- * or the database's referential actions are invalidated model-wide for now.
+ * before and after images); nested writes are planned by nested.ts; mass writes other
+ * than deleteMany and the database's referential actions are invalidated model-wide.
  */
 export function planWrite(dm: CacheopsDatamodel, model: string, operation: string, args: unknown): WritePlan {
   const a = (typeof args === 'object' && args !== null ? args : {}) as Record<string, unknown>
@@ -33,17 +35,13 @@ export function planWrite(dm: CacheopsDatamodel, model: string, operation: strin
   const dataFields = (data: unknown) => (typeof data === 'object' && data !== null ? Object.keys(data) : [])
   switch (operation) {
     case 'create':
-      addAll(modelsTouchedByNestedWrite(dm, model, a.data))
-      return { resultIsImage: true, modelWide }
+      return { resultIsImage: true, modelWide, nestedData: [a.data] }
     case 'update':
-      addAll(modelsTouchedByNestedWrite(dm, model, a.data))
       addAll(modelsChangedByKeyUpdate(dm, model, dataFields(a.data)))
-      return { preImageWhere: a.where, resultIsImage: true, modelWide }
+      return { preImageWhere: a.where, resultIsImage: true, modelWide, nestedData: [a.data] }
     case 'upsert':
-      addAll(modelsTouchedByNestedWrite(dm, model, a.create))
-      addAll(modelsTouchedByNestedWrite(dm, model, a.update))
       addAll(modelsChangedByKeyUpdate(dm, model, dataFields(a.update)))
-      return { preImageWhere: a.where, resultIsImage: true, modelWide }
+      return { preImageWhere: a.where, resultIsImage: true, modelWide, nestedData: [a.create, a.update] }
     case 'delete':
       addAll(modelsChangedByDelete(dm, model))
       return { resultIsImage: true, modelWide }

@@ -45,7 +45,7 @@ export function cacheops<DM extends CacheopsDatamodel>(config: CacheopsConfig<DM
     const delegateKey = (model: string) => model.charAt(0).toLowerCase() + model.slice(1)
     // Pre-images: inside an interactive transaction through its own client (it must see the
     // transaction's writes and hold its place), elsewhere through the client below ours.
-    const readRows = (scope: TxScope | undefined, model: string, op: 'findUnique' | 'findMany', where: unknown, select: Record<string, true>) => {
+    const readRows = (scope: TxScope | undefined, model: string, op: 'findUnique' | 'findMany', where: unknown, select: Record<string, unknown>) => {
       type Delegate = Record<string, (a: unknown) => Promise<unknown>>
       const tx = scope?.client as Record<string, { nocache(): Delegate }> | undefined
       const delegate = tx ? tx[delegateKey(model)]!.nocache() : (below[delegateKey(model)] as Delegate)
@@ -80,8 +80,7 @@ export function cacheops<DM extends CacheopsDatamodel>(config: CacheopsConfig<DM
           if (WRITE_OPS.has(operation)) {
             return runtime.write({
               model, operation, args, dataPath: __internalParams?.dataPath ?? [], scope, query: run,
-              readRow: (where, select) => readRows(scope, model, 'findUnique', where, select) as Promise<Record<string, unknown> | null>,
-              readRows: (where, select) => readRows(scope, model, 'findMany', where, select) as Promise<Record<string, unknown>[]>,
+              read: (m, op, where, select) => readRows(scope, m, op, where, select) as never,
             })
           }
           return query(args)

@@ -1,0 +1,114 @@
+// Nested writes invalidate the related rows they change, not their whole models.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { countSql, freshDatabase, testClient, type TestClient } from './helpers.ts'
+
+let t: TestClient
+let u1: number
+let u2: number
+
+const cached = async (read: () => Promise<unknown>) => (await countSql(t, read)).sql === 0
+
+beforeAll(async () => {
+  t = testClient(await freshDatabase('nested'))
+  u1 = (await t.base.user.create({ data: { email: 'n1@n.io' } })).id
+  u2 = (await t.base.user.create({ data: { email: 'n2@n.io' } })).id
+})
+beforeEach(async () => {
+  await t.prisma.$cacheops.invalidateAll()
+})
+afterAll(async () => {
+  await t.prisma.$cacheops.invalidateAll()
+  await t.close()
+})
+
+const postsOf = (id: number) => () => t.prisma.post.findMany({ where: { authorId: id }, orderBy: { id: 'asc' } })
+
+describe('nested writes are granular', () => {
+  it('create / update / delete of children through the parent', async () => {
+    await postsOf(u1)()
+    await postsOf(u2)()
+    await t.prisma.user.update({ where: { id: u1 }, data: { posts: { create: { title: 'n-created' } } } })
+    expect(await cached(postsOf(u2))).toBe(true)
+    const created = (await postsOf(u1)()).find((p) => p.title === 'n-created')!
+    expect(created).toBeDefined()
+    await t.prisma.user.update({ where: { id: u1 }, data: { posts: { update: { where: { id: created.id }, data: { title: 'n-updated' } } } } })
+    expect(await cached(postsOf(u2))).toBe(true)
+    expect((await postsOf(u1)()).map((p) => p.title)).toContain('n-updated')
+    const byTitle = () => t.prisma.post.findMany({ where: { title: 'n-updated' } })
+    expect(await byTitle()).toHaveLength(1)
+    await t.prisma.user.update({ where: { id: u1 }, data: { posts: { delete: { id: created.id } } } })
+    expect(await byTitle()).toEqual([])
+    expect(await cached(postsOf(u2))).toBe(true)
+  })
+
+  it('connect moves a row: its old and new parent’s reads go, others stay', async () => {
+    const p = await t.base.post.create({ data: { title: 'n-moving', authorId: u2 } })
+    const u3 = (await t.base.user.create({ data: { email: 'n3@n.io' } })).id
+    await postsOf(u1)()
+    await postsOf(u2)()
+    await postsOf(u3)()
+    await t.prisma.user.update({ where: { id: u1 }, data: { posts: { connect: { id: p.id } } } })
+    expect(await cached(postsOf(u3))).toBe(true)
+    expect((await postsOf(u1)()).map((x) => x.id)).toContain(p.id)
+    expect((await postsOf(u2)()).map((x) => x.id)).not.toContain(p.id)
+  })
+
+  it('deep nested create through two levels', async () => {
+    const post = await t.base.post.create({ data: { title: 'n-deep', authorId: u1 } })
+    const other = await t.base.post.create({ data: { title: 'n-other', authorId: u1 } })
+    const commentsOf = (id: number) => () => t.prisma.comment.findMany({ where: { postId: id } })
+    await commentsOf(post.id)()
+    await commentsOf(other.id)()
+    await t.prisma.user.update({
+      where: { id: u1 },
+      data: { posts: { update: { where: { id: post.id }, data: { comments: { create: { body: 'deep', authorId: u2 } } } } } },
+    })
+    expect(await cached(commentsOf(other.id))).toBe(true)
+    expect((await commentsOf(post.id)()).map((c) => c.body)).toEqual(['deep'])
+  })
+
+  it('many-to-many connect / set from either side', async () => {
+    const post = await t.base.post.create({ data: { title: 'n-m2m', authorId: u1 } })
+    const tag = await t.base.tag.create({ data: { name: 'n-tag' } })
+    const otherTag = await t.base.tag.create({ data: { name: 'n-other-tag' } })
+    const tagPosts = () => t.prisma.tag.findUnique({ where: { id: tag.id }, include: { posts: true } })
+    const otherTagRead = () => t.prisma.tag.findUnique({ where: { id: otherTag.id } })
+    expect((await tagPosts())?.posts).toEqual([])
+    await otherTagRead()
+    await t.prisma.post.update({ where: { id: post.id }, data: { tags: { connect: { id: tag.id } } } })
+    expect((await tagPosts())?.posts.map((p) => p.id)).toEqual([post.id])
+    expect(await cached(otherTagRead)).toBe(true)
+    await t.prisma.tag.update({ where: { id: tag.id }, data: { posts: { set: [] } } })
+    expect((await tagPosts())?.posts).toEqual([])
+    const postTags = () => t.prisma.post.findUnique({ where: { id: post.id }, include: { tags: true } })
+    expect((await postTags())?.tags).toEqual([])
+  })
+
+  it('a nested delete that cascades makes the cascaded model whole', async () => {
+    const post = await t.base.post.create({ data: { title: 'n-casc', authorId: u2, comments: { create: { body: 'c', authorId: u1 } } } })
+    const comments = () => t.prisma.comment.findMany({ where: { postId: post.id } })
+    expect(await comments()).toHaveLength(1)
+    await t.prisma.user.update({ where: { id: u2 }, data: { posts: { delete: { id: post.id } } } })
+    expect(await comments()).toEqual([])
+  })
+
+  it('a to-one nested update changes the related row', async () => {
+    const post = await t.base.post.create({ data: { title: 'n-one', authorId: u2 } })
+    const author = () => t.prisma.user.findUnique({ where: { id: u2 } })
+    const otherUser = () => t.prisma.user.findUnique({ where: { id: u1 } })
+    await author()
+    await otherUser()
+    await t.prisma.post.update({ where: { id: post.id }, data: { author: { update: { name: 'renamed' } } } })
+    expect((await author())?.name).toBe('renamed')
+    expect(await cached(otherUser)).toBe(true)
+  })
+
+  it('nested writes in a create', async () => {
+    const byTitle = () => t.prisma.post.findMany({ where: { title: 'n-in-create' } })
+    await postsOf(u2)()
+    expect(await byTitle()).toEqual([])
+    await t.prisma.user.create({ data: { email: 'n-new@n.io', posts: { create: [{ title: 'n-in-create' }] } } })
+    expect(await byTitle()).toHaveLength(1)
+    expect(await cached(postsOf(u2))).toBe(true)
+  })
+})
