@@ -7,7 +7,7 @@ import type { CacheopsDatamodel, ModelInfo } from './datamodel/types.js'
 import { CacheopsError, CacheopsRedisError } from './errors.js'
 import { modelsTouchedByNestedWrite } from './invalidation/cascades.js'
 import { planNestedWrite, rowsOfNestedRead, type NestedWritePlan } from './invalidation/nested.js'
-import { compareAndSetWhere, createOnlyWhere, planWrite, preImageFields, rowValuesOf, withConjFieldsSelected } from './invalidation/writes.js'
+import { compareAndSetWhere, createOnlyWhere, planWrite, preImageFields, readBackWhere, rowValuesOf, withConjFieldsSelected } from './invalidation/writes.js'
 import { modelsWrittenBySql } from './invalidation/rawSql.js'
 import { cacheKeyFor } from './query/cacheKey.js'
 import { conjKeyOf, readPlan, schemeOf, type ReadPlan } from './query/dependencies.js'
@@ -68,6 +68,9 @@ function nextToken(): string {
 
 /** Extra seconds a conjunction stamp outlives the entry TTL while the result is computed. */
 const LEASE_MARGIN_SECONDS = 60
+
+/** createMany of more rows than this invalidates the model whole instead of reading them back. */
+const MAX_READ_BACK_ROWS = 1000
 
 /** Compare-and-set retries of one write before falling back to model-wide invalidation. */
 const MAX_CAS_ATTEMPTS = 4
@@ -241,13 +244,16 @@ export class CacheopsRuntime {
         // A mass write inside a transaction: the guard would have to last until the commit.
         if (plan.massPreImageWhere !== undefined) modelWide.add(c.model)
         result = await c.query(args)
+        if (plan.readBack) before = await this.readBack(c, info, plan.readBack, modelWide)
       }
     } catch (err) {
       if (nested) await this.endNestedWrite(c, nested, undefined)
       throw err
     }
     const rows: RowValues[] = before.map((row) => rowValuesOf(info, row))
-    if (plan.resultIsImage && result && typeof result === 'object') rows.push(rowValuesOf(info, result as Record<string, unknown>))
+    if (plan.resultIsImage && result && typeof result === 'object') {
+      for (const row of Array.isArray(result) ? result : [result]) rows.push(rowValuesOf(info, row as Record<string, unknown>))
+    }
     const inv: Invalidation = { model: c.model, rows, modelWide: [...modelWide], cause: `${c.model}.${c.operation}`, seenSchemes, endWrite }
     if (c.scope) {
       // Now, to shrink the window in which others fill from pre-commit data, and again
@@ -317,6 +323,24 @@ export class CacheopsRuntime {
       const rows = whole ? [] : (nested.images.get(m) ?? []).map((r) => rowValuesOf(mInfo, r))
       await this.invalidate({ model: m, rows, modelWide: whole ? [m] : [], cause: `${c.model}.${c.operation} (nested ${m})`, endWrite: true })
     }
+  }
+
+  /**
+   * The rows a createMany wrote, read back by a unique key every row provides. They are
+   * new, so their images now are the only ones; a later change by someone else is that
+   * writer's to invalidate. No such key, or too many rows: the whole model.
+   */
+  private async readBack(c: WriteCall, info: ModelInfo, data: readonly unknown[], modelWide: Set<string>): Promise<Record<string, unknown>[]> {
+    const where = data.length <= MAX_READ_BACK_ROWS ? readBackWhere(info, data) : null
+    if (where) {
+      try {
+        return await c.read(c.model, 'findMany', where, selectOf(preImageFields(info, undefined)))
+      } catch {
+        // fall through
+      }
+    }
+    modelWide.add(c.model)
+    return []
   }
 
   /** Schemes of the model's cached reads (see begin_write.lua); undefined if Redis failed. */

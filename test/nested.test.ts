@@ -112,3 +112,41 @@ describe('nested writes are granular', () => {
     expect(await cached(postsOf(u2))).toBe(true)
   })
 })
+
+describe('mass writes', () => {
+  it('createMany reads its rows back by a unique key the data provides', async () => {
+    await postsOf(u1)()
+    await postsOf(u2)()
+    await t.prisma.post.createMany({ data: [{ title: 'cm-1', authorId: u1 }, { title: 'cm-2', authorId: u1 }] })
+    expect(await cached(postsOf(u2))).toBe(true)
+    expect((await postsOf(u1)()).map((p) => p.title)).toEqual(expect.arrayContaining(['cm-1', 'cm-2']))
+  })
+
+  it('createMany without such a key invalidates the model whole', async () => {
+    const post = await t.base.post.create({ data: { title: 'cm-c', authorId: u1 } })
+    const other = () => t.prisma.comment.findMany({ where: { body: 'unrelated' } })
+    await other()
+    await t.prisma.comment.createMany({ data: [{ body: 'cm', postId: post.id, authorId: u1 }] })
+    expect(await cached(other)).toBe(false)
+  })
+
+  it('createManyAndReturn and updateManyAndReturn are granular', async () => {
+    await postsOf(u1)()
+    await postsOf(u2)()
+    const rows = await t.prisma.post.createManyAndReturn({ data: [{ title: 'cmr', authorId: u1 }], select: { id: true } })
+    expect(rows).toEqual([{ id: expect.any(Number) }])
+    expect(await cached(postsOf(u2))).toBe(true)
+    expect((await postsOf(u1)()).map((p) => p.title)).toContain('cmr')
+    const published = () => t.prisma.post.findMany({ where: { published: true, authorId: u1 } })
+    await published()
+    await t.prisma.post.updateManyAndReturn({ where: { title: 'cmr' }, data: { published: true } })
+    expect(await cached(postsOf(u2))).toBe(true)
+    expect((await published()).map((p) => p.title)).toEqual(['cmr'])
+  })
+
+  it('updateMany invalidates the model whole', async () => {
+    await postsOf(u2)()
+    await t.prisma.post.updateMany({ where: { title: 'nothing-matches' }, data: { views: 1 } })
+    expect(await cached(postsOf(u2))).toBe(false)
+  })
+})

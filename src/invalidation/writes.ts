@@ -21,6 +21,8 @@ export interface WritePlan {
   readonly modelWide: ReadonlySet<string>
   /** The data objects that may hold nested writes (see nested.ts). */
   readonly nestedData?: readonly unknown[]
+  /** createMany: the rows written, to read back by a unique key they provide. */
+  readonly readBack?: readonly unknown[]
 }
 
 /**
@@ -46,14 +48,19 @@ export function planWrite(dm: CacheopsDatamodel, model: string, operation: strin
       addAll(modelsChangedByDelete(dm, model))
       return { resultIsImage: true, modelWide }
     case 'createMany':
+      // No rows come back: read them back by a unique key the data provides, if any.
+      return { readBack: asArray(a.data), resultIsImage: false, modelWide }
     case 'createManyAndReturn':
-      modelWide.add(model)
-      return { resultIsImage: false, modelWide }
+      return { resultIsImage: true, modelWide }
     case 'updateMany':
-    case 'updateManyAndReturn':
+      // Rows entering the where clause during the write would be updated without our
+      // knowing their new values (only updateManyAndReturn returns them): whole model.
       modelWide.add(model)
       addAll(modelsChangedByKeyUpdate(dm, model, dataFields(a.data)))
       return { resultIsImage: false, modelWide }
+    case 'updateManyAndReturn':
+      addAll(modelsChangedByKeyUpdate(dm, model, dataFields(a.data)))
+      return { massPreImageWhere: a.where ?? {}, resultIsImage: true, modelWide }
     case 'deleteMany':
       addAll(modelsChangedByDelete(dm, model))
       return { massPreImageWhere: a.where ?? {}, resultIsImage: false, modelWide }
@@ -160,4 +167,23 @@ export function preImageFields(model: ModelInfo, seen: readonly string[] | undef
   const fields = new Set(seen === undefined ? conjFieldsOf(model) : seen.flatMap((s) => (s === '' ? [] : s.split(','))))
   for (const id of model.idFields) fields.add(id)
   return [...fields].filter((f) => model.fields[f] && model.fields[f]!.kind !== 'relation')
+}
+
+/**
+ * A where clause finding the rows `data` created, by the first unique key (id, single or
+ * compound unique) every row provides; null when there is none.
+ */
+export function readBackWhere(model: ModelInfo, data: readonly unknown[]): Record<string, unknown> | null {
+  const rows = data.filter(isObject)
+  if (rows.length === 0 || rows.length !== data.length) return null
+  const singles = Object.entries(model.fields).filter(([, f]) => f.kind !== 'relation' && (f.isId || f.isUnique)).map(([n]) => [n])
+  const keys: string[][] = [[...model.idFields], ...singles, ...model.compoundUniques.map((u) => [...u.fields])]
+  const provided = (row: Record<string, unknown>, f: string) => row[f] !== undefined && row[f] !== null && !isObject(row[f])
+  const key = keys.find((k) => k.length > 0 && rows.every((r) => k.every((f) => provided(r, f))))
+  if (!key) return null
+  return { OR: rows.map((r) => Object.fromEntries(key.map((f) => [f, r[f]]))) }
+}
+
+function asArray(v: unknown): unknown[] {
+  return Array.isArray(v) ? v : v === undefined ? [] : [v]
 }
