@@ -5,8 +5,8 @@ import { decide, baseReadOp, type CacheCallOptions } from './config/profiles.js'
 import type { ParsedConfig } from './config/schema.js'
 import type { CacheopsDatamodel, ModelInfo } from './datamodel/types.js'
 import { CacheopsError, CacheopsRedisError } from './errors.js'
-import { modelsTouchedByNestedWrite } from './invalidation/cascades.js'
-import { planNestedWrite, rowsOfNestedRead, type NestedWritePlan } from './invalidation/nested.js'
+import { modelsChangedByDelete, modelsChangedByKeyUpdate, modelsTouchedByNestedWrite } from './invalidation/cascades.js'
+import { MAX_NESTED_ROWS, planNestedWrite, rowsOfNestedRead, type NestedWritePlan } from './invalidation/nested.js'
 import { compareAndSetWhere, createOnlyWhere, planWrite, preImageFields, readBackWhere, rowValuesOf, withConjFieldsSelected } from './invalidation/writes.js'
 import { modelsWrittenBySql } from './invalidation/rawSql.js'
 import { cacheKeyFor } from './query/cacheKey.js'
@@ -71,6 +71,9 @@ const LEASE_MARGIN_SECONDS = 60
 
 /** createMany of more rows than this invalidates the model whole instead of reading them back. */
 const MAX_READ_BACK_ROWS = 1000
+
+/** Cascade levels followed row by row before the models below go whole. */
+const MAX_CASCADE_DEPTH = 4
 
 /** Compare-and-set retries of one write before falling back to model-wide invalidation. */
 const MAX_CAS_ATTEMPTS = 4
@@ -212,6 +215,16 @@ export class CacheopsRuntime {
     const nestedPlan = plan.nestedData ? planNestedWrite(dm, c.model, plan.nestedData) : null
     if (nestedPlan && c.scope) nestedModelWide()
     const nested = nestedPlan && !c.scope ? await this.beginNestedWrite(c, nestedPlan, plan.preImageWhere, modelWide) : null
+    // Rows the database deletes or re-keys in turn: read before, row by row, outside
+    // transactions (whose guards would have to last until the commit).
+    const cascadeModels = plan.deletes !== undefined ? modelsChangedByDelete(dm, c.model) : new Set<string>()
+    if (c.scope) for (const m of cascadeModels) modelWide.add(m)
+    const cascade: RelatedWrite | null = cascadeModels.size > 0 && !c.scope ? { guarded: [], images: new Map(), modelWide: new Set() } : null
+    if (cascade && c.operation === 'delete') {
+      const parent = await c.read(c.model, 'findUnique', plan.deletes, selectOf(preImageFields(info, undefined))).catch(() => undefined)
+      if (parent === undefined) for (const m of cascadeModels) modelWide.add(m)
+      else await this.readCascades(c, c.model, parent ? [parent] : [], cascade)
+    }
 
     const { args, project } = plan.resultIsImage ? withConjFieldsSelected(info, c.args) : { args: c.args, project: (r: unknown) => r }
     let before: Record<string, unknown>[] = []
@@ -233,8 +246,13 @@ export class CacheopsRuntime {
         endWrite = seenSchemes !== undefined
         if (!endWrite) modelWide.add(c.model)
         try {
-          const fields = preImageFields(info, seenSchemes)
+          // Cascades need every deleted row's keys, even when nothing of the model is cached.
+          const fields = preImageFields(info, cascade ? undefined : seenSchemes)
           if (endWrite && fields.length > 0) before = await c.read(c.model, 'findMany', plan.massPreImageWhere, selectOf(fields))
+          if (cascade) {
+            if (endWrite) await this.readCascades(c, c.model, before, cascade)
+            else for (const m of cascadeModels) cascade.modelWide.add(m)
+          }
           result = await c.query(args)
         } catch (err) {
           if (endWrite) await this.invalidate({ model: c.model, rows: [], modelWide: [], cause: `${c.model}.${c.operation} (failed)`, endWrite })
@@ -248,8 +266,10 @@ export class CacheopsRuntime {
       }
     } catch (err) {
       if (nested) await this.endNestedWrite(c, nested, undefined)
+      if (cascade) await this.finishRelated(c, cascade, true)
       throw err
     }
+    if (cascade) for (const m of cascade.modelWide) if (!cascade.guarded.includes(m)) modelWide.add(m)
     const rows: RowValues[] = before.map((row) => rowValuesOf(info, row))
     if (plan.resultIsImage && result && typeof result === 'object') {
       for (const row of Array.isArray(result) ? result : [result]) rows.push(rowValuesOf(info, row as Record<string, unknown>))
@@ -263,6 +283,7 @@ export class CacheopsRuntime {
     } else {
       await this.invalidate(inv)
       if (nested) await this.endNestedWrite(c, nested, result)
+      if (cascade) await this.finishRelated(c, cascade, false)
     }
     return project(result)
   }
@@ -273,11 +294,7 @@ export class CacheopsRuntime {
    */
   private async beginNestedWrite(c: WriteCall, plan: NestedWritePlan, where: unknown, modelWide: Set<string>): Promise<NestedWrite> {
     const guarded: string[] = []
-    for (const m of plan.models) {
-      if (plan.cascades.has(m)) continue
-      if ((await this.beginWrite(m, true)) === undefined) modelWide.add(m)
-      else guarded.push(m)
-    }
+    await this.guardModels([...plan.models].filter((m) => !plan.cascades.has(m)), { guarded, images: new Map(), modelWide })
     for (const m of plan.cascades) modelWide.add(m)
     const images = new Map<string, Record<string, unknown>[]>()
     const add = (m: string, row: Record<string, unknown> | null | undefined) => {
@@ -317,11 +334,75 @@ export class CacheopsRuntime {
         }
       } else for (const m of nested.guarded) nested.modelWide.add(m)
     }
-    for (const m of nested.guarded) {
-      const mInfo = this.model(m)
-      const whole = nested.modelWide.has(m) || result === undefined
-      const rows = whole ? [] : (nested.images.get(m) ?? []).map((r) => rowValuesOf(mInfo, r))
-      await this.invalidate({ model: m, rows, modelWide: whole ? [m] : [], cause: `${c.model}.${c.operation} (nested ${m})`, endWrite: true })
+    await this.finishRelated(c, nested, result === undefined)
+  }
+
+  /**
+   * Invalidates the images read of other models' rows and lowers their guards. A failed
+   * write changed nothing: then only the guards come down.
+   */
+  private async finishRelated(c: WriteCall, related: RelatedWrite, failed: boolean): Promise<void> {
+    for (const m of related.guarded) {
+      const info = this.model(m)
+      const whole = !failed && related.modelWide.has(m)
+      const rows = failed || whole ? [] : (related.images.get(m) ?? []).map((r) => rowValuesOf(info, r))
+      await this.invalidate({ model: m, rows, modelWide: whole ? [m] : [], cause: `${c.model}.${c.operation} (${m})`, endWrite: true })
+    }
+  }
+
+  /** Raises the write guard of each model; a model whose guard failed goes whole instead. */
+  private async guardModels(models: Iterable<string>, related: RelatedWrite): Promise<void> {
+    for (const m of models) {
+      if (related.guarded.includes(m)) continue
+      if ((await this.beginWrite(m, true)) === undefined) related.modelWide.add(m)
+      else related.guarded.push(m)
+    }
+  }
+
+  /**
+   * Before a delete: the rows the database will delete or re-key through ON DELETE
+   * CASCADE / SET NULL, read level by level from the deleted rows' keys, under guards.
+   * SET NULL children get a second image with the foreign key nulled; SET DEFAULT, too
+   * many rows or missing key values make the child model whole.
+   */
+  private async readCascades(c: WriteCall, model: string, rows: readonly Record<string, unknown>[], related: RelatedWrite, depth = 0): Promise<void> {
+    if (rows.length === 0) return
+    for (const other of Object.values(this.config.datamodel.models)) {
+      for (const f of Object.values(other.fields)) {
+        if (f.kind !== 'relation' || f.type !== model || f.fromFields.length === 0) continue
+        if (f.onDelete !== 'Cascade' && f.onDelete !== 'SetNull' && f.onDelete !== 'SetDefault') continue
+        if (f.onDelete === 'SetDefault' || depth > MAX_CASCADE_DEPTH || related.modelWide.has(other.name)) {
+          related.modelWide.add(other.name)
+          continue
+        }
+        const keys = rows.map((r) => f.toFields.map((t) => r[t]))
+        if (keys.some((k) => k.some((v) => v === undefined))) {
+          related.modelWide.add(other.name)
+          continue
+        }
+        await this.guardModels([other.name], related)
+        const where = { OR: keys.filter((k) => k.every((v) => v !== null)).map((k) => Object.fromEntries(f.fromFields.map((ff, i) => [ff, k[i]]))) }
+        if (where.OR.length === 0) continue
+        let children: Record<string, unknown>[]
+        try {
+          children = await c.read(other.name, 'findMany', where, { ...selectOf(preImageFields(other, undefined)), ...selectOf(f.fromFields) })
+        } catch {
+          related.modelWide.add(other.name)
+          continue
+        }
+        if (children.length > MAX_NESTED_ROWS) {
+          related.modelWide.add(other.name)
+          continue
+        }
+        const list = related.images.get(other.name) ?? []
+        list.push(...children)
+        if (f.onDelete === 'SetNull') {
+          list.push(...children.map((ch) => ({ ...ch, ...Object.fromEntries(f.fromFields.map((ff) => [ff, null])) })))
+          for (const m of modelsChangedByKeyUpdate(this.config.datamodel, other.name, f.fromFields)) related.modelWide.add(m)
+        }
+        related.images.set(other.name, list)
+        if (f.onDelete === 'Cascade') await this.readCascades(c, other.name, children, related, depth + 1)
+      }
     }
   }
 
@@ -496,12 +577,16 @@ function selectOf(fields: readonly string[]): Record<string, true> {
   return Object.fromEntries(fields.map((f) => [f, true] as const))
 }
 
-/** A nested write in progress: guarded models and the images read so far. */
-interface NestedWrite {
-  readonly plan: NestedWritePlan
-  readonly guarded: readonly string[]
+/** Rows of other models a write changes, read around it under those models' guards. */
+interface RelatedWrite {
+  readonly guarded: string[]
   readonly images: Map<string, Record<string, unknown>[]>
   readonly modelWide: Set<string>
+}
+
+/** A nested write in progress: its plan and the related images read so far. */
+interface NestedWrite extends RelatedWrite {
+  readonly plan: NestedWritePlan
 }
 
 /** The WhereUniqueInput key of a compound id (`tenant_slug`). */

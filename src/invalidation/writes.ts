@@ -1,7 +1,7 @@
 import type { CacheopsDatamodel, ModelInfo } from '../datamodel/types.js'
 import { encodeConjValue } from '../query/values.js'
 import type { RowValues } from '../redis/store.js'
-import { modelsChangedByDelete, modelsChangedByKeyUpdate } from './cascades.js'
+import { modelsChangedByKeyUpdate } from './cascades.js'
 
 export const WRITE_OPS = new Set([
   'create', 'createMany', 'createManyAndReturn',
@@ -23,6 +23,8 @@ export interface WritePlan {
   readonly nestedData?: readonly unknown[]
   /** createMany: the rows written, to read back by a unique key they provide. */
   readonly readBack?: readonly unknown[]
+  /** delete/deleteMany: the rows' where; what the database cascades from them is ours too. */
+  readonly deletes?: unknown
 }
 
 /**
@@ -45,8 +47,7 @@ export function planWrite(dm: CacheopsDatamodel, model: string, operation: strin
       addAll(modelsChangedByKeyUpdate(dm, model, dataFields(a.update)))
       return { preImageWhere: a.where, resultIsImage: true, modelWide, nestedData: [a.create, a.update] }
     case 'delete':
-      addAll(modelsChangedByDelete(dm, model))
-      return { resultIsImage: true, modelWide }
+      return { resultIsImage: true, modelWide, deletes: a.where }
     case 'createMany':
       // No rows come back: read them back by a unique key the data provides, if any.
       return { readBack: asArray(a.data), resultIsImage: false, modelWide }
@@ -62,8 +63,7 @@ export function planWrite(dm: CacheopsDatamodel, model: string, operation: strin
       addAll(modelsChangedByKeyUpdate(dm, model, dataFields(a.data)))
       return { massPreImageWhere: a.where ?? {}, resultIsImage: true, modelWide }
     case 'deleteMany':
-      addAll(modelsChangedByDelete(dm, model))
-      return { massPreImageWhere: a.where ?? {}, resultIsImage: false, modelWide }
+      return { massPreImageWhere: a.where ?? {}, resultIsImage: false, modelWide, deletes: a.where ?? {} }
     default:
       throw new Error(`prisma-cacheops: ${operation} is not a write`)
   }
