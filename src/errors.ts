@@ -30,3 +30,8 @@ export class CacheopsRedisError extends CacheopsError {
     super(message)
   }
 }
+
+/** The message of anything thrown. */
+export function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}

@@ -1,5 +1,5 @@
 import type { CacheopsDatamodel } from '../datamodel/types.js'
-import type { CacheStats, CacheopsRuntime } from '../runtime.js'
+import type { CacheStats, CacheopsRuntime } from '../runtime/core.js'
 import { rowValuesOf } from '../invalidation/writes.js'
 import type { ModelName } from '../config/schema.js'
 

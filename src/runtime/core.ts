@@ -1,0 +1,110 @@
+import { Redis, type Cluster } from 'ioredis'
+import type { ParsedConfig } from '../config/schema.js'
+import type { ModelInfo } from '../datamodel/types.js'
+import { CacheopsError, CacheopsRedisError, message } from '../errors.js'
+import type { Invalidation, TxScope } from '../prisma/transactions.js'
+import { DEFAULT_DNF_OPTIONS, type DnfOptions } from '../query/dnf.js'
+import { CacheStore } from '../redis/store.js'
+import { cachedRead, type ReadCall } from './readPath.js'
+import { invalidatingRawWrite, invalidatingWrite, type WriteCall } from './writePath.js'
+
+/** Counters since start; see `prisma.$cacheops.stats()`. */
+export interface CacheStats {
+  hits: number
+  misses: number
+  stores: number
+  /** Results not stored because a write invalidated them while they were computed. */
+  skippedStores: number
+  invalidations: number
+  errors: number
+}
+
+/** The cache itself: read path, write path and invalidation, independent of Prisma's hook API. */
+export class CacheopsRuntime {
+  readonly store: CacheStore
+  readonly redis: Redis | Cluster
+  private readonly ownsRedis: boolean
+  readonly dnfOptions: DnfOptions
+  readonly counters: CacheStats = { hits: 0, misses: 0, stores: 0, skippedStores: 0, invalidations: 0, errors: 0 }
+
+  constructor(readonly config: ParsedConfig, readonly notFoundError: (model: string) => Error) {
+    const r = config.redis
+    if (typeof r === 'object' && r !== null && typeof (r as Redis).evalsha === 'function') {
+      this.redis = r as Redis | Cluster
+      this.ownsRedis = false
+    } else {
+      // Bounded failure: a dead Redis must not hold database writes hostage.
+      const defaults = { maxRetriesPerRequest: 1, connectTimeout: 2000, commandTimeout: 2000 }
+      this.redis = typeof r === 'string' ? new Redis(r, defaults) : new Redis({ ...defaults, ...(r as object) })
+      this.ownsRedis = true
+      this.redis.on('error', () => {}) // reported per command through onError instead
+    }
+    this.store = new CacheStore(this.redis, config.prefix)
+    this.dnfOptions = { ...DEFAULT_DNF_OPTIONS, maxInValues: config.maxInValues }
+  }
+
+  model(name: string): ModelInfo {
+    const m = this.config.datamodel.models[name]
+    if (!m) throw new CacheopsError(`prisma-cacheops: unknown model "${name}"`)
+    return m
+  }
+
+  /** The read path (runtime/readPath.ts). */
+  read(c: ReadCall): Promise<unknown> {
+    return cachedRead(this, c)
+  }
+
+  /** The write path (runtime/writePath.ts). */
+  write(c: WriteCall): Promise<unknown> {
+    return invalidatingWrite(this, c)
+  }
+
+  /** Raw SQL writes (runtime/writePath.ts). */
+  rawWrite(scope: TxScope | undefined, operation: string, sql: string, run: () => Promise<unknown>): Promise<unknown> {
+    return invalidatingRawWrite(this, scope, operation, sql, run)
+  }
+
+  /** Schemes of the model's cached reads (see begin_write.lua); undefined if Redis failed. */
+  async beginWrite(model: string, guard: boolean): Promise<string[] | undefined> {
+    try {
+      return await this.store.beginWrite(model, guard)
+    } catch (err) {
+      this.report(new CacheopsRedisError(`cache write preparation failed for ${model}: ${message(err)}`, 'invalidate', model, err))
+      return undefined
+    }
+  }
+
+  /** Applies invalidations; a Redis failure is reported, never thrown at the writer. */
+  async invalidate(inv: Invalidation): Promise<void> {
+    try {
+      if (inv.modelWide.length > 0) await this.store.invalidateModels(inv.modelWide)
+      if (inv.model !== undefined) {
+        const whole = inv.modelWide.includes(inv.model)
+        // Even when the model went whole, a raised write-in-progress counter must come down.
+        if (!whole || inv.endWrite) {
+          await this.store.invalidateRows(inv.model, whole ? [] : inv.rows, whole ? undefined : inv.seenSchemes, inv.endWrite)
+        }
+      }
+      this.counters.invalidations++
+    } catch (err) {
+      this.report(new CacheopsRedisError(`invalidation after ${inv.cause} failed: ${message(err)}`, 'invalidate', inv.model, err))
+    }
+  }
+
+  async flush(pending: readonly Invalidation[]): Promise<void> {
+    for (const inv of pending) await this.invalidate(inv)
+  }
+
+  report(error: CacheopsError): void {
+    this.counters.errors++
+    try {
+      this.config.onError(error)
+    } catch {
+      // A throwing error handler must not turn a cache problem into a failed query.
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsRedis) await this.redis.quit().catch(() => this.redis.disconnect())
+  }
+}

@@ -1,0 +1,157 @@
+import { randomBytes } from 'node:crypto'
+import { decodeResult, encodeResult } from '../codec/index.js'
+import { decide, baseReadOp, type CacheCallOptions } from '../config/profiles.js'
+import type { CacheopsDatamodel } from '../datamodel/types.js'
+import { CacheopsRedisError } from '../errors.js'
+import type { TxScope } from '../prisma/transactions.js'
+import { cacheKeyFor } from '../query/cacheKey.js'
+import { conjKeyOf, readPlan, schemeOf, type ReadPlan } from '../query/dependencies.js'
+import { resultDependencies } from '../query/resultDependencies.js'
+import type { CacheStore, Lease, LeaseRequest, ResultConjunction } from '../redis/store.js'
+import type { CacheopsRuntime } from './core.js'
+import { message } from '../errors.js'
+
+/** A read as the Prisma hook hands it over. */
+export interface ReadCall {
+  readonly model: string
+  readonly operation: string
+  readonly args: Record<string, unknown>
+  readonly dataPath: readonly string[]
+  readonly call: CacheCallOptions | false | undefined
+  readonly scope: TxScope | undefined
+  readonly query: (args: Record<string, unknown>) => Promise<unknown>
+}
+
+/**
+ * Lease tokens: a random per-process part and a counter. Unique across processes and
+ * restarts like a random token, without a crypto call on every read.
+ */
+const TOKEN_PREFIX = randomBytes(6).toString('base64url')
+let tokenCounter = 0
+function nextToken(): string {
+  return `${TOKEN_PREFIX}${(tokenCounter++).toString(36)}`
+}
+
+/** Extra seconds a conjunction stamp outlives the entry TTL while the result is computed. */
+const LEASE_MARGIN_SECONDS = 60
+
+/** The read path: one round trip on a hit; lease, database, conditional store on a miss. */
+export async function cachedRead(core: CacheopsRuntime, c: ReadCall): Promise<unknown> {
+  const op = baseReadOp(c.operation)
+  const decision = op ? decide(core.config, c.model, op, c.call) : { cache: false as const }
+  // In a batch every item must go to the database (mixing hangs it); after a write in
+  // an interactive transaction, the cache no longer reflects what it sees.
+  if (!op || !decision.cache || c.scope?.kind === 'batch' || c.scope?.wrote) return c.query(c.args)
+  const orThrow = c.operation.endsWith('OrThrow')
+
+  const entryKey = core.store.entryKey(cacheKeyFor(c.model, op, c.args, c.dataPath))
+  // Included relations are narrowed from the result, except for fluent calls, whose
+  // value is the related rows alone.
+  const plan = readPlan(core.config.datamodel, c.model, c.args, core.dnfOptions, c.dataPath.length === 0)
+  const token = nextToken()
+  let lease: Lease | undefined
+  let res: Awaited<ReturnType<CacheStore['readOrLease']>> | undefined
+  try {
+    res = await core.store.readOrLease(entryKey, leaseRequestOf(plan), token, decision.timeout + LEASE_MARGIN_SECONDS)
+  } catch (err) {
+    core.report(new CacheopsRedisError(`cache read failed for ${c.model}.${c.operation}: ${message(err)}`, 'read', c.model, err))
+  }
+  if (res?.hit) {
+    let value: unknown
+    let decoded = true
+    try {
+      value = decodeResult(res.payload)
+    } catch (err) {
+      decoded = false
+      core.report(new CacheopsRedisError(`cached entry of ${c.model} could not be decoded: ${message(err)}`, 'read', c.model, err))
+    }
+    if (decoded) {
+      core.counters.hits++
+      if (orThrow && value === null) throw core.notFoundError(c.model)
+      return value
+    }
+  } else if (res) lease = res
+  core.counters.misses++
+
+  let value: unknown
+  let notFound: unknown
+  try {
+    value = await c.query(c.args)
+  } catch (err) {
+    // A not-found of an OrThrow read is a null result worth caching.
+    if (!orThrow || (err as { code?: string }).code !== 'P2025') throw err
+    value = null
+    notFound = err
+  }
+  // Inside an interactive transaction the snapshot may predate the lease: never store.
+  if (lease !== undefined && !c.scope) {
+    const fromResult = plan.derived.size > 0 ? resultConjunctions(core.config.datamodel, c.model, c.args, value, plan.derived) : []
+    storeInBackground(core, c.model, entryKey, lease, fromResult, token, value, decision.timeout)
+  }
+  if (notFound !== undefined) throw notFound
+  return value
+}
+
+function storeInBackground(
+  core: CacheopsRuntime,
+  model: string,
+  entryKey: string,
+  lease: Lease,
+  fromResult: readonly ResultConjunction[],
+  token: string,
+  value: unknown,
+  ttl: number,
+): void {
+  let payload: Buffer
+  try {
+    payload = encodeResult(value)
+  } catch (err) {
+    core.report(new CacheopsRedisError(`result of ${model} not stored: ${message(err)}`, 'store', model, err))
+    return
+  }
+  // Sent now, so a later read on this connection is queued behind it; not awaited.
+  core.store.storeIfFresh(entryKey, lease, payload, ttl, token, fromResult).then(
+    (stored) => void (stored ? core.counters.stores++ : core.counters.skippedStores++),
+    (err) => core.report(new CacheopsRedisError(`cache store failed for ${model}: ${message(err)}`, 'store', model, err)),
+  )
+}
+
+/** A read plan → what the read/lease script needs (deterministic order). */
+export function leaseRequestOf(plan: ReadPlan): LeaseRequest {
+  const models: { name: string; schemes: string[] }[] = []
+  const conjKeys: string[] = []
+  for (const [model, conjs] of plan.deps) {
+    const schemes = new Set<string>()
+    for (const conj of conjs) {
+      schemes.add(schemeOf(conj))
+      conjKeys.push(conjKeyOf(model, conj))
+    }
+    if (plan.derived.has(model)) schemes.add('')
+    models.push({ name: model, schemes: [...schemes] })
+  }
+  const checkOnlyKeys: string[] = []
+  for (const model of plan.derived) {
+    // Every write of the model deletes its empty conjunction: leasing it covers all rows.
+    if (!plan.deps.has(model)) models.push({ name: model, schemes: [''] })
+    checkOnlyKeys.push(conjKeyOf(model, new Map()))
+  }
+  return { models, conjKeys, checkOnlyKeys }
+}
+
+/** The conjunctions an include's result reaches, for the derived models only. */
+function resultConjunctions(dm: CacheopsDatamodel, model: string, args: unknown, value: unknown, derived: ReadonlySet<string>): ResultConjunction[] {
+  const out: ResultConjunction[] = []
+  const found = resultDependencies(dm, model, args, value)
+  for (const m of derived) {
+    // No conjunction for a model means the result has no parent row to reach it from: then
+    // only a change of the read's own rows can change it, and those are covered already.
+    for (const conj of found.get(m) ?? []) out.push({ scheme: schemeOf(conj), key: conjKeyOf(m, conj) })
+  }
+  // The own model can be reached too (implicit many-to-many links).
+  for (const [m, conjs] of found) {
+    if (derived.has(m)) continue
+    for (const conj of conjs) out.push({ scheme: schemeOf(conj), key: conjKeyOf(m, conj) })
+  }
+  return out
+}
+

@@ -1,0 +1,353 @@
+import type { ModelInfo } from '../datamodel/types.js'
+import { modelsChangedByDelete, modelsChangedByKeyUpdate, modelsTouchedByNestedWrite } from '../invalidation/cascades.js'
+import { MAX_NESTED_ROWS, planNestedWrite, rowsOfNestedRead, type NestedWritePlan } from '../invalidation/nested.js'
+import { modelsWrittenBySql } from '../invalidation/rawSql.js'
+import { compareAndSetWhere, createOnlyWhere, planWrite, preImageFields, readBackWhere, rowValuesOf, withConjFieldsSelected } from '../invalidation/writes.js'
+import type { Invalidation, TxScope } from '../prisma/transactions.js'
+import type { RowValues } from '../redis/store.js'
+import type { CacheopsRuntime } from './core.js'
+
+/** A write as the Prisma hook hands it over. */
+export interface WriteCall {
+  readonly model: string
+  readonly operation: string
+  readonly args: Record<string, unknown>
+  /** Fluent-API path (`post.update(a).author()`): the value is then another model's row. */
+  readonly dataPath: readonly string[]
+  readonly scope: TxScope | undefined
+  readonly query: (args: Record<string, unknown>) => Promise<unknown>
+  /** Reads rows of any model outside the cache (inside the transaction, if any): images. */
+  readonly read: <Op extends 'findUnique' | 'findMany'>(
+    model: string,
+    op: Op,
+    where: unknown,
+    select: Record<string, unknown>,
+  ) => Promise<Op extends 'findUnique' ? Record<string, unknown> | null : Record<string, unknown>[]>
+}
+
+/** createMany of more rows than this invalidates the model whole instead of reading them back. */
+const MAX_READ_BACK_ROWS = 1000
+
+/** Cascade levels followed row by row before the models below go whole. */
+const MAX_CASCADE_DEPTH = 4
+
+/** Compare-and-set retries of one write before falling back to model-wide invalidation. */
+const MAX_CAS_ATTEMPTS = 4
+
+/** The write path: runs the write, then invalidates (or queues, in a transaction). */
+export async function invalidatingWrite(core: CacheopsRuntime, c: WriteCall): Promise<unknown> {
+  const dm = core.config.datamodel
+  const info = core.model(c.model)
+  let plan = planWrite(dm, c.model, c.operation, c.args)
+  const modelWide = new Set(plan.modelWide)
+  const nestedModelWide = () => {
+    for (const d of plan.nestedData ?? []) for (const m of modelsTouchedByNestedWrite(dm, c.model, d)) modelWide.add(m)
+  }
+  if (c.dataPath.length > 0) {
+    // The value we get is the related row the fluent call selected, not this model's row.
+    plan = { ...plan, resultIsImage: false }
+    modelWide.add(c.model)
+  }
+  if (c.scope) c.scope.wrote = true
+  if (c.scope?.kind === 'batch') {
+    // No extra queries inside a batch: invalidate the model whole after it resolves.
+    modelWide.add(c.model)
+    nestedModelWide()
+    c.scope.pending.push({ model: c.model, rows: [], modelWide: [...modelWide], cause: `${c.model}.${c.operation}` })
+    return c.query(c.args)
+  }
+  // Nested writes are read around the write under guards, which would have to last until
+  // the commit inside a transaction: there they stay model-wide.
+  const nestedPlan = plan.nestedData ? planNestedWrite(dm, c.model, plan.nestedData) : null
+  if (nestedPlan && c.scope) nestedModelWide()
+  const nested = nestedPlan && !c.scope ? await beginNestedWrite(core, c, nestedPlan, plan.preImageWhere, modelWide) : null
+  // Rows the database deletes or re-keys in turn: read before, row by row, outside
+  // transactions (whose guards would have to last until the commit).
+  const cascadeModels = plan.deletes !== undefined ? modelsChangedByDelete(dm, c.model) : new Set<string>()
+  if (c.scope) for (const m of cascadeModels) modelWide.add(m)
+  const cascade: RelatedWrite | null = cascadeModels.size > 0 && !c.scope ? { guarded: [], images: new Map(), modelWide: new Set() } : null
+  if (cascade && c.operation === 'delete') {
+    const parent = await c.read(c.model, 'findUnique', plan.deletes, selectOf(preImageFields(info, undefined))).catch(() => undefined)
+    if (parent === undefined) for (const m of cascadeModels) modelWide.add(m)
+    else await readCascades(core, c, c.model, parent ? [parent] : [], cascade)
+  }
+
+  const { args, project } = plan.resultIsImage ? withConjFieldsSelected(info, c.args) : { args: c.args, project: (r: unknown) => r }
+  let before: Record<string, unknown>[] = []
+  let result: unknown
+  let seenSchemes: string[] | undefined
+  let endWrite = false
+  try {
+    if (plan.preImageWhere !== undefined) {
+      seenSchemes = await core.beginWrite(c.model, false)
+      const fields = preImageFields(info, seenSchemes)
+      if (fields.length === 0) result = await c.query(args) // nothing cached: no pre-image needed
+      else {
+        const cas = await compareAndSet(c, info, args, plan.preImageWhere, fields, modelWide)
+        result = cas.result
+        if (cas.before) before = [cas.before]
+      }
+    } else if (plan.massPreImageWhere !== undefined && !c.scope) {
+      seenSchemes = await core.beginWrite(c.model, true)
+      endWrite = seenSchemes !== undefined
+      if (!endWrite) modelWide.add(c.model)
+      try {
+        // Cascades need every deleted row's keys, even when nothing of the model is cached.
+        const fields = preImageFields(info, cascade ? undefined : seenSchemes)
+        if (endWrite && fields.length > 0) before = await c.read(c.model, 'findMany', plan.massPreImageWhere, selectOf(fields))
+        if (cascade) {
+          if (endWrite) await readCascades(core, c, c.model, before, cascade)
+          else for (const m of cascadeModels) cascade.modelWide.add(m)
+        }
+        result = await c.query(args)
+      } catch (err) {
+        if (endWrite) await core.invalidate({ model: c.model, rows: [], modelWide: [], cause: `${c.model}.${c.operation} (failed)`, endWrite })
+        throw err
+      }
+    } else {
+      // A mass write inside a transaction: the guard would have to last until the commit.
+      if (plan.massPreImageWhere !== undefined) modelWide.add(c.model)
+      result = await c.query(args)
+      if (plan.readBack) before = await readBack(c, info, plan.readBack, modelWide)
+    }
+  } catch (err) {
+    if (nested) await endNestedWrite(core, c, nested, undefined)
+    if (cascade) await finishRelated(core, c, cascade, true)
+    throw err
+  }
+  if (cascade) for (const m of cascade.modelWide) if (!cascade.guarded.includes(m)) modelWide.add(m)
+  const rows: RowValues[] = before.map((row) => rowValuesOf(info, row))
+  if (plan.resultIsImage && result && typeof result === 'object') {
+    for (const row of Array.isArray(result) ? result : [result]) rows.push(rowValuesOf(info, row as Record<string, unknown>))
+  }
+  const inv: Invalidation = { model: c.model, rows, modelWide: [...modelWide], cause: `${c.model}.${c.operation}`, seenSchemes, endWrite }
+  if (c.scope) {
+    // Now, to shrink the window in which others fill from pre-commit data, and again
+    // after the commit (queued), when the new values become visible.
+    await core.invalidate(inv)
+    c.scope.pending.push({ ...inv, endWrite: false })
+  } else {
+    await core.invalidate(inv)
+    if (nested) await endNestedWrite(core, c, nested, result)
+    if (cascade) await finishRelated(core, c, cascade, false)
+  }
+  return project(result)
+}
+
+/**
+ * Raises the guard of every model the nested data reaches, then reads the images the
+ * write may change: the parent's related rows (update/upsert) and the rows it connects.
+ */
+async function beginNestedWrite(core: CacheopsRuntime, c: WriteCall, plan: NestedWritePlan, where: unknown, modelWide: Set<string>): Promise<NestedWrite> {
+  const guarded: string[] = []
+  await guardModels(core, [...plan.models].filter((m) => !plan.cascades.has(m)), { guarded, images: new Map(), modelWide })
+  for (const m of plan.cascades) modelWide.add(m)
+  const images = new Map<string, Record<string, unknown>[]>()
+  const add = (m: string, row: Record<string, unknown> | null | undefined) => {
+    if (row) images.set(m, [...(images.get(m) ?? []), row])
+  }
+  try {
+    if (where !== undefined) {
+      const parent = await c.read(c.model, 'findUnique', where, plan.selection)
+      const found = rowsOfNestedRead(core.config.datamodel, c.model, plan.selection, parent)
+      for (const [m, rows] of found.rows) for (const r of rows) add(m, r)
+      for (const m of found.overflow) modelWide.add(m)
+    }
+    for (const t of plan.targets) {
+      const info = core.model(t.model)
+      add(t.model, await c.read(t.model, 'findUnique', t.where, selectOf(preImageFields(info, undefined))))
+    }
+  } catch {
+    for (const m of guarded) modelWide.add(m) // an odd where: let the write report it
+  }
+  return { plan, guarded, images, modelWide }
+}
+
+/** Reads the new images through the written parent, invalidates, lowers the guards. */
+async function endNestedWrite(core: CacheopsRuntime, c: WriteCall, nested: NestedWrite, result: unknown): Promise<void> {
+  const info = core.model(c.model)
+  if (result && typeof result === 'object') {
+    const row = result as Record<string, unknown>
+    if (info.idFields.every((f) => row[f] !== undefined)) {
+      const where = info.idFields.length === 1 ? { [info.idFields[0]!]: row[info.idFields[0]!] } : { [compoundIdName(info)]: Object.fromEntries(info.idFields.map((f) => [f, row[f]])) }
+      try {
+        const parent = await c.read(c.model, 'findUnique', where, nested.plan.selection)
+        const found = rowsOfNestedRead(core.config.datamodel, c.model, nested.plan.selection, parent)
+        for (const [m, rows] of found.rows) nested.images.set(m, [...(nested.images.get(m) ?? []), ...rows])
+        for (const m of found.overflow) nested.modelWide.add(m)
+      } catch {
+        for (const m of nested.guarded) nested.modelWide.add(m)
+      }
+    } else for (const m of nested.guarded) nested.modelWide.add(m)
+  }
+  await finishRelated(core, c, nested, result === undefined)
+}
+
+/**
+ * Invalidates the images read of other models' rows and lowers their guards. A failed
+ * write changed nothing: then only the guards come down.
+ */
+async function finishRelated(core: CacheopsRuntime, c: WriteCall, related: RelatedWrite, failed: boolean): Promise<void> {
+  for (const m of related.guarded) {
+    const info = core.model(m)
+    const whole = !failed && related.modelWide.has(m)
+    const rows = failed || whole ? [] : (related.images.get(m) ?? []).map((r) => rowValuesOf(info, r))
+    await core.invalidate({ model: m, rows, modelWide: whole ? [m] : [], cause: `${c.model}.${c.operation} (${m})`, endWrite: true })
+  }
+}
+
+/** Raises the write guard of each model; a model whose guard failed goes whole instead. */
+async function guardModels(core: CacheopsRuntime, models: Iterable<string>, related: RelatedWrite): Promise<void> {
+  for (const m of models) {
+    if (related.guarded.includes(m)) continue
+    if ((await core.beginWrite(m, true)) === undefined) related.modelWide.add(m)
+    else related.guarded.push(m)
+  }
+}
+
+/**
+ * Before a delete: the rows the database will delete or re-key through ON DELETE
+ * CASCADE / SET NULL, read level by level from the deleted rows' keys, under guards.
+ * SET NULL children get a second image with the foreign key nulled; SET DEFAULT, too
+ * many rows or missing key values make the child model whole.
+ */
+async function readCascades(core: CacheopsRuntime, c: WriteCall, model: string, rows: readonly Record<string, unknown>[], related: RelatedWrite, depth = 0): Promise<void> {
+  if (rows.length === 0) return
+  for (const other of Object.values(core.config.datamodel.models)) {
+    for (const f of Object.values(other.fields)) {
+      if (f.kind !== 'relation' || f.type !== model || f.fromFields.length === 0) continue
+      if (f.onDelete !== 'Cascade' && f.onDelete !== 'SetNull' && f.onDelete !== 'SetDefault') continue
+      if (f.onDelete === 'SetDefault' || depth > MAX_CASCADE_DEPTH || related.modelWide.has(other.name)) {
+        related.modelWide.add(other.name)
+        continue
+      }
+      const keys = rows.map((r) => f.toFields.map((t) => r[t]))
+      if (keys.some((k) => k.some((v) => v === undefined))) {
+        related.modelWide.add(other.name)
+        continue
+      }
+      await guardModels(core, [other.name], related)
+      const where = { OR: keys.filter((k) => k.every((v) => v !== null)).map((k) => Object.fromEntries(f.fromFields.map((ff, i) => [ff, k[i]]))) }
+      if (where.OR.length === 0) continue
+      let children: Record<string, unknown>[]
+      try {
+        children = await c.read(other.name, 'findMany', where, { ...selectOf(preImageFields(other, undefined)), ...selectOf(f.fromFields) })
+      } catch {
+        related.modelWide.add(other.name)
+        continue
+      }
+      if (children.length > MAX_NESTED_ROWS) {
+        related.modelWide.add(other.name)
+        continue
+      }
+      const list = related.images.get(other.name) ?? []
+      list.push(...children)
+      if (f.onDelete === 'SetNull') {
+        list.push(...children.map((ch) => ({ ...ch, ...Object.fromEntries(f.fromFields.map((ff) => [ff, null])) })))
+        for (const m of modelsChangedByKeyUpdate(core.config.datamodel, other.name, f.fromFields)) related.modelWide.add(m)
+      }
+      related.images.set(other.name, list)
+      if (f.onDelete === 'Cascade') await readCascades(core, c, other.name, children, related, depth + 1)
+    }
+  }
+}
+
+/**
+ * The rows a createMany wrote, read back by a unique key every row provides. They are
+ * new, so their images now are the only ones; a later change by someone else is that
+ * writer's to invalidate. No such key, or too many rows: the whole model.
+ */
+async function readBack(c: WriteCall, info: ModelInfo, data: readonly unknown[], modelWide: Set<string>): Promise<Record<string, unknown>[]> {
+  const where = data.length <= MAX_READ_BACK_ROWS ? readBackWhere(info, data) : null
+  if (where) {
+    try {
+      return await c.read(c.model, 'findMany', where, selectOf(preImageFields(info, undefined)))
+    } catch {
+      // fall through
+    }
+  }
+  modelWide.add(c.model)
+  return []
+}
+
+/**
+ * update / upsert with a true pre-image: read the row, then write only if it still has
+ * the values read (see compareAndSetWhere); on a lost race, read again and retry. After
+ * MAX_CAS_ATTEMPTS (e.g. a column whose equality does not round-trip) the write runs
+ * unconditionally and the model is invalidated whole.
+ */
+async function compareAndSet(
+  c: WriteCall,
+  info: ModelInfo,
+  args: Record<string, unknown>,
+  where: unknown,
+  fields: readonly string[],
+  modelWide: Set<string>,
+): Promise<{ result: unknown; before: Record<string, unknown> | null }> {
+  const select = selectOf(fields)
+  for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+    let before: Record<string, unknown> | null
+    try {
+      before = await c.read(c.model, 'findUnique', where, select)
+    } catch {
+      break // let the write itself report what is wrong with its args
+    }
+    if (!before && c.operation === 'update') break // not found: Prisma's own error follows
+    const guarded = before ? compareAndSetWhere(info, where, before, fields) : createOnlyWhere(info, where)
+    try {
+      return { result: await c.query({ ...args, where: guarded }), before }
+    } catch (err) {
+      const code = (err as { code?: string }).code
+      // P2025: the row changed (update); P2002: it changed or appeared (upsert's create).
+      if (code !== 'P2025' && code !== 'P2002') throw err
+      const now = await c.read(c.model, 'findUnique', where, select).catch(() => undefined)
+      if (now !== undefined && sameRow(info, now, before)) throw err // a genuine error, not a race
+    }
+  }
+  modelWide.add(c.model)
+  return { result: await c.query(args), before: null }
+}
+
+/** Raw SQL writes: the tables the SQL writes to (and their cascades), or every model. */
+export async function invalidatingRawWrite(core: CacheopsRuntime, scope: TxScope | undefined, operation: string, sql: string, run: () => Promise<unknown>): Promise<unknown> {
+  const dm = core.config.datamodel
+  const chosen = core.config.rawSqlModels?.(sql) ?? modelsWrittenBySql(dm, sql)
+  const models = chosen === 'all' ? Object.keys(dm.models) : [...chosen]
+  const inv: Invalidation = { model: undefined, rows: [], modelWide: models, cause: operation }
+  if (scope) {
+    scope.wrote = true
+    scope.pending.push(inv)
+  }
+  const result = await run()
+  await core.invalidate(inv)
+  return result
+}
+
+/** Same conjunction values (or both missing): the write failed for a reason of its own. */
+function sameRow(info: ModelInfo, a: Record<string, unknown> | null, b: Record<string, unknown> | null): boolean {
+  if (!a || !b) return a === b
+  const x = rowValuesOf(info, a)
+  const y = rowValuesOf(info, b)
+  return x.length === y.length && x.every(([f, v], i) => y[i]?.[0] === f && y[i]?.[1] === v)
+}
+
+function selectOf(fields: readonly string[]): Record<string, true> {
+  return Object.fromEntries(fields.map((f) => [f, true] as const))
+}
+
+/** Rows of other models a write changes, read around it under those models' guards. */
+interface RelatedWrite {
+  readonly guarded: string[]
+  readonly images: Map<string, Record<string, unknown>[]>
+  readonly modelWide: Set<string>
+}
+
+/** A nested write in progress: its plan and the related images read so far. */
+interface NestedWrite extends RelatedWrite {
+  readonly plan: NestedWritePlan
+}
+
+/** The WhereUniqueInput key of a compound id (`tenant_slug`). */
+function compoundIdName(info: ModelInfo): string {
+  return info.compoundUniques.find((u) => u.fields.length === info.idFields.length && u.fields.every((f, i) => f === info.idFields[i]))?.name ?? info.idFields.join('_')
+}
