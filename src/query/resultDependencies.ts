@@ -9,7 +9,7 @@ import { encodeConjValue } from './values.js'
  * when the result lacks the values needed (then the whole model).
  *
  * Only valid together with a model-wide lease on those models taken before the database
- * read (see runtime.ts): the conjunctions are known only after it.
+ * read (see runtime/readPath.ts): the conjunctions are known only after it.
  */
 export function resultDependencies(
   dm: CacheopsDatamodel,
