@@ -128,3 +128,14 @@ describe('stale-set safety of result-derived dependencies', () => {
     expect((await read())?.posts.map((p) => p.title)).toEqual(['race'])
   })
 })
+
+describe('_count through an implicit many-to-many', () => {
+  it('changes when a linked row is deleted (found by the consistency checker)', async () => {
+    const tag = await t.base.tag.create({ data: { name: 'count-m2m', posts: { create: [{ title: 'cm2m-1', authorId: u1 }, { title: 'cm2m-2', authorId: u1 }] } } })
+    const read = () => t.prisma.tag.findUnique({ where: { id: tag.id }, include: { _count: { select: { posts: true } } } })
+    expect((await read())?._count.posts).toBe(2)
+    const linked = await t.base.post.findFirstOrThrow({ where: { title: 'cm2m-1' } })
+    await t.prisma.post.delete({ where: { id: linked.id } })
+    expect((await read())?._count.posts).toBe(1)
+  })
+})

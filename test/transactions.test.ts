@@ -141,3 +141,32 @@ describe('granular writes inside an interactive transaction', () => {
     expect(await t.prisma.post.findMany({ where: { title: 'tx-granular' } })).toEqual([])
   })
 })
+
+describe('errors inside an interactive transaction', () => {
+  it('a unique violation of a cached model surfaces as P2002, like without the cache', async () => {
+    const p1 = await t.base.post.create({ data: { title: 'uniq-1', authorId: a } })
+    await t.base.post.create({ data: { title: 'uniq-2', authorId: a } })
+    await t.prisma.post.findMany({ where: { authorId: a } }) // a cached scheme: the update runs compare-and-set
+    const err = await t.prisma
+      .$transaction(async (tx) => {
+        await tx.post.update({ where: { id: p1.id }, data: { title: 'uniq-2' } })
+      })
+      .catch((e: unknown) => e)
+    expect(err).toMatchObject({ code: 'P2002' })
+  })
+})
+
+describe('a client extended after cacheops', () => {
+  it('keeps $transaction working (interactive and batch) and invalidating', async () => {
+    const outer = t.prisma.$extends({ query: { $allOperations: ({ args, query }) => query(args) } })
+    const read = () => outer.post.findMany({ where: { title: 'outer-tx' } })
+    expect(await read()).toEqual([])
+    await outer.$transaction(async (tx) => {
+      await tx.post.create({ data: { title: 'outer-tx', authorId: a } })
+    })
+    expect(await read()).toHaveLength(1)
+    await outer.$transaction([outer.post.create({ data: { title: 'outer-tx', authorId: a } })]).catch(() => undefined) // unique (authorId, title)
+    await outer.$transaction([outer.post.updateMany({ where: { title: 'outer-tx' }, data: { views: 5 } })])
+    expect((await read())[0]?.views).toBe(5)
+  })
+})

@@ -96,7 +96,10 @@ export function cacheops<DM extends CacheopsDatamodel>(config: CacheopsConfig<DM
         // Not in the public type, so Prisma's own $transaction typing stays intact.
         ...({
           $transaction(this: unknown, arg: unknown, options?: unknown) {
-            const parent = (Prisma.getExtensionContext(this) as unknown as { $parent: { $transaction: (a: unknown, o?: unknown) => Promise<unknown> } }).$parent
+            // Prisma's own $transaction (the client below this extension), called on the
+            // outermost client so the transaction client carries every extension. Not
+            // `$parent` of `this`: on a client extended after ours, that is ours again.
+            const native = (withHook as unknown as { $transaction: (a: unknown, o?: unknown) => Promise<unknown> }).$transaction
             const kind = typeof arg === 'function' ? 'itx' : 'batch'
             return inTransactionScope(
               kind,
@@ -108,7 +111,7 @@ export function cacheops<DM extends CacheopsDatamodel>(config: CacheopsConfig<DM
                       return withScope(scope, () => fn(tx))
                     }
                   : arg
-                return parent.$transaction.call(this, wrapped, options)
+                return native.call(this, wrapped, options)
               },
               (pending) => runtime.flush(pending),
             )

@@ -34,7 +34,7 @@ function walk(dm: CacheopsDatamodel, model: ModelInfo, args: Record<string, unkn
         for (const [name, field] of Object.entries(model.fields)) {
           if (field.kind !== 'relation' || !field.isList) continue
           const counted = isPlainObject(value) && isPlainObject(value.select) ? value.select[name] : true
-          if (counted) addRelation(dm, model, field, rows, [], out)
+          if (counted) addRelation(dm, model, field, rows, undefined, out)
         }
         continue
       }
@@ -54,7 +54,8 @@ function addRelation(
   model: ModelInfo,
   field: RelationFieldInfo,
   rows: Record<string, unknown>[],
-  nested: Record<string, unknown>[],
+  /** The related rows the result holds; undefined for a `_count`, which holds none. */
+  nested: Record<string, unknown>[] | undefined,
   out: Map<string, Conjunction[]>,
 ): void {
   const target = dm.models[field.type]
@@ -71,10 +72,11 @@ function addRelation(
       // The foreign key is theirs (user.posts): target rows whose FK equals our key.
       conjs = rowConjs(target, back.fromFields, rows, back.toFields, model)
     } else {
-      // Implicit many-to-many: links change only through writes to either side's rows
-      // (connect/disconnect), so the parents' own rows and the linked rows.
+      // Implicit many-to-many: links change through writes to either side's rows (connect,
+      // disconnect, and deleting a linked row), so the parents' own rows and the linked
+      // rows. A count holds no linked rows: then the whole related model.
       const own = rowConjs(model, model.idFields, rows, model.idFields, model)
-      const linked = rowConjs(target, target.idFields, nested, target.idFields, target)
+      const linked = nested && rowConjs(target, target.idFields, nested, target.idFields, target)
       conjs = own && linked ? linked : null
       if (own) merge(out, model.name, own)
       else merge(out, model.name, TRUE)

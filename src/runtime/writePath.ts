@@ -293,6 +293,9 @@ async function compareAndSet(
       break // let the write itself report what is wrong with its args
     }
     if (!before && c.operation === 'update') break // not found: Prisma's own error follows
+    // In a transaction a create-only upsert that loses the race would abort it (P2002):
+    // run it as given and let the model go whole instead.
+    if (!before && c.scope) break
     const guarded = before ? compareAndSetWhere(info, where, before, fields) : createOnlyWhere(info, where)
     try {
       return { result: await c.query({ ...args, where: guarded }), before }
@@ -300,6 +303,8 @@ async function compareAndSet(
       const code = (err as { code?: string }).code
       // P2025: the row changed (update); P2002: it changed or appeared (upsert's create).
       if (code !== 'P2025' && code !== 'P2002') throw err
+      // A unique violation aborts a PostgreSQL transaction: nothing can be retried in it.
+      if (code === 'P2002' && c.scope) throw err
       const now = await c.read(c.model, 'findUnique', where, select).catch(() => undefined)
       if (now !== undefined && sameRow(info, now, before)) throw err // a genuine error, not a race
     }
