@@ -196,3 +196,19 @@ describe('referential actions are granular', () => {
     expect(await cached(postsOf(u2))).toBe(true)
   })
 })
+
+describe('ON UPDATE CASCADE is granular', () => {
+  it('re-keyed children: old and new key reads go, others stay', async () => {
+    const owner = await t.base.user.create({ data: { email: 'rekey-owner@n.io', posts: { create: { title: 'rekey-p' } } } })
+    const newId = owner.id + 50_000
+    const oldKey = postsOf(owner.id)
+    const newKey = postsOf(newId)
+    expect(await oldKey()).toHaveLength(1)
+    expect(await newKey()).toEqual([])
+    await postsOf(u2)()
+    await t.prisma.user.update({ where: { id: owner.id }, data: { id: newId } })
+    expect(await oldKey()).toEqual([])
+    expect((await newKey()).map((p) => p.title)).toEqual(['rekey-p'])
+    expect(await cached(postsOf(u2))).toBe(true)
+  })
+})

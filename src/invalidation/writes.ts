@@ -25,6 +25,8 @@ export interface WritePlan {
   readonly readBack?: readonly unknown[]
   /** delete/deleteMany: the rows' where; what the database cascades from them is ours too. */
   readonly deletes?: unknown
+  /** update/upsert: fields the data sets; a referenced key among them re-keys children. */
+  readonly changedFields?: readonly string[]
 }
 
 /**
@@ -41,11 +43,9 @@ export function planWrite(dm: CacheopsDatamodel, model: string, operation: strin
     case 'create':
       return { resultIsImage: true, modelWide, nestedData: [a.data] }
     case 'update':
-      addAll(modelsChangedByKeyUpdate(dm, model, dataFields(a.data)))
-      return { preImageWhere: a.where, resultIsImage: true, modelWide, nestedData: [a.data] }
+      return { preImageWhere: a.where, resultIsImage: true, modelWide, nestedData: [a.data], changedFields: dataFields(a.data) }
     case 'upsert':
-      addAll(modelsChangedByKeyUpdate(dm, model, dataFields(a.update)))
-      return { preImageWhere: a.where, resultIsImage: true, modelWide, nestedData: [a.create, a.update] }
+      return { preImageWhere: a.where, resultIsImage: true, modelWide, nestedData: [a.create, a.update], changedFields: dataFields(a.update) }
     case 'delete':
       return { resultIsImage: true, modelWide, deletes: a.where }
     case 'createMany':

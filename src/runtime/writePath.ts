@@ -1,4 +1,4 @@
-import type { ModelInfo } from '../datamodel/types.js'
+import type { ModelInfo, RelationFieldInfo } from '../datamodel/types.js'
 import { modelsChangedByDelete, modelsChangedByKeyUpdate, modelsTouchedByNestedWrite } from '../invalidation/cascades.js'
 import { MAX_NESTED_ROWS, planNestedWrite, rowsOfNestedRead, type NestedWritePlan } from '../invalidation/nested.js'
 import { modelsWrittenBySql } from '../invalidation/rawSql.js'
@@ -72,6 +72,13 @@ export async function invalidatingWrite(core: CacheopsRuntime, c: WriteCall): Pr
     else await readCascades(core, c, c.model, parent ? [parent] : [], cascade)
   }
 
+  // Children re-keyed by ON UPDATE CASCADE / SET NULL when the write changes a key they reference.
+  const rekeyedModels = plan.changedFields ? modelsChangedByKeyUpdate(dm, c.model, plan.changedFields) : new Set<string>()
+  if (c.scope || c.dataPath.length > 0) for (const m of rekeyedModels) modelWide.add(m)
+  const rekey = rekeyedModels.size > 0 && !c.scope && c.dataPath.length === 0
+    ? await readRekeyedChildren(core, c, info, plan.preImageWhere, plan.changedFields ?? [])
+    : null
+
   const { args, project } = plan.resultIsImage ? withConjFieldsSelected(info, c.args) : { args: c.args, project: (r: unknown) => r }
   let before: Record<string, unknown>[] = []
   let result: unknown
@@ -113,7 +120,12 @@ export async function invalidatingWrite(core: CacheopsRuntime, c: WriteCall): Pr
   } catch (err) {
     if (nested) await endNestedWrite(core, c, nested, undefined)
     if (cascade) await finishRelated(core, c, cascade, true)
+    if (rekey) await finishRelated(core, c, rekey.related, true)
     throw err
+  }
+  if (rekey) {
+    rekeyImages(rekey, result)
+    for (const m of rekey.related.modelWide) if (!rekey.related.guarded.includes(m)) modelWide.add(m)
   }
   if (cascade) for (const m of cascade.modelWide) if (!cascade.guarded.includes(m)) modelWide.add(m)
   const rows: RowValues[] = before.map((row) => rowValuesOf(info, row))
@@ -130,6 +142,7 @@ export async function invalidatingWrite(core: CacheopsRuntime, c: WriteCall): Pr
     await core.invalidate(inv)
     if (nested) await endNestedWrite(core, c, nested, result)
     if (cascade) await finishRelated(core, c, cascade, false)
+    if (rekey) await finishRelated(core, c, rekey.related, false)
   }
   return project(result)
 }
@@ -249,6 +262,64 @@ async function readCascades(core: CacheopsRuntime, c: WriteCall, model: string, 
       related.images.set(other.name, list)
       if (f.onDelete === 'Cascade') await readCascades(core, c, other.name, children, related, depth + 1)
     }
+  }
+}
+
+/** Children an update will re-key, read before it with their relation. */
+interface Rekey {
+  readonly related: RelatedWrite
+  readonly children: { readonly field: RelationFieldInfo; readonly model: string; readonly rows: Record<string, unknown>[] }[]
+}
+
+/**
+ * Before an update that changes a key other rows reference: those rows (ON UPDATE CASCADE
+ * re-points them, SET NULL clears them), under their models' guards. Their new images are
+ * made from the written row once it is known (rekeyImages). Deeper levels, SET DEFAULT and
+ * too many rows make the model whole.
+ */
+async function readRekeyedChildren(core: CacheopsRuntime, c: WriteCall, info: ModelInfo, where: unknown, changed: readonly string[]): Promise<Rekey> {
+  const related: RelatedWrite = { guarded: [], images: new Map(), modelWide: new Set() }
+  const rekey: Rekey = { related, children: [] }
+  const parent = await c.read(c.model, 'findUnique', where, selectOf(preImageFields(info, undefined))).catch(() => undefined)
+  for (const other of Object.values(core.config.datamodel.models)) {
+    for (const f of Object.values(other.fields)) {
+      if (f.kind !== 'relation' || f.type !== c.model || f.fromFields.length === 0) continue
+      if (!f.toFields.some((t) => changed.includes(t)) || (f.onUpdate !== 'Cascade' && f.onUpdate !== 'SetNull' && f.onUpdate !== 'SetDefault')) continue
+      if (parent === undefined || f.onUpdate === 'SetDefault') {
+        related.modelWide.add(other.name)
+        continue
+      }
+      for (const m of modelsChangedByKeyUpdate(core.config.datamodel, other.name, f.fromFields)) related.modelWide.add(m)
+      if (parent === null || f.toFields.some((t) => parent[t] === null || parent[t] === undefined)) continue
+      await guardModels(core, [other.name], related)
+      try {
+        const rows = await c.read(other.name, 'findMany', Object.fromEntries(f.fromFields.map((ff, i) => [ff, parent[f.toFields[i]!]])), {
+          ...selectOf(preImageFields(other, undefined)),
+          ...selectOf(f.fromFields),
+        })
+        if (rows.length > MAX_NESTED_ROWS) related.modelWide.add(other.name)
+        else rekey.children.push({ field: f, model: other.name, rows })
+      } catch {
+        related.modelWide.add(other.name)
+      }
+    }
+  }
+  return rekey
+}
+
+/** Old and new images of the re-keyed children, the new key taken from the written row. */
+function rekeyImages(rekey: Rekey, result: unknown): void {
+  const row = result && typeof result === 'object' ? (result as Record<string, unknown>) : null
+  for (const { field, model, rows } of rekey.children) {
+    const list = rekey.related.images.get(model) ?? []
+    for (const child of rows) {
+      list.push(child)
+      const moved = { ...child }
+      field.fromFields.forEach((ff, i) => (moved[ff] = field.onUpdate === 'SetNull' || !row ? null : row[field.toFields[i]!]))
+      if (!row && field.onUpdate !== 'SetNull') rekey.related.modelWide.add(model)
+      else list.push(moved)
+    }
+    rekey.related.images.set(model, list)
   }
 }
 
