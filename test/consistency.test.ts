@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { countSql, freshDatabase, rawRedis, testClient, type TestClient } from './helpers.ts'
+import { countSql, freshDatabase, pauseFirst, rawRedis, testClient, type TestClient } from './helpers.ts'
 
 let url: string
 let t: TestClient
@@ -22,27 +22,8 @@ afterAll(async () => {
 describe('no stale sets (cacheops issue 302)', () => {
   it('refuses to store a result read before a write that committed during the read', async () => {
     const post = await t.base.post.create({ data: { title: 'old', authorId: a } })
-    let armed = true
-    let release!: () => void
-    const gate = new Promise<void>((r) => (release = r))
-    let reached!: () => void
-    const readerInDb = new Promise<void>((r) => (reached = r))
-    // Applied after cacheops, so it runs inside it: between the database read and the store.
-    const gated = t.prisma.$extends({
-      query: {
-        post: {
-          async findMany({ args, query }) {
-            const rows = await query(args)
-            if (armed) {
-              armed = false
-              reached()
-              await gate
-            }
-            return rows
-          },
-        },
-      },
-    })
+    // Held inside cacheops: between the database read and the store.
+    const { client: gated, paused: readerInDb, release } = pauseFirst(t, 'post', 'findMany', 'after')
     const read = () => gated.post.findMany({ where: { authorId: a } })
     const pending = read().then((rows) => rows) // PrismaPromises are lazy: start it now. Miss → lease → database read of the old row → waits
     await readerInDb
@@ -148,26 +129,8 @@ describe('concurrent writers to one row', () => {
   it('invalidates with the true pre-image when another writer changed the row after our pre-read', async () => {
     const c = (await t.base.user.create({ data: { email: 'c@c.io' } })).id
     const post = await t.prisma.post.create({ data: { title: 'contended', authorId: a } })
-    let armed = true
-    let release!: () => void
-    const gate = new Promise<void>((r) => (release = r))
-    let reached!: () => void
-    const w1Paused = new Promise<void>((r) => (reached = r))
-    // Runs inside cacheops: after W1's pre-read (authorId = a), before its UPDATE.
-    const gated = t.prisma.$extends({
-      query: {
-        post: {
-          async update({ args, query }) {
-            if (armed) {
-              armed = false
-              reached()
-              await gate
-            }
-            return query(args)
-          },
-        },
-      },
-    })
+    // Held inside cacheops: after W1's pre-read (authorId = a), before its UPDATE.
+    const { client: gated, paused: w1Paused, release } = pauseFirst(t, 'post', 'update', 'before')
     const w1 = gated.post.update({ where: { id: post.id }, data: { authorId: b } }).then((p) => p) // A → B
     await w1Paused
     await t.prisma.post.update({ where: { id: post.id }, data: { authorId: c } }) // W2: A → C, commits
@@ -182,25 +145,7 @@ describe('concurrent writers to one row', () => {
   })
 
   it('upsert racing a concurrent create ends in the update branch with the true pre-image', async () => {
-    let armed = true
-    let release!: () => void
-    const gate = new Promise<void>((r) => (release = r))
-    let reached!: () => void
-    const paused = new Promise<void>((r) => (reached = r))
-    const gated = t.prisma.$extends({
-      query: {
-        setting: {
-          async upsert({ args, query }) {
-            if (armed) {
-              armed = false
-              reached()
-              await gate
-            }
-            return query(args)
-          },
-        },
-      },
-    })
+    const { client: gated, paused, release } = pauseFirst(t, 'setting', 'upsert', 'before')
     const u = gated.setting.upsert({ where: { key: 'race' }, create: { key: 'race', value: 'mine' }, update: { value: 'updated' } }).then((s) => s)
     await paused // our pre-read saw no row
     await t.prisma.setting.create({ data: { key: 'race', value: 'theirs' } })
@@ -211,26 +156,6 @@ describe('concurrent writers to one row', () => {
     expect(await theirs()).toEqual([])
   })
 })
-
-/** An extension inside cacheops that pauses the first `operation` of `model` until released. */
-function pauseFirst(model: 'post' | 'setting', operation: 'update' | 'deleteMany' | 'upsert') {
-  let armed = true
-  let release!: () => void
-  const gate = new Promise<void>((r) => (release = r))
-  let reached!: () => void
-  const paused = new Promise<void>((r) => (reached = r))
-  const hook = async ({ args, query }: { args: unknown; query: (a: unknown) => Promise<unknown> }) => {
-    if (armed) {
-      armed = false
-      reached()
-      await gate
-    }
-    return query(args)
-  }
-  // Computed keys defeat Prisma's extension typing; the shape is checked at run time.
-  const client = t.prisma.$extends({ query: { [model]: { [operation]: hook } } as never })
-  return { client, paused, release }
-}
 
 describe('writes that read no pre-image (nothing cached)', () => {
   it('skip the pre-read entirely', async () => {
@@ -243,7 +168,7 @@ describe('writes that read no pre-image (nothing cached)', () => {
   it('go model-wide when a read leased a new scheme during the write', async () => {
     const s = await t.base.setting.create({ data: { key: 'during', value: 'old' } })
     await t.prisma.$cacheops.invalidateModel('Setting')
-    const { client, paused, release } = pauseFirst('setting', 'update')
+    const { client, paused, release } = pauseFirst(t, 'setting', 'update', 'before')
     const write = client.setting.update({ where: { id: s.id }, data: { value: 'new' } }).then((x) => x)
     await paused // begin_write saw no schemes: no pre-image was read
     const byOld = () => t.prisma.setting.findMany({ where: { value: 'old' } })
@@ -274,7 +199,7 @@ describe('deleteMany', () => {
     const phantom = await t.base.post.create({ data: { title: 'dm-phantom', authorId: a } })
     const byTitle = () => t.prisma.post.findMany({ where: { title: 'dm-phantom' } })
     await t.prisma.post.findMany({ where: { authorId: x.id } }) // a scheme to read pre-images for
-    const { client, paused, release } = pauseFirst('post', 'deleteMany')
+    const { client, paused, release } = pauseFirst(t, 'post', 'deleteMany', 'before')
     const del = client.post.deleteMany({ where: { authorId: x.id } }).then((r) => r)
     await paused // pre-images read: only dm-victim
     await t.prisma.post.update({ where: { id: phantom.id }, data: { authorId: x.id } }) // enters the where

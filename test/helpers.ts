@@ -77,3 +77,31 @@ export async function countSql<T>(t: TestClient, fn: () => Promise<T>): Promise<
   const value = await fn()
   return { value, sql: t.sql.length - before }
 }
+
+/**
+ * The client with an extension inside cacheops that pauses the first `model.operation`
+ * until `release()`: before its database query, or after it (between the database read and
+ * the cache store). `paused` resolves when it is held. Used to interleave races exactly.
+ */
+export function pauseFirst(t: TestClient, model: string, operation: string, at: 'before' | 'after') {
+  let armed = true
+  let release!: () => void
+  const gate = new Promise<void>((r) => (release = r))
+  let reached!: () => void
+  const paused = new Promise<void>((r) => (reached = r))
+  const hold = async () => {
+    if (!armed) return
+    armed = false
+    reached()
+    await gate
+  }
+  const hook = async ({ args, query }: { args: unknown; query: (a: unknown) => Promise<unknown> }) => {
+    if (at === 'before') await hold()
+    const result = await query(args)
+    if (at === 'after') await hold()
+    return result
+  }
+  // Computed keys defeat Prisma's extension typing; the shape is checked at run time.
+  const client = t.prisma.$extends({ query: { [model]: { [operation]: hook } } as never })
+  return { client, paused, release }
+}

@@ -1,6 +1,6 @@
 // Reads through relations depend on the related rows their result reaches, not whole models.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { countSql, freshDatabase, testClient, type TestClient } from './helpers.ts'
+import { countSql, freshDatabase, pauseFirst, testClient, type TestClient } from './helpers.ts'
 
 let t: TestClient
 let u1: number
@@ -99,26 +99,7 @@ describe('include of an implicit many-to-many relation', () => {
 
 describe('stale-set safety of result-derived dependencies', () => {
   it('refuses to store an include read when a related row was written during the read', async () => {
-    let armed = true
-    let release!: () => void
-    const gate = new Promise<void>((r) => (release = r))
-    let reached!: () => void
-    const inDb = new Promise<void>((r) => (reached = r))
-    const gated = t.prisma.$extends({
-      query: {
-        user: {
-          async findUnique({ args, query }) {
-            const r = await query(args)
-            if (armed) {
-              armed = false
-              reached()
-              await gate
-            }
-            return r
-          },
-        },
-      },
-    })
+    const { client: gated, paused: inDb, release } = pauseFirst(t, 'user', 'findUnique', 'after')
     const read = () => gated.user.findUnique({ where: { id: u3 }, include: { posts: { where: { title: 'race' } } } })
     const pending = read().then((x) => x)
     await inDb // read the database: no 'race' post yet
