@@ -1,6 +1,6 @@
 // Nested writes invalidate the related rows they change, not their whole models.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { countSql, freshDatabase, testClient, type TestClient } from './helpers.ts'
+import { countSql, freshDatabase, pauseFirst, testClient, type TestClient } from './helpers.ts'
 
 let t: TestClient
 let u1: number
@@ -144,9 +144,19 @@ describe('mass writes', () => {
     expect((await published()).map((p) => p.title)).toEqual(['cmr'])
   })
 
-  it('updateMany invalidates the model whole', async () => {
+  it('updateMany is granular: the updated rows before and after', async () => {
+    const x = await t.base.user.create({ data: { email: 'um-x@n.io', posts: { create: [{ title: 'um-1' }, { title: 'um-2' }] } } })
+    const published = () => t.prisma.post.findMany({ where: { authorId: x.id, published: true } })
+    expect(await published()).toEqual([])
     await postsOf(u2)()
-    await t.prisma.post.updateMany({ where: { title: 'nothing-matches' }, data: { views: 1 } })
+    await t.prisma.post.updateMany({ where: { authorId: x.id }, data: { published: true } })
+    expect(await published()).toHaveLength(2)
+    expect(await cached(postsOf(u2))).toBe(true)
+  })
+
+  it('updateMany with a non-plain value (increment) invalidates the model whole', async () => {
+    await postsOf(u2)()
+    await t.prisma.post.updateMany({ where: { title: 'nothing-matches' }, data: { views: { increment: 1 } } })
     expect(await cached(postsOf(u2))).toBe(false)
   })
 })
@@ -210,5 +220,25 @@ describe('ON UPDATE CASCADE is granular', () => {
     expect(await oldKey()).toEqual([])
     expect((await newKey()).map((p) => p.title)).toEqual(['rekey-p'])
     expect(await cached(postsOf(u2))).toBe(true)
+  })
+})
+
+describe('updateMany and rows entering its where clause during it', () => {
+  it('invalidates a row that a concurrent write moved into the where clause (update transforms)', async () => {
+    const ua = await t.base.user.create({ data: { email: 'um-a@n.io' } })
+    const ub = await t.base.user.create({ data: { email: 'um-b@n.io' } })
+    await t.base.post.create({ data: { title: 'um-r', authorId: ua.id } })
+    const phantom = await t.base.post.create({ data: { title: 'um-phantom', authorId: ub.id } })
+    // Depends on the phantom's title only: neither its old nor its moved image nor the
+    // update's own rows fall under it; only the phantom with the update's data does.
+    const publishedPhantom = () => t.prisma.post.findMany({ where: { title: 'um-phantom', published: true } })
+    expect(await publishedPhantom()).toEqual([])
+    const { client, paused, release } = pauseFirst(t, 'post', 'updateMany', 'before')
+    const update = client.post.updateMany({ where: { authorId: ua.id }, data: { published: true } }).then((r) => r)
+    await paused // pre-images read: only um-r
+    await t.prisma.post.update({ where: { id: phantom.id }, data: { authorId: ua.id } }) // enters the where
+    release()
+    expect((await update).count).toBe(2)
+    expect((await publishedPhantom()).map((p) => p.id)).toEqual([phantom.id])
   })
 })

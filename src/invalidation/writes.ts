@@ -27,6 +27,8 @@ export interface WritePlan {
   readonly deletes?: unknown
   /** update/upsert: fields the data sets; a referenced key among them re-keys children. */
   readonly changedFields?: readonly string[]
+  /** updateMany: its data, applied to every image of the model while it runs. */
+  readonly updateData?: unknown
 }
 
 /**
@@ -54,11 +56,9 @@ export function planWrite(dm: CacheopsDatamodel, model: string, operation: strin
     case 'createManyAndReturn':
       return { resultIsImage: true, modelWide }
     case 'updateMany':
-      // Rows entering the where clause during the write would be updated without our
-      // knowing their new values (only updateManyAndReturn returns them): whole model.
-      modelWide.add(model)
+      // Post-images are the pre-images with the data applied, in Lua (update transforms).
       addAll(modelsChangedByKeyUpdate(dm, model, dataFields(a.data)))
-      return { resultIsImage: false, modelWide }
+      return { massPreImageWhere: a.where ?? {}, resultIsImage: false, modelWide, updateData: a.data }
     case 'updateManyAndReturn':
       addAll(modelsChangedByKeyUpdate(dm, model, dataFields(a.data)))
       return { massPreImageWhere: a.where ?? {}, resultIsImage: true, modelWide }
@@ -69,11 +69,35 @@ export function planWrite(dm: CacheopsDatamodel, model: string, operation: strin
   }
 }
 
-/** Scalar fields whose values can appear in a conjunction (Json and lists never do). */
+/**
+ * Scalar fields whose values can appear in a conjunction: not Json or lists, and not
+ * `@updatedAt` fields, which Prisma sets behind the data's back (see updateTransformOf).
+ */
 export function conjFieldsOf(model: ModelInfo): string[] {
   return Object.entries(model.fields)
-    .filter(([, f]) => f.kind !== 'relation' && !f.isList && f.type !== 'Json' && f.type !== 'Unsupported')
+    .filter(([, f]) => f.kind !== 'relation' && !f.isList && f.type !== 'Json' && f.type !== 'Unsupported' && !f.isUpdatedAt)
     .map(([name]) => name)
+}
+
+/**
+ * An updateMany's data as canonical values of conjunction fields, so that the rows it
+ * changes can be invalidated with it applied. Null when some value is not a plain one
+ * (`increment`, `multiply`, a field reference, ...): then the model goes whole.
+ */
+export function updateTransformOf(model: ModelInfo, data: unknown): RowValues | null {
+  if (!isObject(data)) return null
+  const out: [string, string][] = []
+  const conj = new Set(conjFieldsOf(model))
+  for (const [name, raw] of Object.entries(data)) {
+    if (raw === undefined) continue
+    const value = isObject(raw) && !(raw instanceof Date) && Object.keys(raw).length === 1 && 'set' in raw ? raw.set : raw
+    if (!conj.has(name)) continue // fields no conjunction uses (Json, ...) change nothing we key on
+    const f = model.fields[name]
+    const encoded = f && f.kind !== 'relation' ? encodeConjValue(f, value) : undefined
+    if (encoded === undefined) return null
+    out.push([name, encoded])
+  }
+  return out
 }
 
 /** A row as canonical conjunction values; fields it lacks are simply absent. */

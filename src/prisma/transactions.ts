@@ -11,6 +11,8 @@ export interface Invalidation {
   readonly seenSchemes?: readonly string[]
   /** Lower the model's write-in-progress counter raised for this write. */
   readonly endWrite?: boolean
+  /** End this writer's update transform (see begin_write.lua). */
+  readonly endTransform?: string
 }
 
 /**

@@ -121,7 +121,8 @@ function dnfOfTerm(model: ModelInfo, key: string, value: unknown, ctx: WalkConte
 }
 
 function dnfOfScalarFilter(name: string, field: ScalarFieldInfo, value: unknown, options: DnfOptions): Dnf {
-  if (value === undefined) return TRUE
+  // Prisma sets @updatedAt fields on every update without their value in the data.
+  if (value === undefined || field.isUpdatedAt) return TRUE
   if (isScalarValue(value)) return equality(name, field, value)
   if (!isPlainObject(value)) return TRUE
   // `mode: 'insensitive'` changes what equals/in mean: unknown.

@@ -28,6 +28,18 @@ export type ReadResult = { readonly hit: true; readonly payload: Buffer } | ({ r
 /** Seconds a write-in-progress counter outlives a writer that crashed before lowering it. */
 const WRITE_GUARD_SECONDS = 60
 
+/**
+ * How long an ended updateMany's data still applies to the model's invalidations: a writer
+ * whose commit made a row enter the update's where clause may invalidate a little later.
+ */
+const TRANSFORM_GRACE_MS = 30_000
+
+/** An updateMany's data as canonical field values, registered while it runs. */
+export interface UpdateTransform {
+  readonly token: string
+  readonly data: RowValues
+}
+
 /** A row of one model as canonical field values, ready for invalidate_rows.lua. */
 export type RowValues = readonly (readonly [field: string, value: string])[]
 
@@ -37,6 +49,7 @@ export type RowValues = readonly (readonly [field: string, value: string])[]
  *   <prefix>e:<Model>        hash: "_" → model stamp, "s:<scheme>" → registered schemes
  *   <prefix>c:<Model>:<conj> conjunction stamp, with TTL ≥ every entry built on it
  *   <prefix>w:<Model>        mass writes of the model in progress (counter, with TTL)
+ *   <prefix>x:<Model>        hash: running (and just ended) updateMany data, by token
  */
 export class CacheStore {
   constructor(readonly redis: Redis | Cluster, readonly prefix: string) {
@@ -87,8 +100,10 @@ export class CacheStore {
    * Schemes cached reads of `model` depend on now; with `guard`, also raises the model's
    * write-in-progress counter (lowered by invalidateRows with `endWrite`).
    */
-  async beginWrite(model: string, guard: boolean): Promise<string[]> {
-    const reply = (await scripts.beginWrite.run(this.redis, [this.prefix, model, guard ? '1' : '0', WRITE_GUARD_SECONDS])) as Buffer[]
+  async beginWrite(model: string, guard: boolean, transform?: UpdateTransform): Promise<string[]> {
+    const args: (string | number)[] = [this.prefix, model, guard ? '1' : '0', WRITE_GUARD_SECONDS]
+    if (transform) args.push(transform.token, transform.data.map(([f, v]) => `${f}\t${v}`).join('\t'))
+    const reply = (await scripts.beginWrite.run(this.redis, args)) as Buffer[]
     return reply.map(String)
   }
 
@@ -97,12 +112,18 @@ export class CacheStore {
    * writer saw at beginWrite (undefined: the rows carry every field). Returns conj keys
    * deleted, or -1 when the model was invalidated whole.
    */
-  async invalidateRows(model: string, rows: readonly RowValues[], seenSchemes?: readonly string[], endWrite = false): Promise<number> {
-    if (rows.length === 0 && seenSchemes === undefined && !endWrite) return 0
+  async invalidateRows(
+    model: string,
+    rows: readonly RowValues[],
+    seenSchemes?: readonly string[],
+    endWrite = false,
+    endTransform = '',
+  ): Promise<number> {
+    if (rows.length === 0 && seenSchemes === undefined && !endWrite && !endTransform) return 0
     const args: string[] = [this.prefix, model]
     if (seenSchemes === undefined) args.push('*')
     else args.push(String(seenSchemes.length), ...seenSchemes)
-    args.push(endWrite ? '1' : '0', String(rows.length))
+    args.push(endWrite ? '1' : '0', endTransform, String(TRANSFORM_GRACE_MS), String(rows.length))
     for (const row of rows) {
       args.push(String(row.length))
       for (const [f, v] of row) args.push(f, v)

@@ -4,7 +4,7 @@ import type { ModelInfo } from '../datamodel/types.js'
 import { CacheopsError, CacheopsRedisError, message } from '../errors.js'
 import type { Invalidation, TxScope } from '../prisma/transactions.js'
 import { DEFAULT_DNF_OPTIONS, type DnfOptions } from '../query/dnf.js'
-import { CacheStore } from '../redis/store.js'
+import { CacheStore, type UpdateTransform } from '../redis/store.js'
 import { cachedRead, type ReadCall } from './readPath.js'
 import { invalidatingRawWrite, invalidatingWrite, type WriteCall } from './writePath.js'
 
@@ -65,9 +65,9 @@ export class CacheopsRuntime {
   }
 
   /** Schemes of the model's cached reads (see begin_write.lua); undefined if Redis failed. */
-  async beginWrite(model: string, guard: boolean): Promise<string[] | undefined> {
+  async beginWrite(model: string, guard: boolean, transform?: UpdateTransform): Promise<string[] | undefined> {
     try {
-      return await this.store.beginWrite(model, guard)
+      return await this.store.beginWrite(model, guard, transform)
     } catch (err) {
       this.report(new CacheopsRedisError(`cache write preparation failed for ${model}: ${message(err)}`, 'invalidate', model, err))
       return undefined
@@ -81,8 +81,8 @@ export class CacheopsRuntime {
       if (inv.model !== undefined) {
         const whole = inv.modelWide.includes(inv.model)
         // Even when the model went whole, a raised write-in-progress counter must come down.
-        if (!whole || inv.endWrite) {
-          await this.store.invalidateRows(inv.model, whole ? [] : inv.rows, whole ? undefined : inv.seenSchemes, inv.endWrite)
+        if (!whole || inv.endWrite || inv.endTransform) {
+          await this.store.invalidateRows(inv.model, whole ? [] : inv.rows, whole ? undefined : inv.seenSchemes, inv.endWrite, inv.endTransform)
         }
       }
       this.counters.invalidations++

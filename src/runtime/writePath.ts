@@ -1,10 +1,11 @@
+import { randomBytes } from 'node:crypto'
 import type { ModelInfo, RelationFieldInfo } from '../datamodel/types.js'
 import { modelsChangedByDelete, modelsChangedByKeyUpdate, modelsTouchedByNestedWrite } from '../invalidation/cascades.js'
 import { MAX_NESTED_ROWS, planNestedWrite, rowsOfNestedRead, type NestedWritePlan } from '../invalidation/nested.js'
 import { modelsWrittenBySql } from '../invalidation/rawSql.js'
-import { compareAndSetWhere, createOnlyWhere, planWrite, preImageFields, readBackWhere, rowValuesOf, withConjFieldsSelected } from '../invalidation/writes.js'
+import { compareAndSetWhere, createOnlyWhere, planWrite, preImageFields, readBackWhere, rowValuesOf, updateTransformOf, withConjFieldsSelected } from '../invalidation/writes.js'
 import type { Invalidation, TxScope } from '../prisma/transactions.js'
-import type { RowValues } from '../redis/store.js'
+import type { RowValues, UpdateTransform } from '../redis/store.js'
 import type { CacheopsRuntime } from './core.js'
 
 /** A write as the Prisma hook hands it over. */
@@ -79,6 +80,10 @@ export async function invalidatingWrite(core: CacheopsRuntime, c: WriteCall): Pr
     ? await readRekeyedChildren(core, c, info, plan.preImageWhere, plan.changedFields ?? [])
     : null
 
+  // updateMany: its data, applied by Lua to every image of the model while it runs; null
+  // when the data is not plain values (then, like any mass write in a transaction, whole).
+  const transform = plan.updateData === undefined ? undefined : updateTransform(info, plan.updateData)
+
   const { args, project } = plan.resultIsImage ? withConjFieldsSelected(info, c.args) : { args: c.args, project: (r: unknown) => r }
   let before: Record<string, unknown>[] = []
   let result: unknown
@@ -94,8 +99,8 @@ export async function invalidatingWrite(core: CacheopsRuntime, c: WriteCall): Pr
         result = cas.result
         if (cas.before) before = [cas.before]
       }
-    } else if (plan.massPreImageWhere !== undefined && !c.scope) {
-      seenSchemes = await core.beginWrite(c.model, true)
+    } else if (plan.massPreImageWhere !== undefined && !c.scope && transform !== null) {
+      seenSchemes = await core.beginWrite(c.model, true, transform)
       endWrite = seenSchemes !== undefined
       if (!endWrite) modelWide.add(c.model)
       try {
@@ -108,7 +113,7 @@ export async function invalidatingWrite(core: CacheopsRuntime, c: WriteCall): Pr
         }
         result = await c.query(args)
       } catch (err) {
-        if (endWrite) await core.invalidate({ model: c.model, rows: [], modelWide: [], cause: `${c.model}.${c.operation} (failed)`, endWrite })
+        if (endWrite) await core.invalidate({ model: c.model, rows: [], modelWide: [], cause: `${c.model}.${c.operation} (failed)`, endWrite, endTransform: transform?.token })
         throw err
       }
     } else {
@@ -132,7 +137,15 @@ export async function invalidatingWrite(core: CacheopsRuntime, c: WriteCall): Pr
   if (plan.resultIsImage && result && typeof result === 'object') {
     for (const row of Array.isArray(result) ? result : [result]) rows.push(rowValuesOf(info, row as Record<string, unknown>))
   }
-  const inv: Invalidation = { model: c.model, rows, modelWide: [...modelWide], cause: `${c.model}.${c.operation}`, seenSchemes, endWrite }
+  const inv: Invalidation = {
+    model: c.model,
+    rows,
+    modelWide: [...modelWide],
+    cause: `${c.model}.${c.operation}`,
+    seenSchemes,
+    endWrite,
+    endTransform: endWrite ? transform?.token : undefined,
+  }
   if (c.scope) {
     // Now, to shrink the window in which others fill from pre-commit data, and again
     // after the commit (queued), when the new values become visible.
@@ -263,6 +276,11 @@ async function readCascades(core: CacheopsRuntime, c: WriteCall, model: string, 
       if (f.onDelete === 'Cascade') await readCascades(core, c, other.name, children, related, depth + 1)
     }
   }
+}
+
+function updateTransform(info: ModelInfo, data: unknown): UpdateTransform | null {
+  const values = updateTransformOf(info, data)
+  return values && { token: randomBytes(9).toString('base64url'), data: values }
 }
 
 /** Children an update will re-key, read before it with their relation. */

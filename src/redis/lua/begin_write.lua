@@ -9,6 +9,11 @@
 -- ARGV[2]  model name
 -- ARGV[3]  1 to raise the write-in-progress counter, 0 not to
 -- ARGV[4]  seconds the counter outlives a writer that never ends (crash)
+-- ARGV[5]  optional, for updateMany: a token and ARGV[6] the update's data as canonical
+--          "field\tvalue\t..." pairs. Registered as an active update transform: until it
+--          ends (plus a grace period), every invalidation of the model also invalidates its
+--          rows with this data applied (invalidate_rows.lua), which covers rows that entered
+--          the update's where clause after its pre-read.
 -- Returns  the schemes, e.g. {'', 'authorId', 'authorId,published'}
 local prefix = ARGV[1]
 local model = ARGV[2]
@@ -16,6 +21,11 @@ if ARGV[3] == '1' then
   local w = prefix .. 'w:' .. model
   redis.call('INCR', w)
   redis.call('EXPIRE', w, tonumber(ARGV[4]))
+end
+if ARGV[5] then
+  local x = prefix .. 'x:' .. model
+  redis.call('HSET', x, ARGV[5], '0\t' .. ARGV[6])
+  redis.call('EXPIRE', x, tonumber(ARGV[4]) * 2)
 end
 local schemes = {}
 for _, f in ipairs(redis.call('HKEYS', prefix .. 'e:' .. model)) do

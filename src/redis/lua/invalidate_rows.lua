@@ -9,8 +9,12 @@
 --          (a read that leased during the write) may need fields the writer did not read,
 --          so the model is then invalidated whole
 -- then     1 to lower the write-in-progress counter raised by begin_write.lua, 0 not to
+-- then     the token of the writer's update transform to end ('' for none), and the grace
+--          period (ms) during which it still applies to later invalidations
 -- then     number of rows R, then R times: number of fields F, then F pairs field, value
 --          (values already in canonical form, see src/query/values.ts)
+-- Every active update transform of the model (begin_write.lua) is applied to every row
+-- as well: the row with the transform's data is invalidated too.
 -- Returns  number of conjunction keys deleted, or -1 when the model was invalidated whole
 --          (a row lacked a field some scheme needs, or a scheme appeared during the write).
 local prefix = ARGV[1]
@@ -29,13 +33,47 @@ else
   end
   i = i + n + 1
 end
-if ARGV[i] == '1' then
+local end_write = ARGV[i] == '1'
+local end_transform = ARGV[i + 1]
+local grace_ms = tonumber(ARGV[i + 2])
+i = i + 3
+
+-- Active update transforms: { {field = value, ...}, ... }; expired ones are pruned.
+local transforms = {}
+local xkey = prefix .. 'x:' .. model
+if redis.call('EXISTS', xkey) == 1 then
+  local t = redis.call('TIME')
+  local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local entries = redis.call('HGETALL', xkey)
+  for k = 1, #entries, 2 do
+    local token, value = entries[k], entries[k + 1]
+    local tab = string.find(value, '\t', 1, true)
+    local expires = tonumber(string.sub(value, 1, tab - 1))
+    if expires ~= 0 and expires < now_ms then
+      redis.call('HDEL', xkey, token)
+    else
+      local data = {}
+      local parts = {}
+      for part in string.gmatch(string.sub(value, tab + 1), '[^\t]+') do
+        parts[#parts + 1] = part
+      end
+      for p = 1, #parts - 1, 2 do
+        data[parts[p]] = parts[p + 1]
+      end
+      transforms[#transforms + 1] = data
+      if token == end_transform then
+        redis.call('HSET', xkey, token, (now_ms + grace_ms) .. '\t' .. string.sub(value, tab + 1))
+      end
+    end
+  end
+end
+
+if end_write then
   local w = prefix .. 'w:' .. model
   if redis.call('DECR', w) <= 0 then
     redis.call('DEL', w)
   end
 end
-i = i + 1
 
 local schemes = {}
 for _, f in ipairs(redis.call('HKEYS', epoch)) do
@@ -57,6 +95,22 @@ if #schemes == 0 then
 end
 
 local deleted = 0
+-- Deletes the conjunction key of every scheme the row falls under; false if it lacks a field.
+local function invalidate(row, data)
+  for _, fields in ipairs(schemes) do
+    local parts = {}
+    for k, name in ipairs(fields) do
+      local v = (data and data[name]) or row[name]
+      if v == nil then
+        return false
+      end
+      parts[k] = name .. '=' .. v
+    end
+    deleted = deleted + redis.call('DEL', prefix .. 'c:' .. model .. ':' .. table.concat(parts, '&'))
+  end
+  return true
+end
+
 for _ = 1, tonumber(ARGV[i]) do
   i = i + 1
   local row = {}
@@ -65,17 +119,13 @@ for _ = 1, tonumber(ARGV[i]) do
     row[ARGV[i + 1]] = ARGV[i + 2]
     i = i + 2
   end
-  for _, fields in ipairs(schemes) do
-    local parts = {}
-    for k, name in ipairs(fields) do
-      local v = row[name]
-      if v == nil then
-        redis.call('DEL', epoch)
-        return -1
-      end
-      parts[k] = name .. '=' .. v
-    end
-    deleted = deleted + redis.call('DEL', prefix .. 'c:' .. model .. ':' .. table.concat(parts, '&'))
+  local complete = invalidate(row, nil)
+  for _, data in ipairs(transforms) do
+    complete = complete and invalidate(row, data)
+  end
+  if not complete then
+    redis.call('DEL', epoch)
+    return -1
   end
 end
 return deleted
