@@ -122,12 +122,12 @@ describe('mass writes', () => {
     expect((await postsOf(u1)()).map((p) => p.title)).toEqual(expect.arrayContaining(['cm-1', 'cm-2']))
   })
 
-  it('createMany without such a key invalidates the model whole', async () => {
+  it('createMany whose data lacks a cached field and any unique key invalidates the model whole', async () => {
     const post = await t.base.post.create({ data: { title: 'cm-c', authorId: u1 } })
-    const other = () => t.prisma.comment.findMany({ where: { body: 'unrelated' } })
-    await other()
+    const byId = () => t.prisma.comment.findUnique({ where: { id: 987_654 } }) // the id scheme: ids are assigned by the database
+    await byId()
     await t.prisma.comment.createMany({ data: [{ body: 'cm', postId: post.id, authorId: u1 }] })
-    expect(await cached(other)).toBe(false)
+    expect(await cached(byId)).toBe(false)
   })
 
   it('createManyAndReturn and updateManyAndReturn are granular', async () => {
@@ -240,5 +240,54 @@ describe('updateMany and rows entering its where clause during it', () => {
     release()
     expect((await update).count).toBe(2)
     expect((await publishedPhantom()).map((p) => p.id)).toEqual([phantom.id])
+  })
+})
+
+describe('createMany without a unique key', () => {
+  it('uses its data when it holds every field the cached reads of the model use', async () => {
+    const post = await t.base.post.create({ data: { title: 'cm-data', authorId: u1 } })
+    const other = await t.base.post.create({ data: { title: 'cm-data-other', authorId: u1 } })
+    const ofPost = (id: number) => () => t.prisma.comment.findMany({ where: { postId: id } })
+    await ofPost(post.id)()
+    await ofPost(other.id)()
+    await t.prisma.comment.createMany({ data: [{ body: 'a', postId: post.id, authorId: u1 }, { body: 'b', postId: post.id, authorId: u2 }] })
+    expect(await cached(ofPost(other.id))).toBe(true)
+    expect((await ofPost(post.id)()).map((c) => c.body).sort()).toEqual(['a', 'b'])
+  })
+})
+
+describe('more nested operations', () => {
+  it('connectOrCreate, nested upsert, updateMany and deleteMany through the parent', async () => {
+    const owner = await t.base.user.create({ data: { email: 'more-nested@n.io', posts: { create: [{ title: 'mn-1' }, { title: 'mn-2' }] } } })
+    const read = postsOf(owner.id)
+    const tagRead = () => t.prisma.tag.findMany({ where: { name: 'mn-tag' } })
+    await read()
+    await tagRead()
+    await postsOf(u2)()
+    const p1 = (await read()).find((p) => p.title === 'mn-1')!
+    await t.prisma.post.update({ where: { id: p1.id }, data: { tags: { connectOrCreate: { where: { name: 'mn-tag' }, create: { name: 'mn-tag' } } } } })
+    expect(await tagRead()).toHaveLength(1)
+    await t.prisma.user.update({ where: { id: owner.id }, data: { posts: { upsert: { where: { id: p1.id }, create: { title: 'never' }, update: { title: 'mn-1b' } } } } })
+    expect((await read()).map((p) => p.title)).toContain('mn-1b')
+    await t.prisma.user.update({ where: { id: owner.id }, data: { posts: { updateMany: { where: {}, data: { published: true } } } } })
+    expect((await read()).every((p) => p.published)).toBe(true)
+    await t.prisma.user.update({ where: { id: owner.id }, data: { posts: { deleteMany: { title: 'mn-2' } } } })
+    expect((await read()).map((p) => p.title)).toEqual(['mn-1b'])
+    expect(await cached(postsOf(u2))).toBe(true)
+  })
+})
+
+describe('explicit many-to-many (Membership)', () => {
+  it('a group with its members depends on its memberships only', async () => {
+    await t.base.group.create({ data: { tenant: 'em', slug: 'one', name: 'One' } })
+    await t.base.group.create({ data: { tenant: 'em', slug: 'two', name: 'Two' } })
+    const one = () => t.prisma.group.findUnique({ where: { tenant_slug: { tenant: 'em', slug: 'one' } }, include: { members: { include: { user: true } } } })
+    expect((await one())?.members).toEqual([])
+    await t.prisma.membership.create({ data: { userId: u1, tenant: 'em', slug: 'two' } })
+    expect(await cached(one)).toBe(true)
+    await t.prisma.membership.create({ data: { userId: u2, tenant: 'em', slug: 'one' } })
+    expect((await one())?.members.map((m) => m.userId)).toEqual([u2])
+    await t.prisma.user.update({ where: { id: u2 }, data: { name: 'member renamed' } })
+    expect((await one())?.members[0]?.user.name).toBe('member renamed')
   })
 })

@@ -6,6 +6,7 @@ import { modelsWrittenBySql } from '../invalidation/rawSql.js'
 import { compareAndSetWhere, createOnlyWhere, planWrite, preImageFields, readBackWhere, rowValuesOf, updateTransformOf, withConjFieldsSelected } from '../invalidation/writes.js'
 import type { Invalidation, TxScope } from '../prisma/transactions.js'
 import type { RowValues, UpdateTransform } from '../redis/store.js'
+import { encodeConjValue } from '../query/values.js'
 import type { CacheopsRuntime } from './core.js'
 
 /** A write as the Prisma hook hands it over. */
@@ -119,8 +120,17 @@ export async function invalidatingWrite(core: CacheopsRuntime, c: WriteCall): Pr
     } else {
       // A mass write inside a transaction: the guard would have to last until the commit.
       if (plan.massPreImageWhere !== undefined) modelWide.add(c.model)
+      if (plan.readBack) seenSchemes = await core.beginWrite(c.model, false)
       result = await c.query(args)
-      if (plan.readBack) before = await readBack(c, info, plan.readBack, modelWide)
+      if (plan.readBack) {
+        // The data itself, if it holds every field the cached schemes use; else read back.
+        const fromData = seenSchemes && rowsFromData(info, plan.readBack, seenSchemes)
+        if (fromData) before = fromData
+        else {
+          before = await readBack(c, info, plan.readBack, modelWide)
+          seenSchemes = undefined
+        }
+      }
     }
   } catch (err) {
     if (nested) await endNestedWrite(core, c, nested, undefined)
@@ -346,6 +356,22 @@ function rekeyImages(rekey: Rekey, result: unknown): void {
  * new, so their images now are the only ones; a later change by someone else is that
  * writer's to invalidate. No such key, or too many rows: the whole model.
  */
+/** createMany's data rows as images, when each holds every field of the given schemes. */
+function rowsFromData(info: ModelInfo, data: readonly unknown[], schemes: readonly string[]): Record<string, unknown>[] | null {
+  const fields = [...new Set(schemes.flatMap((s) => (s === '' ? [] : s.split(','))))]
+  const rows: Record<string, unknown>[] = []
+  for (const row of data) {
+    if (typeof row !== 'object' || row === null) return null
+    const r = row as Record<string, unknown>
+    for (const f of fields) {
+      const field = info.fields[f]
+      if (!field || field.kind === 'relation' || encodeConjValue(field, r[f]) === undefined) return null
+    }
+    rows.push(r)
+  }
+  return rows
+}
+
 async function readBack(c: WriteCall, info: ModelInfo, data: readonly unknown[], modelWide: Set<string>): Promise<Record<string, unknown>[]> {
   const where = data.length <= MAX_READ_BACK_ROWS ? readBackWhere(info, data) : null
   if (where) {
