@@ -291,3 +291,21 @@ describe('explicit many-to-many (Membership)', () => {
     expect((await one())?.members[0]?.user.name).toBe('member renamed')
   })
 })
+
+describe('nested createMany and disconnect', () => {
+  it('are granular too', async () => {
+    const owner = await t.base.user.create({ data: { email: 'ncm@n.io' } })
+    const cat = await t.base.category.create({ data: { title: 'ncm-cat' } })
+    const read = postsOf(owner.id)
+    const inCat = () => t.prisma.post.findMany({ where: { categoryId: cat.id } })
+    await read()
+    await inCat()
+    await postsOf(u2)()
+    await t.prisma.user.update({ where: { id: owner.id }, data: { posts: { createMany: { data: [{ title: 'ncm-1', categoryId: cat.id }, { title: 'ncm-2' }] } } } })
+    expect((await read()).map((p) => p.title).sort()).toEqual(['ncm-1', 'ncm-2'])
+    expect((await inCat()).map((p) => p.title)).toEqual(['ncm-1'])
+    await t.prisma.category.update({ where: { id: cat.id }, data: { posts: { disconnect: { id: (await inCat())[0]!.id } } } })
+    expect(await inCat()).toEqual([])
+    expect(await cached(postsOf(u2))).toBe(true)
+  })
+})

@@ -282,3 +282,25 @@ describe('raw SQL writes', () => {
     }
   })
 })
+
+describe('unique keys and raw reads', () => {
+  it('changing a unique key drops the reads by the old and the new value only', async () => {
+    const u = await t.base.user.create({ data: { email: 'old-key@w.io' } })
+    const byOld = () => t.prisma.user.findUnique({ where: { email: 'old-key@w.io' } })
+    const byNew = () => t.prisma.user.findUnique({ where: { email: 'new-key@w.io' } })
+    const other = () => t.prisma.user.findUnique({ where: { email: 'b@w.io' } })
+    expect(await byOld()).not.toBeNull()
+    expect(await byNew()).toBeNull()
+    await other()
+    await t.prisma.user.update({ where: { id: u.id }, data: { email: 'new-key@w.io' } })
+    expect(await byOld()).toBeNull()
+    expect((await byNew())?.id).toBe(u.id)
+    expect(await cached(other)).toBe(true)
+  })
+
+  it('$queryRaw is never cached', async () => {
+    const q = () => t.prisma.$queryRaw`SELECT count(*)::int AS n FROM "User"`
+    await q()
+    expect(await cached(q)).toBe(false)
+  })
+})
