@@ -5,10 +5,14 @@ import { READ_OPS, type ModelProfile, type ParsedConfig, type ReadOp } from './s
 export interface CacheCallOptions {
   readonly ops?: readonly ReadOp[] | 'all'
   readonly timeout?: number
+  /** Names to invalidate this entry by, with `$cacheops.invalidateTags(...)`. */
+  readonly tags?: readonly string[]
 }
 
-/** What one call resolves to: cache it for `timeout` seconds, or not at all. */
-export type CacheDecision = { readonly cache: true; readonly timeout: number } | { readonly cache: false }
+/** What one call resolves to: cache it for `timeout` seconds (with tags), or not at all. */
+export type CacheDecision =
+  | { readonly cache: true; readonly timeout: number; readonly tags: readonly string[] }
+  | { readonly cache: false }
 
 const NO: CacheDecision = { cache: false }
 
@@ -39,6 +43,7 @@ export function validateCallOptions(config: ParsedConfig, model: string, opts: C
     const bad = opts.ops.find((o) => !(READ_OPS as readonly string[]).includes(o))
     if (bad !== undefined) throw new CacheopsConfigError(`prisma-cacheops: .cache() ops: unknown operation "${bad}"`, [{ path: 'ops', message: `unknown operation ${bad}` }])
   }
+  if (opts?.tags !== undefined) assertTags(opts.tags)
   if (opts?.timeout === undefined && !profile) {
     throw new CacheopsConfigError(`prisma-cacheops: .cache() on model ${model}, which has no profile: give it a profile or pass { timeout }`)
   }
@@ -55,7 +60,17 @@ export function decide(config: ParsedConfig, model: string, op: ReadOp, call: Ca
   if (call !== undefined) {
     const ops = call.ops ?? 'all'
     const timeout = call.timeout ?? profile?.timeout
-    return opsInclude(ops, op) && timeout !== undefined ? { cache: true, timeout } : NO
+    return opsInclude(ops, op) && timeout !== undefined ? { cache: true, timeout, tags: call.tags ?? [] } : NO
   }
-  return profile && opsInclude(profile.ops, op) ? { cache: true, timeout: profile.timeout } : NO
+  return profile && opsInclude(profile.ops, op) ? { cache: true, timeout: profile.timeout, tags: [] } : NO
+}
+
+/** Tags are non-empty strings without line breaks (they travel in entry headers). */
+export function assertTags(tags: unknown): asserts tags is readonly string[] {
+  if (!Array.isArray(tags)) throw new CacheopsConfigError('prisma-cacheops: tags must be an array of strings', [{ path: 'tags', message: 'not an array' }])
+  tags.forEach((t, i) => {
+    if (typeof t !== 'string' || t === '' || /[\r\n]/.test(t)) {
+      throw new CacheopsConfigError(`prisma-cacheops: tags.${i}: a tag must be a non-empty string without line breaks, got ${JSON.stringify(t)}`, [{ path: `tags.${i}`, message: 'invalid tag' }])
+    }
+  })
 }

@@ -1,6 +1,8 @@
 import type { CacheopsDatamodel } from '../datamodel/types.js'
 import type { CacheStats, CacheopsRuntime } from '../runtime/core.js'
 import { rowValuesOf } from '../invalidation/writes.js'
+import { assertTags } from '../config/profiles.js'
+import { currentScope } from './transactions.js'
 import type { ModelName } from '../config/schema.js'
 
 /** `prisma.$cacheops`: operations tools. */
@@ -11,6 +13,11 @@ export interface CacheopsApi<DM extends CacheopsDatamodel = CacheopsDatamodel> {
   invalidateModel(model: ModelName<DM>): Promise<void>
   /** Deletes every key under this cache's prefix (other prefixes are untouched). */
   invalidateAll(): Promise<void>
+  /**
+   * Invalidates every entry cached with one of these tags (`.cache({ tags })`): O(1) per
+   * tag. Inside `$transaction(async tx => …)` it runs after the commit (not on rollback).
+   */
+  invalidateTags(...tags: string[]): Promise<void>
   /** Counters since this client was created. */
   stats(): CacheStats
   /** Closes the Redis connection if prisma-cacheops opened it. */
@@ -29,6 +36,13 @@ export function createApi<DM extends CacheopsDatamodel>(runtime: CacheopsRuntime
     },
     async invalidateAll() {
       await runtime.store.invalidateAll()
+    },
+    async invalidateTags(...tags) {
+      assertTags(tags)
+      const inv = { model: undefined, rows: [], modelWide: [], tags, cause: `invalidateTags(${tags.join(', ')})` }
+      const scope = currentScope()
+      if (scope) scope.pending.push(inv)
+      else await runtime.invalidate(inv)
     },
     stats: () => ({ ...runtime.counters }),
     close: () => runtime.close(),

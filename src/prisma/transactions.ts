@@ -13,6 +13,8 @@ export interface Invalidation {
   readonly endWrite?: boolean
   /** End this writer's update transform (see begin_write.lua). */
   readonly endTransform?: string
+  /** Tags whose entries go too. */
+  readonly tags?: readonly string[]
 }
 
 /**

@@ -121,6 +121,14 @@ function dedupe(conjs: readonly Conjunction[]): Conjunction[] {
   return [...seen.values()]
 }
 
+/**
+ * The stamp a tag is kept under: a conjunction key of a pseudo-model no Prisma model can be
+ * named (`#tag`), so tags need nothing of their own in Redis or in the Lua scripts.
+ */
+export function tagKeyOf(tag: string): string {
+  return `#tag:${tag}`
+}
+
 /** Scheme of a conjunction: its field names, sorted, comma-joined ('' for model-wide). */
 export function schemeOf(conj: Conjunction): string {
   return [...conj.keys()].sort().join(',')

@@ -1,4 +1,5 @@
 import type { Redis, Cluster } from 'ioredis'
+import { tagKeyOf } from '../query/dependencies.js'
 import { preloadScripts, scripts } from './scripts.js'
 
 /** Dependencies of one entry in the form the scripts take (conj keys without prefix). */
@@ -135,6 +136,11 @@ export class CacheStore {
   async invalidateModels(models: Iterable<string>): Promise<void> {
     const keys = [...new Set(models)].map((m) => `${this.prefix}e:${m}`)
     if (keys.length > 0) await this.redis.del(...keys)
+  }
+
+  /** Voids every entry carrying one of these tags: one key each, whatever the entries. */
+  async invalidateTags(tags: readonly string[]): Promise<void> {
+    if (tags.length > 0) await this.redis.del(...tags.map((t) => `${this.prefix}c:${tagKeyOf(t)}`))
   }
 
   /** Deletes every key under this prefix; returns how many. */

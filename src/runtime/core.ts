@@ -77,6 +77,7 @@ export class CacheopsRuntime {
   /** Applies invalidations; a Redis failure is reported, never thrown at the writer. */
   async invalidate(inv: Invalidation): Promise<void> {
     try {
+      if (inv.tags && inv.tags.length > 0) await this.store.invalidateTags(inv.tags)
       if (inv.modelWide.length > 0) await this.store.invalidateModels(inv.modelWide)
       if (inv.model !== undefined) {
         const whole = inv.modelWide.includes(inv.model)

@@ -5,7 +5,7 @@ import type { CacheopsDatamodel } from '../datamodel/types.js'
 import { CacheopsRedisError } from '../errors.js'
 import type { TxScope } from '../prisma/transactions.js'
 import { cacheKeyFor } from '../query/cacheKey.js'
-import { conjKeyOf, readPlan, schemeOf, type ReadPlan } from '../query/dependencies.js'
+import { conjKeyOf, readPlan, schemeOf, tagKeyOf, type ReadPlan } from '../query/dependencies.js'
 import { resultDependencies } from '../query/resultDependencies.js'
 import type { CacheStore, Lease, LeaseRequest, ResultConjunction } from '../redis/store.js'
 import type { CacheopsRuntime } from './core.js'
@@ -44,7 +44,9 @@ export async function cachedRead(core: CacheopsRuntime, c: ReadCall): Promise<un
   if (!op || !decision.cache || c.scope?.kind === 'batch' || c.scope?.wrote) return c.query(c.args)
   const orThrow = c.operation.endsWith('OrThrow')
 
-  const entryKey = core.store.entryKey(cacheKeyFor(c.model, op, c.args, c.dataPath))
+  // Tagged calls get their own entry: an untagged one must not answer for it.
+  const tags = [...new Set(decision.tags)].sort()
+  const entryKey = core.store.entryKey(cacheKeyFor(c.model, op, tags.length > 0 ? { args: c.args, tags } : c.args, c.dataPath))
   // Included relations are narrowed from the result, except for fluent calls, whose
   // value is the related rows alone.
   const plan = readPlan(core.config.datamodel, c.model, c.args, core.dnfOptions, c.dataPath.length === 0)
@@ -52,7 +54,7 @@ export async function cachedRead(core: CacheopsRuntime, c: ReadCall): Promise<un
   let lease: Lease | undefined
   let res: Awaited<ReturnType<CacheStore['readOrLease']>> | undefined
   try {
-    res = await core.store.readOrLease(entryKey, leaseRequestOf(plan), token, decision.timeout + LEASE_MARGIN_SECONDS)
+    res = await core.store.readOrLease(entryKey, leaseRequestOf(plan, tags), token, decision.timeout + LEASE_MARGIN_SECONDS)
   } catch (err) {
     core.report(new CacheopsRedisError(`cache read failed for ${c.model}.${c.operation}: ${message(err)}`, 'read', c.model, err))
   }
@@ -117,7 +119,7 @@ function storeInBackground(
 }
 
 /** A read plan → what the read/lease script needs (deterministic order). */
-export function leaseRequestOf(plan: ReadPlan): LeaseRequest {
+export function leaseRequestOf(plan: ReadPlan, tags: readonly string[] = []): LeaseRequest {
   const models: { name: string; schemes: string[] }[] = []
   const conjKeys: string[] = []
   for (const [model, conjs] of plan.deps) {
@@ -129,6 +131,7 @@ export function leaseRequestOf(plan: ReadPlan): LeaseRequest {
     if (plan.derived.has(model)) schemes.add('')
     models.push({ name: model, schemes: [...schemes] })
   }
+  for (const tag of tags) conjKeys.push(tagKeyOf(tag))
   const checkOnlyKeys: string[] = []
   for (const model of plan.derived) {
     // Every write of the model deletes its empty conjunction: leasing it covers all rows.
