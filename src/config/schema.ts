@@ -2,6 +2,7 @@ import { z } from 'zod'
 import type { Cluster, Redis, RedisOptions } from 'ioredis'
 import type { CacheopsDatamodel } from '../datamodel/types.js'
 import { CacheopsConfigError, type CacheopsError } from '../errors.js'
+import type { CacheopsEvent } from '../runtime/events.js'
 
 /** Prisma read operations that can be cached (the `OrThrow` forms follow their base op). */
 export const READ_OPS = ['findUnique', 'findFirst', 'findMany', 'count', 'aggregate', 'groupBy'] as const
@@ -29,6 +30,8 @@ export interface CacheopsConfig<DM extends CacheopsDatamodel = CacheopsDatamodel
   readonly maxInValues?: number
   /** Called with every Redis failure the cache recovered from. Default: console.warn. */
   readonly onError?: (error: CacheopsError) => void
+  /** Called with every cache event (hit, miss, store, skip, invalidate, error). */
+  readonly onEvent?: (event: CacheopsEvent) => void
   /**
    * Which models a `$executeRaw`/`$executeRawUnsafe` statement writes, when you know
    * better than the built-in detection (tables named after INSERT INTO/UPDATE/DELETE
@@ -70,6 +73,7 @@ const configSchema = z
     maxInValues: z.number().int().min(0).optional(),
     onError: z.function().optional(),
     rawSqlModels: z.function().optional(),
+    onEvent: z.function().optional(),
   })
   .strict()
   .superRefine((cfg, ctx) => {
@@ -89,6 +93,7 @@ export interface ParsedConfig {
   readonly maxInValues: number
   readonly onError: (error: CacheopsError) => void
   readonly rawSqlModels: ((sql: string) => readonly string[] | 'all' | undefined) | undefined
+  readonly onEvent: ((event: CacheopsEvent) => void) | undefined
 }
 
 /** Validates a user config; throws CacheopsConfigError naming every bad path. */
@@ -110,6 +115,7 @@ export function parseConfig(input: unknown): ParsedConfig {
     maxInValues: cfg.maxInValues ?? 8,
     onError: (cfg.onError as ParsedConfig['onError'] | undefined) ?? ((e) => console.warn(`[prisma-cacheops] ${e.message}`)),
     rawSqlModels: cfg.rawSqlModels as ParsedConfig['rawSqlModels'],
+    onEvent: cfg.onEvent as ParsedConfig['onEvent'],
   }
 }
 

@@ -1,5 +1,6 @@
 import type { CacheopsDatamodel } from '../datamodel/types.js'
-import type { CacheStats, CacheopsRuntime } from '../runtime/core.js'
+import type { CacheopsRuntime } from '../runtime/core.js'
+import type { CacheStats, CacheopsEventOf, CacheopsEventType } from '../runtime/events.js'
 import { rowValuesOf } from '../invalidation/writes.js'
 import { assertTags } from '../config/profiles.js'
 import { currentScope } from './transactions.js'
@@ -18,8 +19,10 @@ export interface CacheopsApi<DM extends CacheopsDatamodel = CacheopsDatamodel> {
    * tag. Inside `$transaction(async tx => …)` it runs after the commit (not on rollback).
    */
   invalidateTags(...tags: string[]): Promise<void>
-  /** Counters since this client was created. */
+  /** Counters since this client was created: totals and per model. */
   stats(): CacheStats
+  /** Listens to one kind of event; returns the function that stops listening. */
+  on<T extends CacheopsEventType>(type: T, listener: (event: CacheopsEventOf<T>) => void): () => void
   /** Closes the Redis connection if prisma-cacheops opened it. */
   close(): Promise<void>
 }
@@ -44,7 +47,8 @@ export function createApi<DM extends CacheopsDatamodel>(runtime: CacheopsRuntime
       if (scope) scope.pending.push(inv)
       else await runtime.invalidate(inv)
     },
-    stats: () => ({ ...runtime.counters }),
+    stats: () => runtime.events.stats(),
+    on: (type, listener) => runtime.events.on(type, listener),
     close: () => runtime.close(),
   }
 }

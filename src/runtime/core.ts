@@ -5,19 +5,9 @@ import { CacheopsError, CacheopsRedisError, message } from '../errors.js'
 import type { Invalidation, TxScope } from '../prisma/transactions.js'
 import { DEFAULT_DNF_OPTIONS, type DnfOptions } from '../query/dnf.js'
 import { CacheStore, type UpdateTransform } from '../redis/store.js'
+import { EventHub } from './events.js'
 import { cachedRead, type ReadCall } from './readPath.js'
 import { invalidatingRawWrite, invalidatingWrite, type WriteCall } from './writePath.js'
-
-/** Counters since start; see `prisma.$cacheops.stats()`. */
-export interface CacheStats {
-  hits: number
-  misses: number
-  stores: number
-  /** Results not stored because a write invalidated them while they were computed. */
-  skippedStores: number
-  invalidations: number
-  errors: number
-}
 
 /** The cache itself: read path, write path and invalidation, independent of Prisma's hook API. */
 export class CacheopsRuntime {
@@ -25,7 +15,7 @@ export class CacheopsRuntime {
   readonly redis: Redis | Cluster
   private readonly ownsRedis: boolean
   readonly dnfOptions: DnfOptions
-  readonly counters: CacheStats = { hits: 0, misses: 0, stores: 0, skippedStores: 0, invalidations: 0, errors: 0 }
+  readonly events: EventHub
 
   constructor(readonly config: ParsedConfig, readonly notFoundError: (model: string) => Error) {
     const r = config.redis
@@ -40,6 +30,7 @@ export class CacheopsRuntime {
       this.redis.on('error', () => {}) // reported per command through onError instead
     }
     this.store = new CacheStore(this.redis, config.prefix)
+    this.events = new EventHub(config.onEvent)
     this.dnfOptions = { ...DEFAULT_DNF_OPTIONS, maxInValues: config.maxInValues }
   }
 
@@ -86,7 +77,7 @@ export class CacheopsRuntime {
           await this.store.invalidateRows(inv.model, whole ? [] : inv.rows, whole ? undefined : inv.seenSchemes, inv.endWrite, inv.endTransform)
         }
       }
-      this.counters.invalidations++
+      this.events.emit({ type: 'invalidate', model: inv.model, cause: inv.cause, rows: inv.rows.length, modelWide: inv.modelWide, tags: inv.tags ?? [] })
     } catch (err) {
       this.report(new CacheopsRedisError(`invalidation after ${inv.cause} failed: ${message(err)}`, 'invalidate', inv.model, err))
     }
@@ -97,7 +88,7 @@ export class CacheopsRuntime {
   }
 
   report(error: CacheopsError): void {
-    this.counters.errors++
+    this.events.emit({ type: 'error', error })
     try {
       this.config.onError(error)
     } catch {

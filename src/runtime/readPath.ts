@@ -45,6 +45,7 @@ export async function cachedRead(core: CacheopsRuntime, c: ReadCall): Promise<un
   const orThrow = c.operation.endsWith('OrThrow')
 
   // Tagged calls get their own entry: an untagged one must not answer for it.
+  const started = core.events.observed ? performance.now() : 0
   const tags = [...new Set(decision.tags)].sort()
   const entryKey = core.store.entryKey(cacheKeyFor(c.model, op, tags.length > 0 ? { args: c.args, tags } : c.args, c.dataPath))
   // Included relations are narrowed from the result, except for fluent calls, whose
@@ -68,12 +69,12 @@ export async function cachedRead(core: CacheopsRuntime, c: ReadCall): Promise<un
       core.report(new CacheopsRedisError(`cached entry of ${c.model} could not be decoded: ${message(err)}`, 'read', c.model, err))
     }
     if (decoded) {
-      core.counters.hits++
+      if (core.events.observed) core.events.emit({ type: 'hit', model: c.model, operation: c.operation, key: entryKey, durationMs: performance.now() - started })
+      else core.events.count(c.model, 'hits')
       if (orThrow && value === null) throw core.notFoundError(c.model)
       return value
     }
   } else if (res) lease = res
-  core.counters.misses++
 
   let value: unknown
   let notFound: unknown
@@ -85,6 +86,8 @@ export async function cachedRead(core: CacheopsRuntime, c: ReadCall): Promise<un
     value = null
     notFound = err
   }
+  if (core.events.observed) core.events.emit({ type: 'miss', model: c.model, operation: c.operation, key: entryKey, durationMs: performance.now() - started })
+  else core.events.count(c.model, 'misses')
   // Inside an interactive transaction the snapshot may predate the lease: never store.
   if (lease !== undefined && !c.scope) {
     const fromResult = plan.derived.size > 0 ? resultConjunctions(core.config.datamodel, c.model, c.args, value, plan.derived) : []
@@ -108,12 +111,13 @@ function storeInBackground(
   try {
     payload = encodeResult(value)
   } catch (err) {
+    core.events.emit({ type: 'skip', model, key: entryKey, reason: 'unencodable' })
     core.report(new CacheopsRedisError(`result of ${model} not stored: ${message(err)}`, 'store', model, err))
     return
   }
   // Sent now, so a later read on this connection is queued behind it; not awaited.
   core.store.storeIfFresh(entryKey, lease, payload, ttl, token, fromResult).then(
-    (stored) => void (stored ? core.counters.stores++ : core.counters.skippedStores++),
+    (stored) => core.events.emit(stored ? { type: 'store', model, key: entryKey } : { type: 'skip', model, key: entryKey, reason: 'invalidated' }),
     (err) => core.report(new CacheopsRedisError(`cache store failed for ${model}: ${message(err)}`, 'store', model, err)),
   )
 }
