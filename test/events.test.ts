@@ -58,3 +58,22 @@ describe('events and stats', () => {
     expect(stats.invalidations).toBeGreaterThanOrEqual(2)
   })
 })
+
+describe('noInvalidation', () => {
+  it('runs writes without invalidating, nested and inside transactions, and only inside', async () => {
+    const read = () => t.prisma.user.findUnique({ where: { id: uid } })
+    const before = await read()
+    await t.prisma.$cacheops.noInvalidation(async () => {
+      await t.prisma.user.update({ where: { id: uid }, data: { name: 'silent-1' } })
+      await t.prisma.$cacheops.noInvalidation(() => t.prisma.user.update({ where: { id: uid }, data: { name: 'silent-2' } }))
+      await t.prisma.$transaction(async (tx) => {
+        await tx.user.update({ where: { id: uid }, data: { name: 'silent-3' } })
+        // After a write, a transaction reads the database even when invalidation is off.
+        expect((await tx.user.findUnique({ where: { id: uid } }))?.name).toBe('silent-3')
+      })
+    })
+    expect((await read())?.name).toBe(before?.name) // still the cached value: nothing was invalidated
+    await t.prisma.user.update({ where: { id: uid }, data: { name: 'loud' } })
+    expect((await read())?.name).toBe('loud')
+  })
+})

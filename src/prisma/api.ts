@@ -3,7 +3,7 @@ import type { CacheopsRuntime } from '../runtime/core.js'
 import type { CacheStats, CacheopsEventOf, CacheopsEventType } from '../runtime/events.js'
 import { rowValuesOf } from '../invalidation/writes.js'
 import { assertTags } from '../config/profiles.js'
-import { currentScope } from './transactions.js'
+import { currentScope, withoutInvalidation } from './transactions.js'
 import type { ModelName } from '../config/schema.js'
 
 /** `prisma.$cacheops`: operations tools. */
@@ -21,6 +21,13 @@ export interface CacheopsApi<DM extends CacheopsDatamodel = CacheopsDatamodel> {
   invalidateTags(...tags: string[]): Promise<void>
   /** Counters since this client was created: totals and per model. */
   stats(): CacheStats
+  /**
+   * Runs `fn` without invalidating for the writes it makes (also inside transactions it
+   * opens, and nested calls). **Dangerous**: cached reads those writes change stay until
+   * they expire or you invalidate them — meant for migrations and backfills of data that
+   * is not cached, or followed by `invalidateModel`/`invalidateAll`.
+   */
+  noInvalidation<T>(fn: () => T | PromiseLike<T>): Promise<T>
   /** Listens to one kind of event; returns the function that stops listening. */
   on<T extends CacheopsEventType>(type: T, listener: (event: CacheopsEventOf<T>) => void): () => void
   /** Closes the Redis connection if prisma-cacheops opened it. */
@@ -48,6 +55,7 @@ export function createApi<DM extends CacheopsDatamodel>(runtime: CacheopsRuntime
       else await runtime.invalidate(inv)
     },
     stats: () => runtime.events.stats(),
+    noInvalidation: (fn) => withoutInvalidation(fn),
     on: (type, listener) => runtime.events.on(type, listener),
     close: () => runtime.close(),
   }

@@ -8,7 +8,7 @@ import { WRITE_OPS } from '../invalidation/writes.js'
 import { CacheopsRuntime } from '../runtime/core.js'
 import { createApi, type CacheopsApi } from './api.js'
 import { assertDatamodelMatchesClient } from './datamodelCheck.js'
-import { currentScope, inTransactionScope, withScope, type TxScope } from './transactions.js'
+import { currentScope, inTransactionScope, invalidationSuspended, withScope, type TxScope } from './transactions.js'
 
 /**
  * String key carrying `.cache()`/`.nocache()` options through Prisma's argument cloning
@@ -67,6 +67,12 @@ export function cacheops<DM extends CacheopsDatamodel>(config: CacheopsConfig<DM
           const scope = __internalParams?.transaction ? currentScope() : undefined
           const inUnknownTx = __internalParams?.transaction !== undefined && scope === undefined
           const run = (a: Record<string, unknown>) => query(a)
+          const isWrite = model === undefined ? RAW_WRITES.has(operation) : WRITE_OPS.has(operation)
+          if (isWrite && invalidationSuspended()) {
+            // $cacheops.noInvalidation: the write runs as is; a transaction still stops using the cache.
+            if (scope) scope.wrote = true
+            return query(model === undefined ? params.args : args)
+          }
           if (model === undefined) {
             if (RAW_WRITES.has(operation)) return runtime.rawWrite(scope, operation, sqlText(params.args), () => query(params.args))
             return query(params.args)

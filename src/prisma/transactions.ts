@@ -64,3 +64,15 @@ export async function inTransactionScope<T>(
 export function withScope<T>(scope: TxScope, fn: () => T): T {
   return current.run(scope, fn)
 }
+
+const suspended = new AsyncLocalStorage<true>()
+
+/** Whether the current call runs inside `$cacheops.noInvalidation(...)`. */
+export function invalidationSuspended(): boolean {
+  return suspended.getStore() === true
+}
+
+/** Runs `fn` with invalidation suspended for the writes it makes (awaited inside). */
+export function withoutInvalidation<T>(fn: () => T | PromiseLike<T>): Promise<T> {
+  return suspended.run(true, async () => await fn())
+}
