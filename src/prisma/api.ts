@@ -2,7 +2,13 @@ import type { CacheopsDatamodel } from '../datamodel/types.js'
 import type { CacheopsRuntime } from '../runtime/core.js'
 import type { CacheStats, CacheopsEventOf, CacheopsEventType } from '../runtime/events.js'
 import { rowValuesOf } from '../invalidation/writes.js'
-import { assertTags } from '../config/profiles.js'
+import { assertTags, profileFor } from '../config/profiles.js'
+import type { ParsedConfig } from '../config/schema.js'
+import { CacheopsConfigError } from '../errors.js'
+import { planOfDependencies, type CachedAsDependency } from '../functions/dependencies.js'
+import { memoize, type MemoizeEnv, type MemoizeOptions, type MemoizedFunction } from '../functions/memoize.js'
+import type { ReadPlan } from '../query/dependencies.js'
+import { leaseRequestOf } from '../runtime/readPath.js'
 import { currentScope, withoutInvalidation } from './transactions.js'
 import type { ModelName } from '../config/schema.js'
 
@@ -28,10 +34,49 @@ export interface CacheopsApi<DM extends CacheopsDatamodel = CacheopsDatamodel> {
    * is not cached, or followed by `invalidateModel`/`invalidateAll`.
    */
   noInvalidation<T>(fn: () => T | PromiseLike<T>): Promise<T>
+  /**
+   * A function cached like queries: invalidated when its dependencies change (a model,
+   * `{ model, where }`, `{ model, obj }`), and never storing a result computed while one
+   * of them was invalidated. Timeout: `options.timeout`, else the smallest timeout of the
+   * dependencies' profiles.
+   */
+  cachedAs<A extends unknown[], R>(
+    dependencies: readonly CachedAsDependency<DM>[],
+    fn: (...args: A) => R | PromiseLike<R>,
+    options?: MemoizeOptions<A>,
+  ): MemoizedFunction<A, Awaited<R>>
+  /** A function cached for `timeout` seconds (time-based; also tags and `invalidate`). */
+  cached<A extends unknown[], R>(fn: (...args: A) => R | PromiseLike<R>, options: MemoizeOptions<A> & { readonly timeout: number }): MemoizedFunction<A, Awaited<R>>
   /** Listens to one kind of event; returns the function that stops listening. */
   on<T extends CacheopsEventType>(type: T, listener: (event: CacheopsEventOf<T>) => void): () => void
   /** Closes the Redis connection if prisma-cacheops opened it. */
   close(): Promise<void>
+}
+
+function envOf(runtime: CacheopsRuntime, plan: ReadPlan, options: { readonly tags?: readonly string[] }): MemoizeEnv {
+  if (options.tags !== undefined) assertTags(options.tags)
+  return {
+    store: runtime.store,
+    report: (e) => runtime.report(e),
+    lease: leaseRequestOf(plan, [...new Set(options.tags ?? [])].sort()),
+    scope: currentScope,
+  }
+}
+
+function checked<O extends { readonly timeout?: number }>(options: O): O {
+  if (options.timeout !== undefined && !(Number.isInteger(options.timeout) && options.timeout > 0)) {
+    throw new CacheopsConfigError(`prisma-cacheops: timeout must be a positive whole number of seconds, got ${String(options.timeout)}`, [{ path: 'timeout', message: 'must be positive' }])
+  }
+  return options
+}
+
+/** cachedAs' default timeout: the smallest among its dependencies' profiles. */
+function smallestTimeout(config: ParsedConfig, models: readonly string[]): number {
+  const timeouts = models.map((m) => profileFor(config, m)?.timeout).filter((t): t is number => t !== undefined)
+  if (timeouts.length === 0) {
+    throw new CacheopsConfigError(`prisma-cacheops: cachedAs needs { timeout }: none of its dependencies (${models.join(', ')}) has a profile with one`, [{ path: 'timeout', message: 'required' }])
+  }
+  return Math.min(...timeouts)
 }
 
 export function createApi<DM extends CacheopsDatamodel>(runtime: CacheopsRuntime): CacheopsApi<DM> {
@@ -56,6 +101,15 @@ export function createApi<DM extends CacheopsDatamodel>(runtime: CacheopsRuntime
     },
     stats: () => runtime.events.stats(),
     noInvalidation: (fn) => withoutInvalidation(fn),
+    cachedAs(dependencies, fn, options = {}) {
+      const { config } = runtime
+      const plan = planOfDependencies(config.datamodel, dependencies, runtime.dnfOptions)
+      const timeout = options.timeout ?? smallestTimeout(config, [...plan.deps.keys()])
+      return memoize(envOf(runtime, plan, options), fn, { ...checked(options), timeout })
+    },
+    cached(fn, options) {
+      return memoize(envOf(runtime, { deps: new Map(), derived: new Set() }, options), fn, checked(options) as typeof options)
+    },
     on: (type, listener) => runtime.events.on(type, listener),
     close: () => runtime.close(),
   }

@@ -1,0 +1,43 @@
+import type { ModelName } from '../config/schema.js'
+import type { CacheopsDatamodel } from '../datamodel/types.js'
+import { CacheopsConfigError } from '../errors.js'
+import { readPlan, type ReadPlan } from '../query/dependencies.js'
+import { TRUE, type Conjunction, type DnfOptions } from '../query/dnf.js'
+import { encodeConjValue } from '../query/values.js'
+
+/**
+ * What a `cachedAs` function depends on: a model (any change of it), the rows a where
+ * clause selects (invalidated exactly like a cached query with that where), or one row.
+ */
+export type CachedAsDependency<DM extends CacheopsDatamodel = CacheopsDatamodel> =
+  | ModelName<DM>
+  | { readonly model: ModelName<DM>; readonly where: Record<string, unknown> }
+  | { readonly model: ModelName<DM>; readonly obj: Record<string, unknown> }
+
+/** The dependencies as a read plan (no result-derived part). */
+export function planOfDependencies(dm: CacheopsDatamodel, deps: readonly CachedAsDependency[], options: DnfOptions): ReadPlan {
+  const out = new Map<string, Conjunction[]>()
+  const add = (model: string, conjs: readonly Conjunction[]) => {
+    const prev = out.get(model)
+    if (prev?.some((c) => c.size === 0)) return
+    out.set(model, conjs.some((c) => c.size === 0) ? [...TRUE] : [...(prev ?? []), ...conjs])
+  }
+  deps.forEach((dep, i) => {
+    const model = typeof dep === 'string' ? dep : dep.model
+    const info = dm.models[model]
+    if (!info) throw new CacheopsConfigError(`prisma-cacheops: cachedAs dependency ${i}: unknown model "${model}"`, [{ path: `${i}`, message: 'unknown model' }])
+    if (typeof dep === 'string') add(model, TRUE)
+    else if ('where' in dep) for (const [m, conjs] of readPlan(dm, model, { where: dep.where }, options, false).deps) add(m, conjs)
+    else {
+      // One row: its primary key; without one, the whole model.
+      const conj = new Map<string, string>()
+      for (const id of info.idFields) {
+        const f = info.fields[id]
+        const v = f && f.kind !== 'relation' ? encodeConjValue(f, dep.obj[id]) : undefined
+        if (v !== undefined) conj.set(id, v)
+      }
+      add(model, conj.size === info.idFields.length && conj.size > 0 ? [conj] : TRUE)
+    }
+  })
+  return { deps: out, derived: new Set() }
+}

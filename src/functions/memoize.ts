@@ -1,0 +1,162 @@
+import { createHash, randomBytes } from 'node:crypto'
+import { decodeResult, encodeResult } from '../codec/index.js'
+import { CacheopsError, CacheopsRedisError, message } from '../errors.js'
+import type { TxScope } from '../prisma/transactions.js'
+import { canonicalArgs } from '../query/cacheKey.js'
+import type { CacheStore, LeaseRequest } from '../redis/store.js'
+
+/** Thrown by `peek()` when nothing is cached for those arguments. */
+export class CacheMiss extends CacheopsError {
+  override name = 'CacheMiss'
+}
+
+type ErrorClass = abstract new (...args: never[]) => Error
+
+/** Options every memoized function takes (cachedAs adds its dependencies). */
+export interface MemoizeOptions<A extends unknown[]> {
+  /** Seconds a result lives at most. */
+  readonly timeout?: number
+  /** A stable name for the function, so keys survive redeploys (default: its source). */
+  readonly key?: string
+  /** Mixed into the key: a value, or a function of the arguments. */
+  readonly extra?: unknown
+  /** Entries can be dropped with `$cacheops.invalidateTags(...)`. */
+  readonly tags?: readonly string[]
+  /** What the key is built from, instead of the arguments themselves. */
+  readonly argsRewrite?: (...args: A) => readonly unknown[]
+  readonly onHit?: (args: A, value: unknown) => void
+  readonly onMiss?: (args: A) => void
+  /**
+   * `false` makes the function a guard: it runs at most once per timeout for the same
+   * arguments, and later calls return `true` without running it.
+   */
+  readonly storeResult?: boolean
+  /** These exceptions are cached too, and re-thrown (as the same class) on a hit. */
+  readonly cacheErrors?: readonly ErrorClass[]
+}
+
+/** A memoized function: the function itself, plus what operations need. */
+export interface MemoizedFunction<A extends unknown[], R> {
+  (...args: A): Promise<R>
+  /** Drops the entry for these arguments. */
+  invalidate(...args: A): Promise<void>
+  /** Computes and stores anew for these arguments. */
+  refresh(...args: A): Promise<R>
+  /** The cached value for these arguments, or a CacheMiss error; never computes. */
+  peek(...args: A): Promise<R>
+  /** The Redis key of these arguments (for debugging). */
+  key(...args: A): string
+}
+
+/** What a memoizer needs of the cache around it. */
+export interface MemoizeEnv {
+  readonly store: CacheStore
+  readonly report: (error: CacheopsError) => void
+  /** The dependencies every entry takes a lease on (models, conjunctions, tags). */
+  readonly lease: LeaseRequest
+  /** Current transaction scope, if any: after its first write, the cache is bypassed. */
+  readonly scope?: () => TxScope | undefined
+}
+
+/** A stored result: a value, or an error of one of the `cacheErrors` classes. */
+type Stored = { v: unknown } | { e: { i: number; name: string; message: string; props: Record<string, unknown> } }
+
+const LEASE_MARGIN_SECONDS = 60
+const TOKEN_PREFIX = randomBytes(6).toString('base64url')
+let tokens = 0
+
+/**
+ * The memoization core behind `cachedAs` and `cached`: the same lease / store-if-fresh
+ * protocol as cached queries, so a result computed while one of its dependencies was
+ * invalidated is never stored (cacheops' keep_fresh, always on).
+ */
+export function memoize<A extends unknown[], R>(
+  env: MemoizeEnv,
+  fn: (...args: A) => R | PromiseLike<R>,
+  options: MemoizeOptions<A> & { readonly timeout: number },
+): MemoizedFunction<A, Awaited<R>> {
+  const identity = options.key ?? `source:${createHash('sha1').update(fn.toString()).digest('base64url')}`
+  const keyOf = (args: A): string => {
+    const keyArgs = options.argsRewrite ? options.argsRewrite(...args) : args
+    const extra = typeof options.extra === 'function' ? (options.extra as (...a: A) => unknown)(...args) : options.extra
+    const text = `fn\n${identity}\n${canonicalArgs(extra)}\n${canonicalArgs(keyArgs)}`
+    return env.store.entryKey(`f${createHash('sha1').update(text).digest('base64url')}`)
+  }
+  const unwrap = (stored: Stored): Awaited<R> => {
+    if ('v' in stored) return stored.v as Awaited<R>
+    const Cls = options.cacheErrors?.[stored.e.i] as unknown as new (message: string) => Error
+    const err = Object.assign(new Cls(stored.e.message), stored.e.props)
+    throw err
+  }
+  /** Runs the function: what to store, and what this call returns (or throws). */
+  const compute = async (args: A): Promise<{ stored: Stored; outcome: Stored }> => {
+    try {
+      const value = await fn(...args)
+      // A guard stores `true` and returns the function's own result this once.
+      return { stored: { v: options.storeResult === false ? true : value }, outcome: { v: value } }
+    } catch (err) {
+      const i = options.cacheErrors?.findIndex((C) => err instanceof C) ?? -1
+      if (i < 0 || !(err instanceof Error)) throw err
+      const stored: Stored = { e: { i, name: err.name, message: err.message, props: { ...err } } }
+      return { stored, outcome: stored }
+    }
+  }
+  const lookup = async (key: string): Promise<{ hit: Stored } | { lease: Awaited<ReturnType<CacheStore['readOrLease']>> | undefined; token: string }> => {
+    const token = `${TOKEN_PREFIX}${(tokens++).toString(36)}`
+    try {
+      const res = await env.store.readOrLease(key, env.lease, token, options.timeout + LEASE_MARGIN_SECONDS)
+      if (res.hit) return { hit: decodeResult(res.payload) as Stored }
+      return { lease: res, token }
+    } catch (err) {
+      env.report(new CacheopsRedisError(`cache read failed for a memoized function: ${message(err)}`, 'read', undefined, err))
+      return { lease: undefined, token }
+    }
+  }
+  const store = (key: string, lease: Awaited<ReturnType<CacheStore['readOrLease']>> | undefined, token: string, stored: Stored): void => {
+    if (!lease || lease.hit || env.scope?.()) return // inside a transaction: never fill
+    let payload: Buffer
+    try {
+      payload = encodeResult(stored)
+    } catch (err) {
+      env.report(new CacheopsRedisError(`memoized result not stored: ${message(err)}`, 'store', undefined, err))
+      return
+    }
+    env.store.storeIfFresh(key, lease, payload, options.timeout, token).catch((err) =>
+      env.report(new CacheopsRedisError(`memoized result store failed: ${message(err)}`, 'store', undefined, err)),
+    )
+  }
+
+  const wrapper = async (...args: A): Promise<Awaited<R>> => {
+    if (env.scope?.()?.wrote) return await fn(...args)
+    const key = keyOf(args)
+    const found = await lookup(key)
+    if ('hit' in found) {
+      options.onHit?.(args, 'v' in found.hit ? found.hit.v : undefined)
+      return unwrap(found.hit)
+    }
+    options.onMiss?.(args)
+    const { stored, outcome } = await compute(args)
+    store(key, found.lease, found.token, stored)
+    return unwrap(outcome)
+  }
+  return Object.assign(wrapper, {
+    async invalidate(...args: A) {
+      await env.store.redis.del(keyOf(args))
+    },
+    async refresh(...args: A): Promise<Awaited<R>> {
+      const key = keyOf(args)
+      await env.store.redis.del(key)
+      const found = await lookup(key)
+      const { stored, outcome } = await compute(args)
+      if (!('hit' in found)) store(key, found.lease, found.token, stored)
+      return unwrap(outcome)
+    },
+    async peek(...args: A): Promise<Awaited<R>> {
+      const key = keyOf(args)
+      const found = await lookup(key)
+      if (!('hit' in found)) throw new CacheMiss(`prisma-cacheops: nothing cached under ${key}`)
+      return unwrap(found.hit)
+    },
+    key: (...args: A) => keyOf(args),
+  })
+}
