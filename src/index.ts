@@ -9,3 +9,5 @@ export { CacheopsError, CacheopsConfigError, CacheopsRedisError } from './errors
 export type { MemoizeOptions, MemoizedFunction } from './functions/memoize.js'
 export { CacheMiss } from './functions/memoize.js'
 export type { CachedAsDependency } from './functions/dependencies.js'
+export { cached } from './functions/standalone.js'
+export type { StandaloneCachedOptions } from './functions/standalone.js'

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CacheMiss, CacheopsConfigError } from '../src/index.ts'
-import { freshDatabase, testClient, type TestClient } from './helpers.ts'
+import { freshDatabase, rawRedis, REDIS_URL, testClient, type TestClient } from './helpers.ts'
 
 let t: TestClient
 let uid: number
@@ -173,5 +173,28 @@ describe('cached', () => {
     // @ts-expect-error a string is not a number
     await f('1').catch(() => undefined)
     expect(r.n).toBe(1)
+  })
+})
+
+describe('standalone cached (Redis only)', () => {
+  it('memoizes without Prisma and shares tags with the prefix', async () => {
+    const { cached } = await import('../src/index.ts')
+    const redis = rawRedis()
+    try {
+      let runs = 0
+      const f = cached(async (x: number) => x * 2 + 0 * ++runs, { redis, prefix: t.prefix, timeout: 30, tags: ['standalone'] })
+      expect(await f(21)).toBe(42)
+      expect(await f(21)).toBe(42)
+      expect(runs).toBe(1)
+      await t.prisma.$cacheops.invalidateTags('standalone')
+      await f(21)
+      expect(runs).toBe(2)
+      const byUrl = cached(async () => ++runs, { redis: REDIS_URL, prefix: t.prefix, timeout: 30, key: 'by-url' })
+      const first = await byUrl()
+      expect(await byUrl()).toBe(first)
+      expect(() => cached(async () => 1, { redis, timeout: 0 })).toThrow(/timeout/)
+    } finally {
+      redis.disconnect()
+    }
   })
 })
