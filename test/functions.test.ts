@@ -198,3 +198,19 @@ describe('standalone cached (Redis only)', () => {
     }
   })
 })
+
+describe('cachedAs types', () => {
+  it('checks where against the model and arguments against the function (tsc)', async () => {
+    const f = t.prisma.$cacheops.cachedAs([{ model: 'Post', where: { categoryId: cat3 } }, { model: 'User', obj: { id: uid } }], async (n: number) => [n], { timeout: 5 })
+    const r: number[] = await f(2)
+    expect(r).toEqual([2])
+    // @ts-expect-error a field Post does not have
+    t.prisma.$cacheops.cachedAs([{ model: 'Post', where: { categry: 3 } }], () => 1, { timeout: 5 })
+    // @ts-expect-error a value of the wrong type for the field
+    t.prisma.$cacheops.cachedAs([{ model: 'Post', where: { categoryId: 'three' } }], () => 1, { timeout: 5 })
+    // @ts-expect-error a model that does not exist
+    expect(() => t.prisma.$cacheops.cachedAs(['Nope'], () => 1, { timeout: 5 })).toThrow(/unknown model/)
+    // @ts-expect-error the wrapper takes the function's parameters
+    await f('2').catch(() => undefined)
+  })
+})

@@ -11,8 +11,15 @@ import { encodeConjValue } from '../query/values.js'
  */
 export type CachedAsDependency<DM extends CacheopsDatamodel = CacheopsDatamodel> =
   | ModelName<DM>
-  | { readonly model: ModelName<DM>; readonly where: Record<string, unknown> }
-  | { readonly model: ModelName<DM>; readonly obj: Record<string, unknown> }
+  | { [M in ModelName<DM>]: { readonly model: M; readonly where: WhereInputOf<DM, M> } }[ModelName<DM>]
+  | { [M in ModelName<DM>]: { readonly model: M; readonly obj: Record<string, unknown> } }[ModelName<DM>]
+
+/** The model's Prisma where input when the generated datamodel carries it (`'~where'`). */
+export type WhereInputOf<DM, M extends string> = DM extends { readonly '~where'?: infer W }
+  ? M extends keyof NonNullable<W>
+    ? NonNullable<W>[M]
+    : Record<string, unknown>
+  : Record<string, unknown>
 
 /** The dependencies as a read plan (no result-derived part). */
 export function planOfDependencies(dm: CacheopsDatamodel, deps: readonly CachedAsDependency[], options: DnfOptions): ReadPlan {
