@@ -64,3 +64,42 @@ describe('tags', () => {
     expect(() => t.prisma.post.cache({ tags: ['a\nb'] })).toThrow(/tags\.0/)
   })
 })
+
+describe('tags bound to models (config tags)', () => {
+  it('a change of a row invalidates the tags of its old and new values', async () => {
+    const c = testClient(await freshDatabase('tags_bound'), { tags: { Post: (row) => [`category:${String(row.categoryId)}`] } })
+    try {
+      const author = await c.base.user.create({ data: { email: 'bound@t.io' } })
+      const [c3, c4] = [await c.base.category.create({ data: { title: 'c3' } }), await c.base.category.create({ data: { title: 'c4' } })]
+      const cachedIn = async (read: () => Promise<unknown>) => (await countSql(c, read)).sql === 0
+      // Pages of other models, tagged by the category they show.
+      const page3 = () => c.prisma.category.cache({ tags: [`category:${c3.id}`] }).findUnique({ where: { id: c3.id } })
+      const page4 = () => c.prisma.category.cache({ tags: [`category:${c4.id}`] }).findUnique({ where: { id: c4.id } })
+      await page3()
+      await page4()
+      await c.prisma.post.create({ data: { title: 'in 4', authorId: author.id, categoryId: c4.id } })
+      expect(await cachedIn(page3)).toBe(true)
+      expect(await cachedIn(page4)).toBe(false)
+      const p = await c.prisma.post.create({ data: { title: 'in 3', authorId: author.id, categoryId: c3.id } })
+      expect(await cachedIn(page3)).toBe(false)
+      expect(await cachedIn(page4)).toBe(true)
+      await c.prisma.post.update({ where: { id: p.id }, data: { categoryId: c4.id } }) // old and new values
+      expect(await cachedIn(page3)).toBe(false)
+      expect(await cachedIn(page4)).toBe(false)
+      // A write whose rows are not all known (increment in updateMany) drops every tagged entry.
+      await c.prisma.post.updateMany({ where: { title: 'nothing' }, data: { views: { increment: 1 } } })
+      expect(await cachedIn(page3)).toBe(false)
+      const untagged = () => c.prisma.category.findUnique({ where: { id: c3.id } })
+      await untagged()
+      await c.prisma.post.updateMany({ where: { title: 'nothing' }, data: { views: { increment: 1 } } })
+      expect(await cachedIn(untagged)).toBe(true) // untagged entries of other models are not touched
+    } finally {
+      await c.prisma.$cacheops.invalidateAll()
+      await c.close()
+    }
+  })
+
+  it('config tags must name models', () => {
+    expect(() => testClient('postgresql://x@127.0.0.1:1/x', { tags: { Nope: () => [] } as never })).toThrow(/tags\.Nope/)
+  })
+})

@@ -33,6 +33,12 @@ export interface CacheopsConfig<DM extends CacheopsDatamodel = CacheopsDatamodel
   /** Called with every cache event (hit, miss, store, skip, invalidate, error). */
   readonly onEvent?: (event: CacheopsEvent) => void
   /**
+   * Tags bound to models: whenever a row of the model changes, the tags this returns for
+   * its old and new values are invalidated (e.g. `Post: (row) => [\`category:${row.categoryId}\`]`).
+   * The row holds the model's scalar fields except Json, lists and `@updatedAt`.
+   */
+  readonly tags?: { readonly [K in ModelName<DM>]?: (row: Record<string, unknown>) => readonly string[] }
+  /**
    * Which models a `$executeRaw`/`$executeRawUnsafe` statement writes, when you know
    * better than the built-in detection (tables named after INSERT INTO/UPDATE/DELETE
    * FROM/..., or every model when none can be told). Return `undefined` to keep it.
@@ -74,6 +80,7 @@ const configSchema = z
     onError: z.function().optional(),
     rawSqlModels: z.function().optional(),
     onEvent: z.function().optional(),
+    tags: z.record(z.string(), z.function()).optional(),
   })
   .strict()
   .superRefine((cfg, ctx) => {
@@ -82,6 +89,9 @@ const configSchema = z
       if (name !== '*' && !known.includes(name)) {
         ctx.addIssue({ code: 'custom', path: ['models', name], message: `unknown model "${name}" (models: ${known.join(', ')})` })
       }
+    }
+    for (const name of Object.keys(cfg.tags ?? {})) {
+      if (!known.includes(name)) ctx.addIssue({ code: 'custom', path: ['tags', name], message: `unknown model "${name}" (models: ${known.join(', ')})` })
     }
   })
 
@@ -94,6 +104,7 @@ export interface ParsedConfig {
   readonly onError: (error: CacheopsError) => void
   readonly rawSqlModels: ((sql: string) => readonly string[] | 'all' | undefined) | undefined
   readonly onEvent: ((event: CacheopsEvent) => void) | undefined
+  readonly boundTags: Readonly<Record<string, (row: Record<string, unknown>) => readonly string[]>>
 }
 
 /** Validates a user config; throws CacheopsConfigError naming every bad path. */
@@ -116,6 +127,7 @@ export function parseConfig(input: unknown): ParsedConfig {
     onError: (cfg.onError as ParsedConfig['onError'] | undefined) ?? ((e) => console.warn(`[prisma-cacheops] ${e.message}`)),
     rawSqlModels: cfg.rawSqlModels as ParsedConfig['rawSqlModels'],
     onEvent: cfg.onEvent as ParsedConfig['onEvent'],
+    boundTags: (cfg.tags ?? {}) as ParsedConfig['boundTags'],
   }
 }
 

@@ -58,7 +58,7 @@ function envOf(runtime: CacheopsRuntime, plan: ReadPlan, options: { readonly tag
   return {
     store: runtime.store,
     report: (e) => runtime.report(e),
-    lease: leaseRequestOf(plan, [...new Set(options.tags ?? [])].sort()),
+    lease: leaseRequestOf(plan, [...new Set(options.tags ?? [])].sort(), Object.keys(runtime.config.boundTags)),
     scope: currentScope,
   }
 }
@@ -83,7 +83,8 @@ export function createApi<DM extends CacheopsDatamodel>(runtime: CacheopsRuntime
   return {
     async invalidateObj(model, obj) {
       const info = runtime.model(model)
-      await runtime.invalidate({ model, rows: [rowValuesOf(info, obj)], modelWide: [], cause: `invalidateObj(${model})` })
+      const bound = runtime.boundTags(model, [obj])
+      await runtime.invalidate({ model, rows: [rowValuesOf(info, obj)], modelWide: [], cause: `invalidateObj(${model})`, tags: bound.tags, boundTagsUnknown: bound.unknown ? [model] : [] })
     },
     async invalidateModel(model) {
       runtime.model(model)

@@ -15,6 +15,8 @@ export interface Invalidation {
   readonly endTransform?: string
   /** Tags whose entries go too. */
   readonly tags?: readonly string[]
+  /** Models whose bound tags are unknown for some changed row (see boundTagsKeyOf). */
+  readonly boundTagsUnknown?: readonly string[]
 }
 
 /**

@@ -129,6 +129,15 @@ export function tagKeyOf(tag: string): string {
   return `#tag:${tag}`
 }
 
+/**
+ * The stamp every tagged entry also depends on for each model with bound tags (config
+ * `tags`): when such a model is invalidated whole, the tags its rows would give are
+ * unknown, so this one goes instead and takes every tagged entry with it.
+ */
+export function boundTagsKeyOf(model: string): string {
+  return `#bound:${model}`
+}
+
 /** Scheme of a conjunction: its field names, sorted, comma-joined ('' for model-wide). */
 export function schemeOf(conj: Conjunction): string {
   return [...conj.keys()].sort().join(',')

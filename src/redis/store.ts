@@ -1,5 +1,4 @@
 import type { Redis, Cluster } from 'ioredis'
-import { tagKeyOf } from '../query/dependencies.js'
 import { preloadScripts, scripts } from './scripts.js'
 
 /** Dependencies of one entry in the form the scripts take (conj keys without prefix). */
@@ -138,9 +137,9 @@ export class CacheStore {
     if (keys.length > 0) await this.redis.del(...keys)
   }
 
-  /** Voids every entry carrying one of these tags: one key each, whatever the entries. */
-  async invalidateTags(tags: readonly string[]): Promise<void> {
-    if (tags.length > 0) await this.redis.del(...tags.map((t) => `${this.prefix}c:${tagKeyOf(t)}`))
+  /** Voids every entry depending on these stamps (tags, see tagKeyOf): one key each. */
+  async invalidateStamps(keys: readonly string[]): Promise<void> {
+    if (keys.length > 0) await this.redis.del(...keys.map((k) => `${this.prefix}c:${k}`))
   }
 
   /** Deletes every key under this prefix; returns how many. */

@@ -5,6 +5,7 @@ import { CacheopsError, CacheopsRedisError, message } from '../errors.js'
 import type { Invalidation, TxScope } from '../prisma/transactions.js'
 import { DEFAULT_DNF_OPTIONS, type DnfOptions } from '../query/dnf.js'
 import { CacheStore, type UpdateTransform } from '../redis/store.js'
+import { boundTagsKeyOf, tagKeyOf } from '../query/dependencies.js'
 import { EventHub } from './events.js'
 import { cachedRead, type ReadCall } from './readPath.js'
 import { invalidatingRawWrite, invalidatingWrite, type WriteCall } from './writePath.js'
@@ -32,6 +33,25 @@ export class CacheopsRuntime {
     this.store = new CacheStore(this.redis, config.prefix)
     this.events = new EventHub(config.onEvent)
     this.dnfOptions = { ...DEFAULT_DNF_OPTIONS, maxInValues: config.maxInValues }
+  }
+
+  /** Tags bound to `model` for these rows (config `tags`); a throwing function is reported. */
+  boundTags(model: string, rows: readonly Record<string, unknown>[]): { tags: string[]; unknown: boolean } {
+    const fn = this.config.boundTags[model]
+    if (!fn || rows.length === 0) return { tags: [], unknown: false }
+    const tags = new Set<string>()
+    try {
+      for (const row of rows) for (const tag of fn(row)) tags.add(tag)
+      return { tags: [...tags], unknown: false }
+    } catch (err) {
+      this.report(new CacheopsError(`prisma-cacheops: tags function of ${model} threw: ${message(err)}`))
+      return { tags: [], unknown: true }
+    }
+  }
+
+  /** Whether reads and writes of `model` must carry full rows for bound tags. */
+  hasBoundTags(model: string): boolean {
+    return this.config.boundTags[model] !== undefined
   }
 
   model(name: string): ModelInfo {
@@ -68,7 +88,10 @@ export class CacheopsRuntime {
   /** Applies invalidations; a Redis failure is reported, never thrown at the writer. */
   async invalidate(inv: Invalidation): Promise<void> {
     try {
-      if (inv.tags && inv.tags.length > 0) await this.store.invalidateTags(inv.tags)
+      // Tags, and the bound-tags stamp of models whose changed rows are not all known.
+      const bound = this.config.boundTags
+      const unknownBound = [...inv.modelWide, ...(inv.boundTagsUnknown ?? [])].filter((m) => bound[m])
+      await this.store.invalidateStamps([...(inv.tags ?? []).map(tagKeyOf), ...new Set(unknownBound.map(boundTagsKeyOf))])
       if (inv.modelWide.length > 0) await this.store.invalidateModels(inv.modelWide)
       if (inv.model !== undefined) {
         const whole = inv.modelWide.includes(inv.model)

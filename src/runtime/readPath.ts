@@ -5,7 +5,7 @@ import type { CacheopsDatamodel } from '../datamodel/types.js'
 import { CacheopsRedisError } from '../errors.js'
 import type { TxScope } from '../prisma/transactions.js'
 import { cacheKeyFor } from '../query/cacheKey.js'
-import { conjKeyOf, readPlan, schemeOf, tagKeyOf, type ReadPlan } from '../query/dependencies.js'
+import { boundTagsKeyOf, conjKeyOf, readPlan, schemeOf, tagKeyOf, type ReadPlan } from '../query/dependencies.js'
 import { resultDependencies } from '../query/resultDependencies.js'
 import type { CacheStore, Lease, LeaseRequest, ResultConjunction } from '../redis/store.js'
 import type { CacheopsRuntime } from './core.js'
@@ -55,7 +55,7 @@ export async function cachedRead(core: CacheopsRuntime, c: ReadCall): Promise<un
   let lease: Lease | undefined
   let res: Awaited<ReturnType<CacheStore['readOrLease']>> | undefined
   try {
-    res = await core.store.readOrLease(entryKey, leaseRequestOf(plan, tags), token, decision.timeout + LEASE_MARGIN_SECONDS)
+    res = await core.store.readOrLease(entryKey, leaseRequestOf(plan, tags, Object.keys(core.config.boundTags)), token, decision.timeout + LEASE_MARGIN_SECONDS)
   } catch (err) {
     core.report(new CacheopsRedisError(`cache read failed for ${c.model}.${c.operation}: ${message(err)}`, 'read', c.model, err))
   }
@@ -123,7 +123,7 @@ function storeInBackground(
 }
 
 /** A read plan → what the read/lease script needs (deterministic order). */
-export function leaseRequestOf(plan: ReadPlan, tags: readonly string[] = []): LeaseRequest {
+export function leaseRequestOf(plan: ReadPlan, tags: readonly string[] = [], boundModels: readonly string[] = []): LeaseRequest {
   const models: { name: string; schemes: string[] }[] = []
   const conjKeys: string[] = []
   for (const [model, conjs] of plan.deps) {
@@ -136,6 +136,8 @@ export function leaseRequestOf(plan: ReadPlan, tags: readonly string[] = []): Le
     models.push({ name: model, schemes: [...schemes] })
   }
   for (const tag of tags) conjKeys.push(tagKeyOf(tag))
+  // A tagged entry may carry tags bound to models: it goes when their rows are unknown.
+  if (tags.length > 0) for (const m of boundModels) conjKeys.push(boundTagsKeyOf(m))
   const checkOnlyKeys: string[] = []
   for (const model of plan.derived) {
     // Every write of the model deletes its empty conjunction: leasing it covers all rows.

@@ -93,7 +93,8 @@ export async function invalidatingWrite(core: CacheopsRuntime, c: WriteCall): Pr
   try {
     if (plan.preImageWhere !== undefined) {
       seenSchemes = await core.beginWrite(c.model, false)
-      const fields = preImageFields(info, seenSchemes)
+      // Bound tags are computed from whole rows: their pre-image (and its check) is full.
+      const fields = preImageFields(info, core.hasBoundTags(c.model) ? undefined : seenSchemes)
       if (fields.length === 0) result = await c.query(args) // nothing cached: no pre-image needed
       else {
         const cas = await compareAndSet(c, info, args, plan.preImageWhere, fields, modelWide)
@@ -106,7 +107,7 @@ export async function invalidatingWrite(core: CacheopsRuntime, c: WriteCall): Pr
       if (!endWrite) modelWide.add(c.model)
       try {
         // Cascades need every deleted row's keys, even when nothing of the model is cached.
-        const fields = preImageFields(info, cascade ? undefined : seenSchemes)
+        const fields = preImageFields(info, cascade || core.hasBoundTags(c.model) ? undefined : seenSchemes)
         if (endWrite && fields.length > 0) before = await c.read(c.model, 'findMany', plan.massPreImageWhere, selectOf(fields))
         if (cascade) {
           if (endWrite) await readCascades(core, c, c.model, before, cascade)
@@ -124,7 +125,7 @@ export async function invalidatingWrite(core: CacheopsRuntime, c: WriteCall): Pr
       result = await c.query(args)
       if (plan.readBack) {
         // The data itself, if it holds every field the cached schemes use; else read back.
-        const fromData = seenSchemes && rowsFromData(info, plan.readBack, seenSchemes)
+        const fromData = seenSchemes && !core.hasBoundTags(c.model) && rowsFromData(info, plan.readBack, seenSchemes)
         if (fromData) before = fromData
         else {
           before = await readBack(c, info, plan.readBack, modelWide)
@@ -143,10 +144,15 @@ export async function invalidatingWrite(core: CacheopsRuntime, c: WriteCall): Pr
     for (const m of rekey.related.modelWide) if (!rekey.related.guarded.includes(m)) modelWide.add(m)
   }
   if (cascade) for (const m of cascade.modelWide) if (!cascade.guarded.includes(m)) modelWide.add(m)
-  const rows: RowValues[] = before.map((row) => rowValuesOf(info, row))
+  const images = [...before]
   if (plan.resultIsImage && result && typeof result === 'object') {
-    for (const row of Array.isArray(result) ? result : [result]) rows.push(rowValuesOf(info, row as Record<string, unknown>))
+    for (const row of Array.isArray(result) ? result : [result]) images.push(row as Record<string, unknown>)
   }
+  const rows: RowValues[] = images.map((row) => rowValuesOf(info, row))
+  // Bound tags of the images; an updateMany's new rows are not all known (rows entering
+  // its where clause), nor are any after a fluent call.
+  const bound = core.boundTags(c.model, images)
+  const boundUnknown = bound.unknown || (core.hasBoundTags(c.model) && (plan.updateData !== undefined || c.dataPath.length > 0))
   const inv: Invalidation = {
     model: c.model,
     rows,
@@ -155,6 +161,8 @@ export async function invalidatingWrite(core: CacheopsRuntime, c: WriteCall): Pr
     seenSchemes,
     endWrite,
     endTransform: endWrite ? transform?.token : undefined,
+    tags: bound.tags,
+    boundTagsUnknown: boundUnknown ? [c.model] : [],
   }
   if (c.scope) {
     // Now, to shrink the window in which others fill from pre-commit data, and again
@@ -227,8 +235,17 @@ async function finishRelated(core: CacheopsRuntime, c: WriteCall, related: Relat
   for (const m of related.guarded) {
     const info = core.model(m)
     const whole = !failed && related.modelWide.has(m)
-    const rows = failed || whole ? [] : (related.images.get(m) ?? []).map((r) => rowValuesOf(info, r))
-    await core.invalidate({ model: m, rows, modelWide: whole ? [m] : [], cause: `${c.model}.${c.operation} (${m})`, endWrite: true })
+    const images = failed || whole ? [] : (related.images.get(m) ?? [])
+    const bound = core.boundTags(m, images)
+    await core.invalidate({
+      model: m,
+      rows: images.map((r) => rowValuesOf(info, r)),
+      modelWide: whole ? [m] : [],
+      cause: `${c.model}.${c.operation} (${m})`,
+      endWrite: true,
+      tags: bound.tags,
+      boundTagsUnknown: bound.unknown ? [m] : [],
+    })
   }
 }
 
