@@ -214,3 +214,17 @@ describe('cachedAs types', () => {
     await f('2').catch(() => undefined)
   })
 })
+
+describe('memoized functions and observability', () => {
+  it('report hits, misses and stores as events and stats of the (function) model; keepFresh is always on', async () => {
+    const seen: string[] = []
+    const stop = t.prisma.$cacheops.on('hit', (e) => seen.push(`hit ${e.model} ${e.operation}`))
+    const f = t.prisma.$cacheops.cached(async function priceOf(n: number) { return n }, { timeout: 30, keepFresh: true })
+    await f(1)
+    await f(1)
+    stop()
+    expect(seen).toEqual(['hit (function) priceOf'])
+    expect(t.prisma.$cacheops.stats().byModel['(function)']).toMatchObject({ hits: expect.any(Number), misses: expect.any(Number) })
+    expect(() => t.prisma.$cacheops.cached(async () => 1, { timeout: 30, keepFresh: false as never })).toThrow(/keepFresh/)
+  })
+})

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { decodeResult, encodeResult } from '../codec/index.js'
-import { CacheopsError, CacheopsRedisError, message } from '../errors.js'
+import { CacheopsConfigError, CacheopsError, CacheopsRedisError, message } from '../errors.js'
+import type { EventHub } from '../runtime/events.js'
 import type { TxScope } from '../prisma/transactions.js'
 import { canonicalArgs } from '../query/cacheKey.js'
 import type { CacheStore, LeaseRequest } from '../redis/store.js'
@@ -33,6 +34,12 @@ export interface MemoizeOptions<A extends unknown[]> {
   readonly storeResult?: boolean
   /** These exceptions are cached too, and re-thrown (as the same class) on a hit. */
   readonly cacheErrors?: readonly ErrorClass[]
+  /**
+   * cacheops' `keep_fresh`: never store a result whose dependencies were invalidated while
+   * it was computed. Always the case here (leases), so only `true` is accepted; the option
+   * exists so code ported from cacheops reads the same.
+   */
+  readonly keepFresh?: true
 }
 
 /** A memoized function: the function itself, plus what operations need. */
@@ -52,6 +59,8 @@ export interface MemoizedFunction<A extends unknown[], R> {
 export interface MemoizeEnv {
   readonly store: CacheStore
   readonly report: (error: CacheopsError) => void
+  /** Where hit/miss/store/skip events go (model `(function)`, operation: the function's name). */
+  readonly events?: EventHub
   /** The dependencies every entry takes a lease on (models, conjunctions, tags). */
   readonly lease: LeaseRequest
   /** Current transaction scope, if any: after its first write, the cache is bypassed. */
@@ -62,6 +71,8 @@ export interface MemoizeEnv {
 type Stored = { v: unknown } | { e: { i: number; name: string; message: string; props: Record<string, unknown> } }
 
 const LEASE_MARGIN_SECONDS = 60
+/** The `model` of events about memoized functions. */
+export const FUNCTION_MODEL = '(function)'
 const TOKEN_PREFIX = randomBytes(6).toString('base64url')
 let tokens = 0
 
@@ -75,7 +86,13 @@ export function memoize<A extends unknown[], R>(
   fn: (...args: A) => R | PromiseLike<R>,
   options: MemoizeOptions<A> & { readonly timeout: number },
 ): MemoizedFunction<A, Awaited<R>> {
+  if ((options as { keepFresh?: unknown }).keepFresh === false) {
+    throw new CacheopsConfigError('prisma-cacheops: keepFresh: false is not supported: results computed during an invalidation are never stored', [{ path: 'keepFresh', message: 'only true' }])
+  }
   const identity = options.key ?? `source:${createHash('sha1').update(fn.toString()).digest('base64url')}`
+  const name = options.key ?? (fn.name || 'anonymous')
+  const emit = (type: 'hit' | 'miss', key: string, started: number) =>
+    env.events?.emit({ type, model: FUNCTION_MODEL, operation: name, key, durationMs: performance.now() - started })
   const keyOf = (args: A): string => {
     const keyArgs = options.argsRewrite ? options.argsRewrite(...args) : args
     const extra = typeof options.extra === 'function' ? (options.extra as (...a: A) => unknown)(...args) : options.extra
@@ -121,21 +138,25 @@ export function memoize<A extends unknown[], R>(
       env.report(new CacheopsRedisError(`memoized result not stored: ${message(err)}`, 'store', undefined, err))
       return
     }
-    env.store.storeIfFresh(key, lease, payload, options.timeout, token).catch((err) =>
-      env.report(new CacheopsRedisError(`memoized result store failed: ${message(err)}`, 'store', undefined, err)),
+    env.store.storeIfFresh(key, lease, payload, options.timeout, token).then(
+      (stored) => env.events?.emit(stored ? { type: 'store', model: FUNCTION_MODEL, key } : { type: 'skip', model: FUNCTION_MODEL, key, reason: 'invalidated' }),
+      (err) => env.report(new CacheopsRedisError(`memoized result store failed: ${message(err)}`, 'store', undefined, err)),
     )
   }
 
   const wrapper = async (...args: A): Promise<Awaited<R>> => {
     if (env.scope?.()?.wrote) return await fn(...args)
+    const started = performance.now()
     const key = keyOf(args)
     const found = await lookup(key)
     if ('hit' in found) {
+      emit('hit', key, started)
       options.onHit?.(args, 'v' in found.hit ? found.hit.v : undefined)
       return unwrap(found.hit)
     }
     options.onMiss?.(args)
     const { stored, outcome } = await compute(args)
+    emit('miss', key, started)
     store(key, found.lease, found.token, stored)
     return unwrap(outcome)
   }

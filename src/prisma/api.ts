@@ -58,6 +58,7 @@ function envOf(runtime: CacheopsRuntime, plan: ReadPlan, options: { readonly tag
   return {
     store: runtime.store,
     report: (e) => runtime.report(e),
+    events: runtime.events,
     lease: leaseRequestOf(plan, [...new Set(options.tags ?? [])].sort(), Object.keys(runtime.config.boundTags)),
     scope: currentScope,
   }
