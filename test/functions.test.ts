@@ -228,3 +228,16 @@ describe('memoized functions and observability', () => {
     expect(() => t.prisma.$cacheops.cached(async () => 1, { timeout: 30, keepFresh: false as never })).toThrow(/keepFresh/)
   })
 })
+
+describe('extra as a function of the arguments', () => {
+  it('adds its value to the key', async () => {
+    let locale = 'en'
+    let runs = 0
+    const f = t.prisma.$cacheops.cachedAs(['Tag'], async (id: number) => `${id}:${++runs}`, { timeout: 30, extra: (id: number) => `${locale}/${id % 2}` })
+    const en = await f(1)
+    expect(await f(1)).toBe(en)
+    locale = 'fr'
+    expect(await f(1)).not.toBe(en)
+    expect(f.key(1)).not.toBe((locale = 'en', f.key(1)))
+  })
+})
