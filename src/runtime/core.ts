@@ -17,6 +17,8 @@ export class CacheopsRuntime {
   private readonly ownsRedis: boolean
   readonly dnfOptions: DnfOptions
   readonly events: EventHub
+  /** Misses being computed in this process, by entry key (see readPath.ts, single-flight). */
+  readonly inFlight = new Map<string, Promise<Buffer | undefined>>()
 
   constructor(readonly config: ParsedConfig, readonly notFoundError: (model: string) => Error) {
     const r = config.redis

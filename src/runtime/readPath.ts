@@ -76,13 +76,34 @@ export async function cachedRead(core: CacheopsRuntime, c: ReadCall): Promise<un
     }
   } else if (res) lease = res
 
+  // Single-flight: an identical miss already computing in this process (never inside a
+  // transaction) is joined, as long as its result could be stored.
+  const inFlight = lease !== undefined && !c.scope ? core.inFlight.get(entryKey) : undefined
+  if (inFlight !== undefined) {
+    // Shared only once the leader's conditional store succeeded: then no write invalidated
+    // it between its lease and that store, which covers every write that finished before
+    // we joined. Its errors are shared as they are.
+    const shared = await inFlight
+    if (shared !== undefined) {
+      core.events.count(c.model, 'misses')
+      const value = decodeResult(shared)
+      if (orThrow && value === null) throw core.notFoundError(c.model)
+      return value
+    }
+  }
+  // Checked and started without an await in between, so concurrent misses see each other.
+  const flight = lease !== undefined && !c.scope && inFlight === undefined ? startFlight(core, entryKey) : undefined
+
   let value: unknown
   let notFound: unknown
   try {
     value = await c.query(c.args)
   } catch (err) {
     // A not-found of an OrThrow read is a null result worth caching.
-    if (!orThrow || (err as { code?: string }).code !== 'P2025') throw err
+    if (!orThrow || (err as { code?: string }).code !== 'P2025') {
+      flight?.fail(err)
+      throw err
+    }
     value = null
     notFound = err
   }
@@ -91,11 +112,34 @@ export async function cachedRead(core: CacheopsRuntime, c: ReadCall): Promise<un
   // Inside an interactive transaction the snapshot may predate the lease: never store.
   if (lease !== undefined && !c.scope) {
     const fromResult = plan.derived.size > 0 ? resultConjunctions(core.config.datamodel, c.model, c.args, value, plan.derived) : []
-    storeInBackground(core, c.model, entryKey, lease, fromResult, token, value, decision.timeout)
-  }
+    storeInBackground(core, c.model, entryKey, lease, fromResult, token, value, decision.timeout, flight)
+  } else flight?.settle(undefined)
   if (notFound !== undefined) throw notFound
   return value
 }
+
+/** A miss being computed in this process, for identical misses to join. */
+interface Flight {
+  /** The stored payload, or undefined when the result was not stored (then not shared). */
+  settle(payload: Buffer | undefined): void
+  fail(err: unknown): void
+}
+
+function startFlight(core: CacheopsRuntime, entryKey: string): Flight {
+  let resolve!: (p: Buffer | undefined) => void
+  let reject!: (e: unknown) => void
+  const promise = new Promise<Buffer | undefined>((res, rej) => ((resolve = res), (reject = rej)))
+  promise.catch(() => {}) // a flight nobody joined must not surface as unhandled
+  core.inFlight.set(entryKey, promise)
+  const done = () => {
+    if (core.inFlight.get(entryKey) === promise) core.inFlight.delete(entryKey)
+  }
+  return {
+    settle: (payload) => (done(), resolve(payload)),
+    fail: (err) => (done(), reject(err)),
+  }
+}
+
 
 function storeInBackground(
   core: CacheopsRuntime,
@@ -106,19 +150,27 @@ function storeInBackground(
   token: string,
   value: unknown,
   ttl: number,
+  flight: Flight | undefined,
 ): void {
   let payload: Buffer
   try {
     payload = encodeResult(value)
   } catch (err) {
+    flight?.settle(undefined)
     core.events.emit({ type: 'skip', model, key: entryKey, reason: 'unencodable' })
     core.report(new CacheopsRedisError(`result of ${model} not stored: ${message(err)}`, 'store', model, err))
     return
   }
   // Sent now, so a later read on this connection is queued behind it; not awaited.
   core.store.storeIfFresh(entryKey, lease, payload, ttl, token, fromResult).then(
-    (stored) => core.events.emit(stored ? { type: 'store', model, key: entryKey } : { type: 'skip', model, key: entryKey, reason: 'invalidated' }),
-    (err) => core.report(new CacheopsRedisError(`cache store failed for ${model}: ${message(err)}`, 'store', model, err)),
+    (stored) => {
+      flight?.settle(stored ? payload : undefined)
+      core.events.emit(stored ? { type: 'store', model, key: entryKey } : { type: 'skip', model, key: entryKey, reason: 'invalidated' })
+    },
+    (err) => {
+      flight?.settle(undefined)
+      core.report(new CacheopsRedisError(`cache store failed for ${model}: ${message(err)}`, 'store', model, err))
+    },
   )
 }
 
