@@ -115,8 +115,10 @@ describe('Redis failures', () => {
       const updated = await down.prisma.post.update({ where: { id: post.id }, data: { title: 'still down' } })
       expect(updated.title).toBe('still down')
       expect(errors.some((e) => e.name === 'CacheopsRedisError' && (e as { operation?: string }).operation === 'invalidate')).toBe(true)
-      // Reads fall back to the database.
+      // Reads fall back to the database: Post's without asking Redis (its invalidation is
+      // pending), other models' after the failed read is reported.
       expect((await down.prisma.post.findUnique({ where: { id: post.id } }))?.title).toBe('still down')
+      expect((await down.prisma.user.findUnique({ where: { id: a } }))?.id).toBe(a)
       expect(errors.some((e) => (e as { operation?: string }).operation === 'read')).toBe(true)
       expect(await t.base.post.findUnique({ where: { id: post.id } })).toMatchObject({ title: 'still down' })
     } finally {

@@ -10,6 +10,10 @@ import { EventHub } from './events.js'
 import { cachedRead, type ReadCall } from './readPath.js'
 import { invalidatingRawWrite, invalidatingWrite, type WriteCall } from './writePath.js'
 
+/** Retry delays of invalidations that could not reach Redis (doubling up to the max). */
+const RETRY_MIN_MS = 100
+const RETRY_MAX_MS = 5_000
+
 /** The cache itself: read path, write path and invalidation, independent of Prisma's hook API. */
 export class CacheopsRuntime {
   readonly store: CacheStore
@@ -105,7 +109,63 @@ export class CacheopsRuntime {
       this.events.emit({ type: 'invalidate', model: inv.model, cause: inv.cause, rows: inv.rows.length, modelWide: inv.modelWide, tags: inv.tags ?? [] })
     } catch (err) {
       this.report(new CacheopsRedisError(`invalidation after ${inv.cause} failed: ${message(err)}`, 'invalidate', inv.model, err))
+      this.retryLater(inv)
     }
+  }
+
+  /**
+   * Models (and tags) with an invalidation that could not reach Redis yet: until it has,
+   * this process reads them from the database only (readPath.ts).
+   */
+  readonly pendingModels = new Map<string, number>()
+  pendingTags = 0
+  private readonly retries: Invalidation[] = []
+  private retryTimer: NodeJS.Timeout | undefined
+  private retryDelay = RETRY_MIN_MS
+
+  /**
+   * Keeps a failed invalidation and retries it until Redis takes it. The retry is the
+   * coarse, repeatable form (the models whole, the tags): the failed attempt may have half
+   * happened, and a guard counter must not come down twice.
+   */
+  private retryLater(inv: Invalidation): void {
+    const models = [...new Set([...(inv.model !== undefined ? [inv.model] : []), ...inv.modelWide])]
+    const retry: Invalidation = { model: undefined, rows: [], modelWide: models, tags: inv.tags, cause: `retry of ${inv.cause}` }
+    for (const m of models) this.pendingModels.set(m, (this.pendingModels.get(m) ?? 0) + 1)
+    if (inv.tags?.length) this.pendingTags++
+    this.retries.push(retry)
+    this.scheduleRetry()
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryTimer || this.retries.length === 0) return
+    this.retryTimer = setTimeout(() => void this.runRetries(), this.retryDelay)
+    this.retryTimer.unref()
+  }
+
+  /** Retries every kept invalidation once, in order; stops at the first failure. */
+  async runRetries(): Promise<void> {
+    this.retryTimer = undefined
+    while (this.retries.length > 0) {
+      const inv = this.retries[0]!
+      try {
+        await this.store.invalidateStamps([...(inv.tags ?? []).map(tagKeyOf), ...inv.modelWide.filter((m) => this.config.boundTags[m]).map(boundTagsKeyOf)])
+        await this.store.invalidateModels(inv.modelWide)
+      } catch {
+        this.retryDelay = Math.min(this.retryDelay * 2, RETRY_MAX_MS)
+        this.scheduleRetry()
+        return
+      }
+      this.retries.shift()
+      for (const m of inv.modelWide) {
+        const n = (this.pendingModels.get(m) ?? 1) - 1
+        if (n <= 0) this.pendingModels.delete(m)
+        else this.pendingModels.set(m, n)
+      }
+      if (inv.tags?.length) this.pendingTags--
+      this.events.emit({ type: 'invalidate', model: undefined, cause: inv.cause, rows: 0, modelWide: inv.modelWide, tags: inv.tags ?? [] })
+    }
+    this.retryDelay = RETRY_MIN_MS
   }
 
   async flush(pending: readonly Invalidation[]): Promise<void> {
@@ -122,6 +182,9 @@ export class CacheopsRuntime {
   }
 
   async close(): Promise<void> {
+    if (this.retryTimer) clearTimeout(this.retryTimer)
+    if (this.retries.length > 0) await this.runRetries() // a last try; what still fails is reported already
+    if (this.retryTimer) clearTimeout(this.retryTimer)
     if (this.ownsRedis) await this.redis.quit().catch(() => this.redis.disconnect())
   }
 }

@@ -51,6 +51,12 @@ export async function cachedRead(core: CacheopsRuntime, c: ReadCall): Promise<un
   // Included relations are narrowed from the result, except for fluent calls, whose
   // value is the related rows alone.
   const plan = readPlan(core.config.datamodel, c.model, c.args, core.dnfOptions, c.dataPath.length === 0)
+  // An invalidation of a model this read depends on has not reached Redis yet: the cache
+  // may hold what it should have dropped.
+  if (core.pendingModels.size > 0 || core.pendingTags > 0) {
+    const touched = [...plan.deps.keys(), ...plan.derived].some((m) => core.pendingModels.has(m))
+    if (touched || (tags.length > 0 && core.pendingTags > 0)) return c.query(c.args)
+  }
   const token = nextToken()
   let lease: Lease | undefined
   let res: Awaited<ReturnType<CacheStore['readOrLease']>> | undefined
