@@ -65,6 +65,8 @@ export interface MemoizeEnv {
   readonly lease: LeaseRequest
   /** Current transaction scope, if any: after its first write, the cache is bypassed. */
   readonly scope?: () => TxScope | undefined
+  /** True while an invalidation of a dependency could not reach Redis yet: bypass the cache. */
+  readonly bypass?: () => boolean
 }
 
 /** A stored result: a value, or an error of one of the `cacheErrors` classes. */
@@ -145,7 +147,7 @@ export function memoize<A extends unknown[], R>(
   }
 
   const wrapper = async (...args: A): Promise<Awaited<R>> => {
-    if (env.scope?.()?.wrote) return await fn(...args)
+    if (env.scope?.()?.wrote || env.bypass?.()) return await fn(...args)
     const started = performance.now()
     const key = keyOf(args)
     const found = await lookup(key)

@@ -55,7 +55,10 @@ export interface CacheopsApi<DM extends CacheopsDatamodel = CacheopsDatamodel> {
 
 function envOf(runtime: CacheopsRuntime, plan: ReadPlan, options: { readonly tags?: readonly string[] }): MemoizeEnv {
   if (options.tags !== undefined) assertTags(options.tags)
+  const models = [...plan.deps.keys()]
+  const tagged = (options.tags?.length ?? 0) > 0
   return {
+    bypass: () => models.some((m) => runtime.pendingModels.has(m)) || (tagged && runtime.pendingTags > 0),
     store: runtime.store,
     report: (e) => runtime.report(e),
     events: runtime.events,
