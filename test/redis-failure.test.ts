@@ -82,9 +82,16 @@ describe('while an invalidation is pending', () => {
       await posts()
       await users()
       expect((await countSql(t, posts)).sql).toBe(0)
+      let runs = 0
+      const titles = t.prisma.$cacheops.cachedAs(['Post'], async () => (++runs, posts()), { timeout: 60 })
+      await titles()
+      await titles()
+      expect(runs).toBe(1)
       const post = await t.base.post.findFirstOrThrow({ where: { authorId: author.id } })
       await t.prisma.post.update({ where: { id: post.id }, data: { title: 'v2' } }) // its invalidation fails
       expect(await countSql(t, posts)).toEqual({ value: ['v2'], sql: 1 }) // not the stale entry
+      expect(await titles()).toEqual(['v2']) // memoized functions depending on Post too
+      expect(runs).toBe(2)
       expect((await countSql(t, users)).sql).toBe(0) // other models still use the cache
     } finally {
       await t.prisma.$cacheops.invalidateAll().catch(() => undefined)
