@@ -100,3 +100,43 @@ describe('while an invalidation is pending', () => {
     }
   }, 60_000)
 })
+
+describe('circuit breaker', () => {
+  it('after repeated connection failures skips Redis at once for a moment, then tries again', async () => {
+    const errors: Error[] = []
+    const t = testClient(dbUrl, { redis: url, onError: (e) => errors.push(e) })
+    try {
+      const u = await t.base.user.create({ data: { email: 'breaker@r.io' } })
+      const read = () => t.prisma.user.findUnique({ where: { id: u.id } })
+      await read()
+      server.kill('SIGSTOP')
+      for (let i = 0; i < 3; i++) expect((await read())?.id).toBe(u.id) // each times out, then the database
+      const before = errors.length
+      expect((await read())?.id).toBe(u.id)
+      const skipped = errors.slice(before).map((e) => e.message)
+      expect(skipped.length).toBeGreaterThan(0)
+      expect(skipped.every((m) => m.includes('circuit open'))).toBe(true) // failed at once, no timeout
+      server.kill('SIGCONT')
+      await new Promise((r) => setTimeout(r, 1_200)) // the cool-down
+      await read()
+      expect((await countSql(t, read)).sql).toBe(0) // the cache serves again
+    } finally {
+      server.kill('SIGCONT')
+      await t.close()
+    }
+  }, 60_000)
+})
+
+describe('degradeOnFailure: false', () => {
+  it('makes a failed cache read throw, and still never fails a write', async () => {
+    const t = testClient(dbUrl, { redis: 'redis://127.0.0.1:1/0', degradeOnFailure: false, onError: () => {} })
+    try {
+      await expect(t.prisma.user.count()).rejects.toMatchObject({ name: 'CacheopsRedisError', operation: 'read' })
+      const u = await t.prisma.user.create({ data: { email: 'strict@r.io' } })
+      expect(u.email).toBe('strict@r.io')
+      expect(await t.prisma.user.nocache().count()).toBeGreaterThan(0)
+    } finally {
+      await t.close()
+    }
+  }, 30_000)
+})

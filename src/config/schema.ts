@@ -33,6 +33,11 @@ export interface CacheopsConfig<DM extends CacheopsDatamodel = CacheopsDatamodel
   /** Called with every cache event (hit, miss, store, skip, invalidate, error). */
   readonly onEvent?: (event: CacheopsEvent) => void
   /**
+   * `true` (default): when Redis fails, reads go to the database. `false`: a read whose
+   * cache lookup fails throws the CacheopsRedisError. Writes never fail because of Redis.
+   */
+  readonly degradeOnFailure?: boolean
+  /**
    * Tags bound to models: whenever a row of the model changes, the tags this returns for
    * its old and new values are invalidated (e.g. `Post: (row) => [\`category:${row.categoryId}\`]`).
    * The row holds the model's scalar fields except Json, lists and `@updatedAt`.
@@ -81,6 +86,7 @@ const configSchema = z
     rawSqlModels: z.function().optional(),
     onEvent: z.function().optional(),
     tags: z.record(z.string(), z.function()).optional(),
+    degradeOnFailure: z.boolean().optional(),
   })
   .strict()
   .superRefine((cfg, ctx) => {
@@ -105,6 +111,7 @@ export interface ParsedConfig {
   readonly rawSqlModels: ((sql: string) => readonly string[] | 'all' | undefined) | undefined
   readonly onEvent: ((event: CacheopsEvent) => void) | undefined
   readonly boundTags: Readonly<Record<string, (row: Record<string, unknown>) => readonly string[]>>
+  readonly degradeOnFailure: boolean
 }
 
 /** Validates a user config; throws CacheopsConfigError naming every bad path. */
@@ -128,6 +135,7 @@ export function parseConfig(input: unknown): ParsedConfig {
     rawSqlModels: cfg.rawSqlModels as ParsedConfig['rawSqlModels'],
     onEvent: cfg.onEvent as ParsedConfig['onEvent'],
     boundTags: (cfg.tags ?? {}) as ParsedConfig['boundTags'],
+    degradeOnFailure: cfg.degradeOnFailure ?? true,
   }
 }
 

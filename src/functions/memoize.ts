@@ -67,6 +67,8 @@ export interface MemoizeEnv {
   readonly scope?: () => TxScope | undefined
   /** True while an invalidation of a dependency could not reach Redis yet: bypass the cache. */
   readonly bypass?: () => boolean
+  /** False: a failed cache lookup throws instead of running the function. */
+  readonly degradeOnFailure?: boolean
 }
 
 /** A stored result: a value, or an error of one of the `cacheErrors` classes. */
@@ -127,7 +129,9 @@ export function memoize<A extends unknown[], R>(
       if (res.hit) return { hit: decodeResult(res.payload) as Stored }
       return { lease: res, token }
     } catch (err) {
-      env.report(new CacheopsRedisError(`cache read failed for a memoized function: ${message(err)}`, 'read', undefined, err))
+      const error = new CacheopsRedisError(`cache read failed for a memoized function: ${message(err)}`, 'read', undefined, err)
+      env.report(error)
+      if (env.degradeOnFailure === false) throw error
       return { lease: undefined, token }
     }
   }

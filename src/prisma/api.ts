@@ -59,6 +59,7 @@ function envOf(runtime: CacheopsRuntime, plan: ReadPlan, options: { readonly tag
   const tagged = (options.tags?.length ?? 0) > 0
   return {
     bypass: () => models.some((m) => runtime.pendingModels.has(m)) || (tagged && runtime.pendingTags > 0),
+    degradeOnFailure: runtime.config.degradeOnFailure,
     store: runtime.store,
     report: (e) => runtime.report(e),
     events: runtime.events,

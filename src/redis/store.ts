@@ -25,6 +25,23 @@ export interface Lease {
 
 export type ReadResult = { readonly hit: true; readonly payload: Buffer } | ({ readonly hit: false } & Lease)
 
+/** Connection failures in a row that open the circuit, and how long it stays open. */
+const BREAKER_FAILURES = 3
+const BREAKER_COOLDOWN_MS = 1_000
+
+/** A command refused at once because Redis failed repeatedly just before. */
+export class CircuitOpenError extends Error {
+  override name = 'CircuitOpenError'
+  constructor() {
+    super('Redis failed repeatedly; commands are skipped for a moment (circuit open)')
+  }
+}
+
+function isConnectionFailure(err: unknown): boolean {
+  // Error replies (a script error, an unknown command) prove the connection works.
+  return err instanceof Error && err.name !== 'ReplyError'
+}
+
 /** Seconds a write-in-progress counter outlives a writer that crashed before lowering it. */
 const WRITE_GUARD_SECONDS = 60
 
@@ -58,6 +75,27 @@ export class CacheStore {
     redis.on('ready', () => preloadScripts(redis))
   }
 
+  private consecutiveFailures = 0
+  private openUntil = 0
+
+  /**
+   * Every command goes through here: a circuit breaker. After BREAKER_FAILURES connection
+   * failures in a row (timeouts, refused or closed connections — not Redis error replies),
+   * commands fail at once for BREAKER_COOLDOWN_MS instead of each waiting for its timeout;
+   * then one goes through again. Callers treat the failure like any Redis failure.
+   */
+  private async call<T>(command: () => Promise<T>): Promise<T> {
+    if (Date.now() < this.openUntil) throw new CircuitOpenError()
+    try {
+      const result = await command()
+      this.consecutiveFailures = 0
+      return result
+    } catch (err) {
+      if (isConnectionFailure(err) && ++this.consecutiveFailures >= BREAKER_FAILURES) this.openUntil = Date.now() + BREAKER_COOLDOWN_MS
+      throw err
+    }
+  }
+
   entryKey(hash: string): string {
     return `${this.prefix}q:${hash}`
   }
@@ -68,7 +106,7 @@ export class CacheStore {
     for (const m of lease.models) args.push(m.name, m.schemes.length, ...m.schemes)
     const conjKeys = [...lease.conjKeys, ...lease.checkOnlyKeys]
     args.push(conjKeys.length, ...conjKeys)
-    const reply = (await scripts.readOrLease.run(this.redis, args)) as [number, ...Buffer[]]
+    const reply = (await this.call(() => scripts.readOrLease.run(this.redis, args))) as [number, ...Buffer[]]
     if (reply[0] === 1) return { hit: true, payload: reply[1] as Buffer }
     const stamps = reply.slice(1).map((b) => String(b))
     let header = ''
@@ -92,7 +130,7 @@ export class CacheStore {
     fromResult: readonly ResultConjunction[] = [],
   ): Promise<boolean> {
     const extra = fromResult.map((c) => `${c.scheme}|${c.key}\n`).join('')
-    const reply = await scripts.storeIfFresh.run(this.redis, [entryKey, this.prefix, ttl, lease.header, payload, token, lease.checkOnly, extra])
+    const reply = await this.call(() => scripts.storeIfFresh.run(this.redis, [entryKey, this.prefix, ttl, lease.header, payload, token, lease.checkOnly, extra]))
     return reply === 1
   }
 
@@ -103,7 +141,7 @@ export class CacheStore {
   async beginWrite(model: string, guard: boolean, transform?: UpdateTransform): Promise<string[]> {
     const args: (string | number)[] = [this.prefix, model, guard ? '1' : '0', WRITE_GUARD_SECONDS]
     if (transform) args.push(transform.token, transform.data.map(([f, v]) => `${f}\t${v}`).join('\t'))
-    const reply = (await scripts.beginWrite.run(this.redis, args)) as Buffer[]
+    const reply = (await this.call(() => scripts.beginWrite.run(this.redis, args))) as Buffer[]
     return reply.map(String)
   }
 
@@ -128,18 +166,18 @@ export class CacheStore {
       args.push(String(row.length))
       for (const [f, v] of row) args.push(f, v)
     }
-    return (await scripts.invalidateRows.run(this.redis, args)) as number
+    return (await this.call(() => scripts.invalidateRows.run(this.redis, args))) as number
   }
 
   /** Voids every entry depending on these models (their model stamps go). */
   async invalidateModels(models: Iterable<string>): Promise<void> {
     const keys = [...new Set(models)].map((m) => `${this.prefix}e:${m}`)
-    if (keys.length > 0) await this.redis.del(...keys)
+    if (keys.length > 0) await this.call(() => this.redis.del(...keys))
   }
 
   /** Voids every entry depending on these stamps (tags, see tagKeyOf): one key each. */
   async invalidateStamps(keys: readonly string[]): Promise<void> {
-    if (keys.length > 0) await this.redis.del(...keys.map((k) => `${this.prefix}c:${k}`))
+    if (keys.length > 0) await this.call(() => this.redis.del(...keys.map((k) => `${this.prefix}c:${k}`)))
   }
 
   /** Deletes every key under this prefix; returns how many. */

@@ -63,7 +63,9 @@ export async function cachedRead(core: CacheopsRuntime, c: ReadCall): Promise<un
   try {
     res = await core.store.readOrLease(entryKey, leaseRequestOf(plan, tags, Object.keys(core.config.boundTags)), token, decision.timeout + LEASE_MARGIN_SECONDS)
   } catch (err) {
-    core.report(new CacheopsRedisError(`cache read failed for ${c.model}.${c.operation}: ${message(err)}`, 'read', c.model, err))
+    const error = new CacheopsRedisError(`cache read failed for ${c.model}.${c.operation}: ${message(err)}`, 'read', c.model, err)
+    core.report(error)
+    if (!core.config.degradeOnFailure) throw error
   }
   if (res?.hit) {
     let value: unknown
