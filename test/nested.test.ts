@@ -162,7 +162,7 @@ describe('mass writes', () => {
 })
 
 describe('referential actions are granular', () => {
-  it('a cascading delete (User → Post → Comment) invalidates the deleted rows only', async () => {
+  it('a cascading delete (User → Post → Comment): its direct children granularly, the level below whole', async () => {
     const doomed = await t.base.user.create({ data: { email: 'casc-doomed@n.io', posts: { create: { title: 'casc-p', comments: { create: { body: 'casc-c', authorId: u1 } } } } } })
     const doomedPost = (await t.base.post.findFirstOrThrow({ where: { authorId: doomed.id } })).id
     const keptPost = await t.base.post.create({ data: { title: 'casc-kept', authorId: u2, comments: { create: { body: 'kept', authorId: u2 } } } })
@@ -176,8 +176,8 @@ describe('referential actions are granular', () => {
     await t.prisma.user.delete({ where: { id: doomed.id } })
     expect(await doomedPosts()).toEqual([])
     expect(await doomedComments()).toEqual([])
-    expect(await cached(postsOf(u2))).toBe(true)
-    expect(await cached(keptComments)).toBe(true)
+    expect(await cached(postsOf(u2))).toBe(true) // Post: granular
+    expect(await cached(keptComments)).toBe(false) // Comment, two levels down: whole (see design.md)
   })
 
   it('ON DELETE SET NULL re-keys the children: old and new key reads go, others stay', async () => {
@@ -196,14 +196,44 @@ describe('referential actions are granular', () => {
     expect(await cached(inOther)).toBe(true)
   })
 
-  it('deleteMany cascades granularly too', async () => {
+  it('deleteMany cascades whole models (rows entering its where bring children nobody read)', async () => {
     const v = await t.base.user.create({ data: { email: 'casc-many@n.io', posts: { create: { title: 'casc-many-p' } } } })
     const vPosts = postsOf(v.id)
     expect(await vPosts()).toHaveLength(1)
-    await postsOf(u2)()
     await t.prisma.user.deleteMany({ where: { email: 'casc-many@n.io' } })
     expect(await vPosts()).toEqual([])
-    expect(await cached(postsOf(u2))).toBe(true)
+  })
+
+  it('a child moved under the deleted row meanwhile takes its own children along (found by the checker)', async () => {
+    const victim = await t.base.user.create({ data: { email: 'casc-race@n.io' } })
+    const mover = await t.base.post.create({ data: { title: 'casc-mover', authorId: u2, comments: { create: { body: 'rides along', authorId: u1 } } } })
+    const moverComments = () => t.prisma.comment.findMany({ where: { postId: mover.id } })
+    expect(await moverComments()).toHaveLength(1)
+    const { client, paused, release } = pauseFirst(t, 'user', 'delete', 'before')
+    const del = client.user.delete({ where: { id: victim.id } }).then((u) => u)
+    await paused // children read: none
+    await t.prisma.post.update({ where: { id: mover.id }, data: { authorId: victim.id } }) // moves under the victim
+    release()
+    await del
+    expect(await t.base.post.findUnique({ where: { id: mover.id } })).toBeNull() // cascaded
+    expect(await moverComments()).toEqual([])
+  })
+
+  it('a child moved under a SET NULL parent meanwhile gets its nulled image invalidated (update transform)', async () => {
+    const cat = await t.base.category.create({ data: { title: 'setnull-race' } })
+    const elsewhere = await t.base.category.create({ data: { title: 'setnull-elsewhere' } })
+    const post = await t.base.post.create({ data: { title: 'setnull-mover', authorId: u1, categoryId: elsewhere.id } })
+    // Cached before: neither the mover's old image (elsewhere) nor its moved one (cat) falls
+    // under it, only the one the database gives it when cat goes (null).
+    const uncategorized = () => t.prisma.post.findMany({ where: { categoryId: null, title: 'setnull-mover' } })
+    expect(await uncategorized()).toEqual([])
+    const { client, paused, release } = pauseFirst(t, 'category', 'delete', 'before')
+    const del = client.category.delete({ where: { id: cat.id } }).then((x) => x)
+    await paused // children read: none
+    await t.prisma.post.update({ where: { id: post.id }, data: { categoryId: cat.id } }) // moves in
+    release()
+    await del
+    expect((await uncategorized()).map((p) => p.id)).toEqual([post.id]) // nulled by the database
   })
 })
 

@@ -63,15 +63,19 @@ export async function invalidatingWrite(core: CacheopsRuntime, c: WriteCall): Pr
   const nestedPlan = plan.nestedData ? planNestedWrite(dm, c.model, plan.nestedData) : null
   if (nestedPlan && c.scope) nestedModelWide()
   const nested = nestedPlan && !c.scope ? await beginNestedWrite(core, c, nestedPlan, plan.preImageWhere, modelWide) : null
-  // Rows the database deletes or re-keys in turn: read before, row by row, outside
-  // transactions (whose guards would have to last until the commit).
+  // Rows the database deletes or re-keys in turn. A single delete reads its direct children
+  // before (readCascades); a deleteMany, whose rows may change under it (rows entering its
+  // where clause bring children nobody read), and anything inside a transaction (guards
+  // would have to last until the commit) make them whole.
   const cascadeModels = plan.deletes !== undefined ? modelsChangedByDelete(dm, c.model) : new Set<string>()
-  if (c.scope) for (const m of cascadeModels) modelWide.add(m)
-  const cascade: RelatedWrite | null = cascadeModels.size > 0 && !c.scope ? { guarded: [], images: new Map(), modelWide: new Set() } : null
-  if (cascade && c.operation === 'delete') {
+  const cascade: RelatedWrite | null = cascadeModels.size > 0 && !c.scope && c.operation === 'delete'
+    ? { guarded: [], images: new Map(), modelWide: new Set(), registrations: [] }
+    : null
+  if (!cascade) for (const m of cascadeModels) modelWide.add(m)
+  if (cascade) {
     const parent = await c.read(c.model, 'findUnique', plan.deletes, selectOf(preImageFields(info, undefined))).catch(() => undefined)
     if (parent === undefined) for (const m of cascadeModels) modelWide.add(m)
-    else await readCascades(core, c, c.model, parent ? [parent] : [], cascade)
+    else if (parent) await readCascades(core, c, c.model, parent, cascade)
   }
 
   // Children re-keyed by ON UPDATE CASCADE / SET NULL when the write changes a key they reference.
@@ -106,13 +110,8 @@ export async function invalidatingWrite(core: CacheopsRuntime, c: WriteCall): Pr
       endWrite = seenSchemes !== undefined
       if (!endWrite) modelWide.add(c.model)
       try {
-        // Cascades need every deleted row's keys, even when nothing of the model is cached.
-        const fields = preImageFields(info, cascade || core.hasBoundTags(c.model) ? undefined : seenSchemes)
+        const fields = preImageFields(info, core.hasBoundTags(c.model) ? undefined : seenSchemes)
         if (endWrite && fields.length > 0) before = await c.read(c.model, 'findMany', plan.massPreImageWhere, selectOf(fields))
-        if (cascade) {
-          if (endWrite) await readCascades(core, c, c.model, before, cascade)
-          else for (const m of cascadeModels) cascade.modelWide.add(m)
-        }
         result = await c.query(args)
       } catch (err) {
         if (endWrite) await core.invalidate({ model: c.model, rows: [], modelWide: [], cause: `${c.model}.${c.operation} (failed)`, endWrite, endTransform: transform?.token })
@@ -184,7 +183,8 @@ export async function invalidatingWrite(core: CacheopsRuntime, c: WriteCall): Pr
  */
 async function beginNestedWrite(core: CacheopsRuntime, c: WriteCall, plan: NestedWritePlan, where: unknown, modelWide: Set<string>): Promise<NestedWrite> {
   const guarded: string[] = []
-  await guardModels(core, [...plan.models].filter((m) => !plan.cascades.has(m)), { guarded, images: new Map(), modelWide })
+  const registrations: RelatedWrite['registrations'] = []
+  await guardModels(core, [...plan.models].filter((m) => !plan.cascades.has(m)), { guarded, images: new Map(), modelWide, registrations })
   for (const m of plan.cascades) modelWide.add(m)
   const images = new Map<string, Record<string, unknown>[]>()
   const add = (m: string, row: Record<string, unknown> | null | undefined) => {
@@ -204,7 +204,7 @@ async function beginNestedWrite(core: CacheopsRuntime, c: WriteCall, plan: Neste
   } catch {
     for (const m of guarded) modelWide.add(m) // an odd where: let the write report it
   }
-  return { plan, guarded, images, modelWide }
+  return { plan, guarded, images, modelWide, registrations }
 }
 
 /** Reads the new images through the written parent, invalidates, lowers the guards. */
@@ -232,6 +232,13 @@ async function endNestedWrite(core: CacheopsRuntime, c: WriteCall, nested: Neste
  * write changed nothing: then only the guards come down.
  */
 async function finishRelated(core: CacheopsRuntime, c: WriteCall, related: RelatedWrite, failed: boolean): Promise<void> {
+  // The first raise of each model's guard comes down with its invalidation, any further
+  // one (a transform registered later) on its own.
+  const first = new Map<string, string | undefined>()
+  for (const { model, token } of related.registrations) {
+    if (!first.has(model)) first.set(model, token)
+    else await core.invalidate({ model, rows: [], modelWide: [], cause: `${c.model}.${c.operation} (${model})`, endWrite: true, endTransform: token })
+  }
   for (const m of related.guarded) {
     const info = core.model(m)
     const whole = !failed && related.modelWide.has(m)
@@ -243,6 +250,7 @@ async function finishRelated(core: CacheopsRuntime, c: WriteCall, related: Relat
       modelWide: whole ? [m] : [],
       cause: `${c.model}.${c.operation} (${m})`,
       endWrite: true,
+      endTransform: first.get(m),
       tags: bound.tags,
       boundTagsUnknown: bound.unknown ? [m] : [],
     })
@@ -250,41 +258,53 @@ async function finishRelated(core: CacheopsRuntime, c: WriteCall, related: Relat
 }
 
 /** Raises the write guard of each model; a model whose guard failed goes whole instead. */
-async function guardModels(core: CacheopsRuntime, models: Iterable<string>, related: RelatedWrite): Promise<void> {
+async function guardModels(core: CacheopsRuntime, models: Iterable<string>, related: RelatedWrite, transform?: UpdateTransform): Promise<void> {
   for (const m of models) {
-    if (related.guarded.includes(m)) continue
-    if ((await core.beginWrite(m, true)) === undefined) related.modelWide.add(m)
-    else related.guarded.push(m)
+    if (related.guarded.includes(m) && !transform) continue
+    if ((await core.beginWrite(m, true, transform)) === undefined) {
+      related.modelWide.add(m)
+      continue
+    }
+    if (!related.guarded.includes(m)) related.guarded.push(m)
+    related.registrations.push({ model: m, token: transform?.token })
   }
 }
 
 /**
- * Before a delete: the rows the database will delete or re-key through ON DELETE
- * CASCADE / SET NULL, read level by level from the deleted rows' keys, under guards.
- * SET NULL children get a second image with the foreign key nulled; SET DEFAULT, too
- * many rows or missing key values make the child model whole.
+ * Before deleting one row: its direct children the database will delete (`Cascade`) or
+ * re-key (`SetNull`: a second image with the foreign key nulled), under their models'
+ * guards. A child moved under the row by a concurrent writer was invalidated by that writer,
+ * and a SET NULL one gets its nulled image through an update transform; but the children of
+ * such a child are nobody's to invalidate, so the levels below go whole (the consistency
+ * checker found this). SET DEFAULT and too many rows make the child model whole too.
  */
-async function readCascades(core: CacheopsRuntime, c: WriteCall, model: string, rows: readonly Record<string, unknown>[], related: RelatedWrite, depth = 0): Promise<void> {
-  if (rows.length === 0) return
-  for (const other of Object.values(core.config.datamodel.models)) {
+async function readCascades(core: CacheopsRuntime, c: WriteCall, model: string, row: Record<string, unknown>, related: RelatedWrite): Promise<void> {
+  const dm = core.config.datamodel
+  for (const other of Object.values(dm.models)) {
     for (const f of Object.values(other.fields)) {
       if (f.kind !== 'relation' || f.type !== model || f.fromFields.length === 0) continue
       if (f.onDelete !== 'Cascade' && f.onDelete !== 'SetNull' && f.onDelete !== 'SetDefault') continue
-      if (f.onDelete === 'SetDefault' || depth > MAX_CASCADE_DEPTH || related.modelWide.has(other.name)) {
+      // What the database does below these children: whole models.
+      if (f.onDelete === 'Cascade') for (const m of modelsChangedByDelete(dm, other.name)) related.modelWide.add(m)
+      else for (const m of modelsChangedByKeyUpdate(dm, other.name, f.fromFields)) related.modelWide.add(m)
+      const key = f.toFields.map((t) => row[t])
+      if (f.onDelete === 'SetDefault' || related.modelWide.has(other.name) || key.some((v) => v === undefined)) {
         related.modelWide.add(other.name)
         continue
       }
-      const keys = rows.map((r) => f.toFields.map((t) => r[t]))
-      if (keys.some((k) => k.some((v) => v === undefined))) {
+      if (key.some((v) => v === null)) continue // a null key is referenced by no row
+      const nulled = f.onDelete === 'SetNull' ? updateTransform(other, Object.fromEntries(f.fromFields.map((ff) => [ff, null]))) : undefined
+      if (nulled === null) {
         related.modelWide.add(other.name)
         continue
       }
-      await guardModels(core, [other.name], related)
-      const where = { OR: keys.filter((k) => k.every((v) => v !== null)).map((k) => Object.fromEntries(f.fromFields.map((ff, i) => [ff, k[i]]))) }
-      if (where.OR.length === 0) continue
+      await guardModels(core, [other.name], related, nulled)
       let children: Record<string, unknown>[]
       try {
-        children = await c.read(other.name, 'findMany', where, { ...selectOf(preImageFields(other, undefined)), ...selectOf(f.fromFields) })
+        children = await c.read(other.name, 'findMany', Object.fromEntries(f.fromFields.map((ff, i) => [ff, key[i]])), {
+          ...selectOf(preImageFields(other, undefined)),
+          ...selectOf(f.fromFields),
+        })
       } catch {
         related.modelWide.add(other.name)
         continue
@@ -295,12 +315,8 @@ async function readCascades(core: CacheopsRuntime, c: WriteCall, model: string, 
       }
       const list = related.images.get(other.name) ?? []
       list.push(...children)
-      if (f.onDelete === 'SetNull') {
-        list.push(...children.map((ch) => ({ ...ch, ...Object.fromEntries(f.fromFields.map((ff) => [ff, null])) })))
-        for (const m of modelsChangedByKeyUpdate(core.config.datamodel, other.name, f.fromFields)) related.modelWide.add(m)
-      }
+      if (f.onDelete === 'SetNull') list.push(...children.map((ch) => ({ ...ch, ...Object.fromEntries(f.fromFields.map((ff) => [ff, null])) })))
       related.images.set(other.name, list)
-      if (f.onDelete === 'Cascade') await readCascades(core, c, other.name, children, related, depth + 1)
     }
   }
 }
@@ -323,7 +339,7 @@ interface Rekey {
  * too many rows make the model whole.
  */
 async function readRekeyedChildren(core: CacheopsRuntime, c: WriteCall, info: ModelInfo, where: unknown, changed: readonly string[]): Promise<Rekey> {
-  const related: RelatedWrite = { guarded: [], images: new Map(), modelWide: new Set() }
+  const related: RelatedWrite = { guarded: [], images: new Map(), modelWide: new Set(), registrations: [] }
   const rekey: Rekey = { related, children: [] }
   const parent = await c.read(c.model, 'findUnique', where, selectOf(preImageFields(info, undefined))).catch(() => undefined)
   for (const other of Object.values(core.config.datamodel.models)) {
@@ -336,7 +352,16 @@ async function readRekeyedChildren(core: CacheopsRuntime, c: WriteCall, info: Mo
       }
       for (const m of modelsChangedByKeyUpdate(core.config.datamodel, other.name, f.fromFields)) related.modelWide.add(m)
       if (parent === null || f.toFields.some((t) => parent[t] === null || parent[t] === undefined)) continue
-      await guardModels(core, [other.name], related)
+      // A child moved under the row meanwhile is re-keyed too: an update transform gives its
+      // new image (the new key comes from the data; a computed one makes the model whole).
+      const data = (c.operation === 'upsert' ? c.args.update : c.args.data) as Record<string, unknown> | undefined
+      const newKey = Object.fromEntries(f.fromFields.map((ff, i) => [ff, f.onUpdate === 'SetNull' ? null : data?.[f.toFields[i]!]]))
+      const transform = updateTransform(other, newKey)
+      if (!transform || Object.values(newKey).some((v) => v === undefined)) {
+        related.modelWide.add(other.name)
+        continue
+      }
+      await guardModels(core, [other.name], related, transform)
       try {
         const rows = await c.read(other.name, 'findMany', Object.fromEntries(f.fromFields.map((ff, i) => [ff, parent[f.toFields[i]!]])), {
           ...selectOf(preImageFields(other, undefined)),
@@ -477,6 +502,11 @@ interface RelatedWrite {
   readonly guarded: string[]
   readonly images: Map<string, Record<string, unknown>[]>
   readonly modelWide: Set<string>
+  /**
+   * Each raise of a model's guard (and the update transform registered with it, for rows the
+   * database re-keys): each must be lowered once.
+   */
+  readonly registrations: { readonly model: string; readonly token: string | undefined }[]
 }
 
 /** A nested write in progress: its plan and the related images read so far. */
