@@ -30,9 +30,6 @@ export interface WriteCall {
 /** createMany of more rows than this invalidates the model whole instead of reading them back. */
 const MAX_READ_BACK_ROWS = 1000
 
-/** Cascade levels followed row by row before the models below go whole. */
-const MAX_CASCADE_DEPTH = 4
-
 /** Compare-and-set retries of one write before falling back to model-wide invalidation. */
 const MAX_CAS_ATTEMPTS = 4
 
