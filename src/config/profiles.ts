@@ -7,11 +7,13 @@ export interface CacheCallOptions {
   readonly timeout?: number
   /** Names to invalidate this entry by, with `$cacheops.invalidateTags(...)`. */
   readonly tags?: readonly string[]
+  /** On a miss, one caller (across processes) computes while the others wait for it. */
+  readonly lock?: boolean
 }
 
 /** What one call resolves to: cache it for `timeout` seconds (with tags), or not at all. */
 export type CacheDecision =
-  | { readonly cache: true; readonly timeout: number; readonly tags: readonly string[] }
+  | { readonly cache: true; readonly timeout: number; readonly tags: readonly string[]; readonly lock: boolean }
   | { readonly cache: false }
 
 const NO: CacheDecision = { cache: false }
@@ -60,9 +62,9 @@ export function decide(config: ParsedConfig, model: string, op: ReadOp, call: Ca
   if (call !== undefined) {
     const ops = call.ops ?? 'all'
     const timeout = call.timeout ?? profile?.timeout
-    return opsInclude(ops, op) && timeout !== undefined ? { cache: true, timeout, tags: call.tags ?? [] } : NO
+    return opsInclude(ops, op) && timeout !== undefined ? { cache: true, timeout, tags: call.tags ?? [], lock: call.lock ?? profile?.lock ?? false } : NO
   }
-  return profile && opsInclude(profile.ops, op) ? { cache: true, timeout: profile.timeout, tags: [] } : NO
+  return profile && opsInclude(profile.ops, op) ? { cache: true, timeout: profile.timeout, tags: [], lock: profile.lock ?? false } : NO
 }
 
 /** Tags are non-empty strings without line breaks (they travel in entry headers). */

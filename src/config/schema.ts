@@ -13,6 +13,8 @@ export interface ModelProfile {
   readonly ops?: readonly ReadOp[] | 'all'
   /** Seconds an entry lives at most (invalidation usually removes it sooner). */
   readonly timeout: number
+  /** On a miss, one caller (across processes) computes while the others wait for it. */
+  readonly lock?: boolean
 }
 
 export type ModelName<DM extends CacheopsDatamodel> = Extract<keyof DM['models'], string>
@@ -56,6 +58,7 @@ const profileSchema = z
   .object({
     ops: z.union([z.literal('all'), z.array(opSchema)]).optional(),
     timeout: z.number({ error: 'timeout must be a number of seconds' }).int('timeout must be a whole number of seconds').positive('timeout must be positive'),
+    lock: z.boolean().optional(),
   })
   .strict()
 

@@ -38,4 +38,5 @@ export const scripts = {
   storeIfFresh: LuaScript.load('store_if_fresh', 1),
   invalidateRows: LuaScript.load('invalidate_rows', 0),
   beginWrite: LuaScript.load('begin_write', 0),
+  releaseLock: LuaScript.load('release_lock', 1),
 }

@@ -23,7 +23,10 @@ export interface Lease {
   readonly checkOnly: string
 }
 
-export type ReadResult = { readonly hit: true; readonly payload: Buffer } | ({ readonly hit: false } & Lease)
+/** A miss's lock: taken by this call, held by another caller, or not asked for. */
+export type LockState = 'acquired' | 'held' | 'none'
+
+export type ReadResult = { readonly hit: true; readonly payload: Buffer } | ({ readonly hit: false; readonly lock: LockState } & Lease)
 
 /** Connection failures in a row that open the circuit, and how long it stays open. */
 const BREAKER_FAILURES = 3
@@ -101,14 +104,15 @@ export class CacheStore {
   }
 
   /** One round trip: the entry if all its stamps are current, else a lease (header). */
-  async readOrLease(entryKey: string, lease: LeaseRequest, token: string, ttl: number): Promise<ReadResult> {
+  async readOrLease(entryKey: string, lease: LeaseRequest, token: string, ttl: number, lockMs = 0): Promise<ReadResult> {
     const args: (string | number)[] = [entryKey, this.prefix, token, ttl, lease.models.length]
     for (const m of lease.models) args.push(m.name, m.schemes.length, ...m.schemes)
     const conjKeys = [...lease.conjKeys, ...lease.checkOnlyKeys]
-    args.push(conjKeys.length, ...conjKeys)
+    args.push(conjKeys.length, ...conjKeys, lockMs)
     const reply = (await this.call(() => scripts.readOrLease.run(this.redis, args))) as [number, ...Buffer[]]
     if (reply[0] === 1) return { hit: true, payload: reply[1] as Buffer }
-    const stamps = reply.slice(1).map((b) => String(b))
+    const lock: LockState = (reply[1] as unknown) === 1 ? 'acquired' : (reply[1] as unknown) === 2 ? 'held' : 'none'
+    const stamps = reply.slice(2).map((b) => String(b))
     let header = ''
     let checkOnly = ''
     lease.models.forEach((m, i) => (header += `e ${stamps[i]} ${m.name}\n`))
@@ -117,7 +121,22 @@ export class CacheStore {
       if (i < lease.conjKeys.length) header += line
       else checkOnly += line
     })
-    return { hit: false, header, checkOnly }
+    return { hit: false, header, checkOnly, lock }
+  }
+
+  /** The channel lock waiters listen on. */
+  get unlockChannel(): string {
+    return `${this.prefix}unlock`
+  }
+
+  /** Releases a lock taken by readOrLease and wakes its waiters. */
+  async releaseLock(entryKey: string, token: string): Promise<void> {
+    await this.call(() => scripts.releaseLock.run(this.redis, [entryKey, token, this.unlockChannel]))
+  }
+
+  /** Whether an entry's lock is still held. */
+  async lockHeld(entryKey: string): Promise<boolean> {
+    return (await this.call(() => this.redis.exists(`${entryKey}#lock`))) === 1
   }
 
   /** Stores unless a write invalidated any stamp of the lease meanwhile. */

@@ -4,6 +4,7 @@ import type { ModelInfo } from '../datamodel/types.js'
 import { CacheopsError, CacheopsRedisError, message } from '../errors.js'
 import type { Invalidation, TxScope } from '../prisma/transactions.js'
 import { DEFAULT_DNF_OPTIONS, type DnfOptions } from '../query/dnf.js'
+import { LockWaiter } from '../redis/lockWaiter.js'
 import { CacheStore, type UpdateTransform } from '../redis/store.js'
 import { boundTagsKeyOf, tagKeyOf } from '../query/dependencies.js'
 import { EventHub } from './events.js'
@@ -21,6 +22,7 @@ export class CacheopsRuntime {
   private readonly ownsRedis: boolean
   readonly dnfOptions: DnfOptions
   readonly events: EventHub
+  readonly locks: LockWaiter
   /** Misses being computed in this process, by entry key (see readPath.ts, single-flight). */
   readonly inFlight = new Map<string, Promise<Buffer | undefined>>()
 
@@ -38,6 +40,7 @@ export class CacheopsRuntime {
     }
     this.store = new CacheStore(this.redis, config.prefix)
     this.events = new EventHub(config.onEvent)
+    this.locks = new LockWaiter(this.store)
     this.dnfOptions = { ...DEFAULT_DNF_OPTIONS, maxInValues: config.maxInValues }
   }
 
@@ -185,6 +188,7 @@ export class CacheopsRuntime {
     if (this.retryTimer) clearTimeout(this.retryTimer)
     if (this.retries.length > 0) await this.runRetries() // a last try; what still fails is reported already
     if (this.retryTimer) clearTimeout(this.retryTimer)
+    await this.locks.close()
     if (this.ownsRedis) await this.redis.quit().catch(() => this.redis.disconnect())
   }
 }

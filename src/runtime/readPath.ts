@@ -7,7 +7,7 @@ import type { TxScope } from '../prisma/transactions.js'
 import { cacheKeyFor } from '../query/cacheKey.js'
 import { boundTagsKeyOf, conjKeyOf, readPlan, schemeOf, tagKeyOf, type ReadPlan } from '../query/dependencies.js'
 import { resultDependencies } from '../query/resultDependencies.js'
-import type { CacheStore, Lease, LeaseRequest, ResultConjunction } from '../redis/store.js'
+import type { CacheStore, Lease, LeaseRequest, LockState, ResultConjunction } from '../redis/store.js'
 import type { CacheopsRuntime } from './core.js'
 import { message } from '../errors.js'
 
@@ -31,6 +31,10 @@ let tokenCounter = 0
 function nextToken(): string {
   return `${TOKEN_PREFIX}${(tokenCounter++).toString(36)}`
 }
+
+/** How long an entry lock lives (a holder that died), and how long waiters wait for it. */
+const LOCK_MS = 10_000
+const LOCK_WAIT_MS = 5_000
 
 /** Extra seconds a conjunction stamp outlives the entry TTL while the result is computed. */
 const LEASE_MARGIN_SECONDS = 60
@@ -58,31 +62,48 @@ export async function cachedRead(core: CacheopsRuntime, c: ReadCall): Promise<un
     if (touched || (tags.length > 0 && core.pendingTags > 0)) return c.query(c.args)
   }
   const token = nextToken()
-  let lease: Lease | undefined
-  let res: Awaited<ReturnType<CacheStore['readOrLease']>> | undefined
-  try {
-    res = await core.store.readOrLease(entryKey, leaseRequestOf(plan, tags, Object.keys(core.config.boundTags)), token, decision.timeout + LEASE_MARGIN_SECONDS)
-  } catch (err) {
-    const error = new CacheopsRedisError(`cache read failed for ${c.model}.${c.operation}: ${message(err)}`, 'read', c.model, err)
-    core.report(error)
-    if (!core.config.degradeOnFailure) throw error
-  }
-  if (res?.hit) {
-    let value: unknown
-    let decoded = true
+  const leaseRequest = leaseRequestOf(plan, tags, Object.keys(core.config.boundTags))
+  // One round trip: the entry if fresh, else a lease (and, with `lock`, the entry's lock).
+  const lookup = async (lockMs: number): Promise<{ hit: true; value: unknown } | { hit: false; lease: (Lease & { lock: LockState }) | undefined }> => {
+    let res: Awaited<ReturnType<CacheStore['readOrLease']>> | undefined
     try {
-      value = decodeResult(res.payload)
+      res = await core.store.readOrLease(entryKey, leaseRequest, token, decision.timeout + LEASE_MARGIN_SECONDS, lockMs)
     } catch (err) {
-      decoded = false
+      const error = new CacheopsRedisError(`cache read failed for ${c.model}.${c.operation}: ${message(err)}`, 'read', c.model, err)
+      core.report(error)
+      if (!core.config.degradeOnFailure) throw error
+      return { hit: false, lease: undefined }
+    }
+    if (!res.hit) return { hit: false, lease: res }
+    try {
+      return { hit: true, value: decodeResult(res.payload) }
+    } catch (err) {
       core.report(new CacheopsRedisError(`cached entry of ${c.model} could not be decoded: ${message(err)}`, 'read', c.model, err))
+      return { hit: false, lease: undefined }
     }
-    if (decoded) {
-      if (core.events.observed) core.events.emit({ type: 'hit', model: c.model, operation: c.operation, key: entryKey, durationMs: performance.now() - started })
-      else core.events.count(c.model, 'hits')
-      if (orThrow && value === null) throw core.notFoundError(c.model)
-      return value
-    }
-  } else if (res) lease = res
+  }
+  const served = (value: unknown) => {
+    if (core.events.observed) core.events.emit({ type: 'hit', model: c.model, operation: c.operation, key: entryKey, durationMs: performance.now() - started })
+    else core.events.count(c.model, 'hits')
+    if (orThrow && value === null) throw core.notFoundError(c.model)
+    return value
+  }
+
+  let found = await lookup(decision.lock && !c.scope ? LOCK_MS : 0)
+  if (found.hit) return served(found.value)
+  if (found.lease?.lock === 'held') {
+    // Another caller, maybe in another process, computes this entry: wait for it without
+    // polling, then read again. Not stored (an invalidation meanwhile, a failure, a timeout):
+    // compute here.
+    await core.locks.wait(entryKey, LOCK_WAIT_MS)
+    found = await lookup(0)
+    if (found.hit) return served(found.value)
+  }
+  const lease = found.lease
+  const holdsLock = lease?.lock === 'acquired'
+  const releaseLock = () => {
+    if (holdsLock) core.store.releaseLock(entryKey, token).catch((err) => core.report(new CacheopsRedisError(`lock release failed: ${message(err)}`, 'store', c.model, err)))
+  }
 
   // Single-flight: an identical miss already computing in this process (never inside a
   // transaction) is joined, as long as its result could be stored.
@@ -91,8 +112,12 @@ export async function cachedRead(core: CacheopsRuntime, c: ReadCall): Promise<un
     // Shared only once the leader's conditional store succeeded: then no write invalidated
     // it between its lease and that store, which covers every write that finished before
     // we joined. Its errors are shared as they are.
-    const shared = await inFlight
+    const shared = await inFlight.catch((err: unknown) => {
+      releaseLock()
+      throw err
+    })
     if (shared !== undefined) {
+      releaseLock() // stored by the flight we joined: our waiters can read it
       core.events.count(c.model, 'misses')
       const value = decodeResult(shared)
       if (orThrow && value === null) throw core.notFoundError(c.model)
@@ -110,6 +135,7 @@ export async function cachedRead(core: CacheopsRuntime, c: ReadCall): Promise<un
     // A not-found of an OrThrow read is a null result worth caching.
     if (!orThrow || (err as { code?: string }).code !== 'P2025') {
       flight?.fail(err)
+      releaseLock() // the waiters compute themselves at once
       throw err
     }
     value = null
@@ -120,8 +146,11 @@ export async function cachedRead(core: CacheopsRuntime, c: ReadCall): Promise<un
   // Inside an interactive transaction the snapshot may predate the lease: never store.
   if (lease !== undefined && !c.scope) {
     const fromResult = plan.derived.size > 0 ? resultConjunctions(core.config.datamodel, c.model, c.args, value, plan.derived) : []
-    storeInBackground(core, c.model, entryKey, lease, fromResult, token, value, decision.timeout, flight)
-  } else flight?.settle(undefined)
+    storeInBackground(core, c.model, entryKey, lease, fromResult, token, value, decision.timeout, flight, releaseLock)
+  } else {
+    flight?.settle(undefined)
+    releaseLock()
+  }
   if (notFound !== undefined) throw notFound
   return value
 }
@@ -159,12 +188,14 @@ function storeInBackground(
   value: unknown,
   ttl: number,
   flight: Flight | undefined,
+  afterStore: () => void,
 ): void {
   let payload: Buffer
   try {
     payload = encodeResult(value)
   } catch (err) {
     flight?.settle(undefined)
+    afterStore()
     core.events.emit({ type: 'skip', model, key: entryKey, reason: 'unencodable' })
     core.report(new CacheopsRedisError(`result of ${model} not stored: ${message(err)}`, 'store', model, err))
     return
@@ -172,10 +203,12 @@ function storeInBackground(
   // Sent now, so a later read on this connection is queued behind it; not awaited.
   core.store.storeIfFresh(entryKey, lease, payload, ttl, token, fromResult).then(
     (stored) => {
+      afterStore()
       flight?.settle(stored ? payload : undefined)
       core.events.emit(stored ? { type: 'store', model, key: entryKey } : { type: 'skip', model, key: entryKey, reason: 'invalidated' })
     },
     (err) => {
+      afterStore()
       flight?.settle(undefined)
       core.report(new CacheopsRedisError(`cache store failed for ${model}: ${message(err)}`, 'store', model, err))
     },

@@ -9,7 +9,11 @@
 -- ARGV[3]  ttl (seconds) for newly created conjunction stamps
 -- ARGV[4]  number of models N, then N times: model, number of schemes S, S schemes
 -- then     number of conjunction keys C, then C conjunction keys
--- Returns  {1, payload} on a hit, {0, stamp...} on a miss (models first, then conj keys).
+-- then     lock milliseconds L: with L > 0, a miss also tries to take the entry's lock
+--          (`<entry key>#lock`, for L ms) so that one caller computes while others wait
+-- Returns  {1, payload} on a hit; {0, lock, stamp...} on a miss (models first, then conj
+--          keys), lock being 1 when this call took it, 2 when another caller holds it, 0
+--          when none was asked for.
 local prefix = ARGV[1]
 
 local value = redis.call('GET', KEYS[1])
@@ -39,7 +43,7 @@ end
 
 local token = ARGV[2]
 local ttl = tonumber(ARGV[3])
-local out = {0}
+local out = {0, 0}
 local i = 4
 local models = tonumber(ARGV[i])
 i = i + 1
@@ -67,5 +71,13 @@ for _ = 1, conjs do
     redis.call('EXPIRE', key, ttl)
   end
   out[#out + 1] = stamp
+end
+local lock_ms = tonumber(ARGV[i] or '0')
+if lock_ms and lock_ms > 0 then
+  if redis.call('SET', KEYS[1] .. '#lock', token, 'NX', 'PX', lock_ms) then
+    out[2] = 1
+  else
+    out[2] = 2
+  end
 end
 return out

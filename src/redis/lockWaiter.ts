@@ -1,0 +1,51 @@
+import type { Cluster, Redis } from 'ioredis'
+import type { CacheStore } from './store.js'
+
+/**
+ * Waits for entry locks to be released without polling Redis: one subscriber connection
+ * (opened on first use) listens on the prefix's unlock channel; release_lock.lua publishes
+ * the entry key there. A wait always ends: on the release, when the lock turns out to be
+ * gone already, or after `timeoutMs` (a holder that crashed, a message that was missed).
+ */
+export class LockWaiter {
+  private subscriber: Redis | Cluster | undefined
+  private ready: Promise<unknown> | undefined
+  private readonly waiting = new Map<string, Set<() => void>>()
+
+  constructor(private readonly store: CacheStore) {}
+
+  async wait(entryKey: string, timeoutMs: number): Promise<void> {
+    await this.subscribe().catch(() => undefined)
+    await new Promise<void>((resolve) => {
+      const set = this.waiting.get(entryKey) ?? new Set()
+      const done = () => {
+        clearTimeout(timer)
+        set.delete(done)
+        if (set.size === 0) this.waiting.delete(entryKey)
+        resolve()
+      }
+      const timer = setTimeout(done, timeoutMs)
+      set.add(done)
+      this.waiting.set(entryKey, set)
+      // Released between our read and our listening: do not wait for a message that came.
+      this.store.lockHeld(entryKey).then((held) => held || done(), () => done())
+    })
+  }
+
+  private subscribe(): Promise<unknown> {
+    if (!this.ready) {
+      const sub = (this.subscriber = (this.store.redis as Redis).duplicate())
+      sub.on('error', () => {})
+      sub.on('message', (_channel: string, key: string) => {
+        for (const wake of [...(this.waiting.get(key) ?? [])]) wake()
+      })
+      this.ready = sub.subscribe(this.store.unlockChannel)
+    }
+    return this.ready
+  }
+
+  async close(): Promise<void> {
+    for (const set of this.waiting.values()) for (const wake of [...set]) wake()
+    if (this.subscriber) await this.subscriber.quit().catch(() => this.subscriber?.disconnect())
+  }
+}

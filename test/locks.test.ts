@@ -1,0 +1,80 @@
+// Cross-process dog-pile protection: with `lock`, one caller computes a missing entry and
+// the others wait for it (here: separate clients, each with its own Redis connections, as
+// separate processes would have).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { freshDatabase, newPrefix, pauseFirst, testClient, type TestClient } from './helpers.ts'
+
+let url: string
+const clients: TestClient[] = []
+let uid: number
+
+beforeAll(async () => {
+  url = await freshDatabase('locks')
+  const setup = testClient(url)
+  uid = (await setup.base.user.create({ data: { email: 'lock@l.io', posts: { create: [{ title: 'l1' }, { title: 'l2' }] } } })).id
+  clients.push(setup)
+})
+afterAll(async () => {
+  for (const c of clients) await c.close()
+})
+
+function group(n: number, lock: boolean): TestClient[] {
+  const prefix = newPrefix()
+  const made = Array.from({ length: n }, () => testClient(url, { prefix, models: { '*': { ops: 'all', timeout: 60, lock } } }))
+  clients.push(...made)
+  return made
+}
+
+describe('lock: true', () => {
+  it('runs the query once for concurrent identical misses across clients', async () => {
+    const cs = group(4, true)
+    const before = cs.reduce((n, c) => n + c.sql.length, 0)
+    const results = await Promise.all(cs.flatMap((c) => Array.from({ length: 10 }, () => c.prisma.post.findMany({ where: { authorId: uid } }))))
+    const queries = cs.reduce((n, c) => n + c.sql.length, 0) - before
+    expect(queries).toBe(1)
+    expect(new Set(results.map((r) => r.length))).toEqual(new Set([2]))
+  })
+
+  it('without lock, each client runs its own query', async () => {
+    const cs = group(4, false)
+    const before = cs.reduce((n, c) => n + c.sql.length, 0)
+    await Promise.all(cs.map((c) => c.prisma.post.findMany({ where: { authorId: uid } })))
+    expect(cs.reduce((n, c) => n + c.sql.length, 0) - before).toBe(4)
+  })
+
+  it('waiters do not read a result invalidated while it was computed', async () => {
+    const [a, b] = group(2, true) as [TestClient, TestClient]
+    const { client, paused, release } = pauseFirst(a, 'post', 'findMany', 'after')
+    const holder = client.post.findMany({ where: { authorId: uid } }).then((r) => r)
+    await paused // a holds the lock and read the database
+    const waiter = b.prisma.post.findMany({ where: { authorId: uid } }).then((r) => r)
+    await b.prisma.post.create({ data: { title: 'l3', authorId: uid } }) // invalidates what a read
+    await new Promise((r) => setTimeout(r, 20))
+    release()
+    expect((await holder).length).toBe(2)
+    expect((await waiter).map((p) => p.title).sort()).toEqual(['l1', 'l2', 'l3'])
+  })
+
+  it('a failed computation releases the waiters at once', async () => {
+    const [a, b] = group(2, true) as [TestClient, TestClient]
+    let calls = 0
+    const failing = a.prisma.$extends({
+      query: {
+        tag: {
+          async count({ args, query }) {
+            if (calls++ === 0) {
+              await new Promise((r) => setTimeout(r, 100))
+              throw new Error('holder failed')
+            }
+            return query(args)
+          },
+        },
+      },
+    })
+    const started = Date.now()
+    const [h, w] = await Promise.allSettled([failing.tag.count(), new Promise((r) => setTimeout(r, 20)).then(() => b.prisma.tag.count())])
+    expect(h.status).toBe('rejected')
+    expect(w).toMatchObject({ status: 'fulfilled', value: 0 })
+    expect(Date.now() - started).toBeLessThan(4_000) // well before the 5 s wait limit
+  })
+})
