@@ -78,3 +78,20 @@ describe('lock: true', () => {
     expect(Date.now() - started).toBeLessThan(4_000) // well before the 5 s wait limit
   })
 })
+
+describe('lock on cachedAs and cached', () => {
+  it('computes once across clients', async () => {
+    const cs = group(3, false)
+    let runs = 0
+    const fns = cs.map((c) =>
+      c.prisma.$cacheops.cached(async () => {
+        runs++
+        await new Promise((r) => setTimeout(r, 50))
+        return 'value'
+      }, { timeout: 30, key: 'locked-fn', lock: true }),
+    )
+    const out = await Promise.all(fns.flatMap((f) => [f(), f()]))
+    expect(out.every((v) => v === 'value')).toBe(true)
+    expect(runs).toBe(1)
+  })
+})

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { decodeResult, encodeResult } from '../codec/index.js'
 import { CacheopsConfigError, CacheopsError, CacheopsRedisError, message } from '../errors.js'
 import type { EventHub } from '../runtime/events.js'
+import type { LockWaiter } from '../redis/lockWaiter.js'
 import type { TxScope } from '../prisma/transactions.js'
 import { canonicalArgs } from '../query/cacheKey.js'
 import type { CacheStore, LeaseRequest } from '../redis/store.js'
@@ -40,6 +41,8 @@ export interface MemoizeOptions<A extends unknown[]> {
    * exists so code ported from cacheops reads the same.
    */
   readonly keepFresh?: true
+  /** On a miss, one caller (across processes) computes while the others wait for it. */
+  readonly lock?: boolean
 }
 
 /** A memoized function: the function itself, plus what operations need. */
@@ -69,12 +72,16 @@ export interface MemoizeEnv {
   readonly bypass?: () => boolean
   /** False: a failed cache lookup throws instead of running the function. */
   readonly degradeOnFailure?: boolean
+  /** Where lock waiters wait (`lock` option); without it, `lock` is ignored. */
+  readonly locks?: LockWaiter
 }
 
 /** A stored result: a value, or an error of one of the `cacheErrors` classes. */
 type Stored = { v: unknown } | { e: { i: number; name: string; message: string; props: Record<string, unknown> } }
 
 const LEASE_MARGIN_SECONDS = 60
+const LOCK_MS = 10_000
+const LOCK_WAIT_MS = 5_000
 /** The `model` of events about memoized functions. */
 export const FUNCTION_MODEL = '(function)'
 const TOKEN_PREFIX = randomBytes(6).toString('base64url')
@@ -122,10 +129,10 @@ export function memoize<A extends unknown[], R>(
       return { stored, outcome: stored }
     }
   }
-  const lookup = async (key: string): Promise<{ hit: Stored } | { lease: Awaited<ReturnType<CacheStore['readOrLease']>> | undefined; token: string }> => {
+  const lookup = async (key: string, lockMs = 0): Promise<{ hit: Stored } | { lease: Awaited<ReturnType<CacheStore['readOrLease']>> | undefined; token: string }> => {
     const token = `${TOKEN_PREFIX}${(tokens++).toString(36)}`
     try {
-      const res = await env.store.readOrLease(key, env.lease, token, options.timeout + LEASE_MARGIN_SECONDS)
+      const res = await env.store.readOrLease(key, env.lease, token, options.timeout + LEASE_MARGIN_SECONDS, lockMs)
       if (res.hit) return { hit: decodeResult(res.payload) as Stored }
       return { lease: res, token }
     } catch (err) {
@@ -135,18 +142,30 @@ export function memoize<A extends unknown[], R>(
       return { lease: undefined, token }
     }
   }
+  /** Releases the entry lock if this lookup took it (and wakes the waiters). */
+  const releaseLock = (key: string, lease: Awaited<ReturnType<CacheStore['readOrLease']>> | undefined, token: string) => {
+    if (lease && !lease.hit && lease.lock === 'acquired') env.store.releaseLock(key, token).catch(() => {})
+  }
   const store = (key: string, lease: Awaited<ReturnType<CacheStore['readOrLease']>> | undefined, token: string, stored: Stored): void => {
-    if (!lease || lease.hit || env.scope?.()) return // inside a transaction: never fill
+    const release = () => releaseLock(key, lease, token)
+    if (!lease || lease.hit || env.scope?.()) return release() // inside a transaction: never fill
     let payload: Buffer
     try {
       payload = encodeResult(stored)
     } catch (err) {
+      release()
       env.report(new CacheopsRedisError(`memoized result not stored: ${message(err)}`, 'store', undefined, err))
       return
     }
     env.store.storeIfFresh(key, lease, payload, options.timeout, token).then(
-      (stored) => env.events?.emit(stored ? { type: 'store', model: FUNCTION_MODEL, key } : { type: 'skip', model: FUNCTION_MODEL, key, reason: 'invalidated' }),
-      (err) => env.report(new CacheopsRedisError(`memoized result store failed: ${message(err)}`, 'store', undefined, err)),
+      (stored) => {
+        release()
+        env.events?.emit(stored ? { type: 'store', model: FUNCTION_MODEL, key } : { type: 'skip', model: FUNCTION_MODEL, key, reason: 'invalidated' })
+      },
+      (err) => {
+        release()
+        env.report(new CacheopsRedisError(`memoized result store failed: ${message(err)}`, 'store', undefined, err))
+      },
     )
   }
 
@@ -154,14 +173,25 @@ export function memoize<A extends unknown[], R>(
     if (env.scope?.()?.wrote || env.bypass?.()) return await fn(...args)
     const started = performance.now()
     const key = keyOf(args)
-    const found = await lookup(key)
+    let found = await lookup(key, options.lock && env.locks ? LOCK_MS : 0)
+    if (!('hit' in found) && found.lease && !found.lease.hit && found.lease.lock === 'held' && env.locks) {
+      await env.locks.wait(key, LOCK_WAIT_MS) // another caller computes it: wait, read again
+      found = await lookup(key)
+    }
     if ('hit' in found) {
       emit('hit', key, started)
       options.onHit?.(args, 'v' in found.hit ? found.hit.v : undefined)
       return unwrap(found.hit)
     }
     options.onMiss?.(args)
-    const { stored, outcome } = await compute(args)
+    let computed: Awaited<ReturnType<typeof compute>>
+    try {
+      computed = await compute(args)
+    } catch (err) {
+      releaseLock(key, found.lease, found.token) // the waiters compute themselves at once
+      throw err
+    }
+    const { stored, outcome } = computed
     emit('miss', key, started)
     store(key, found.lease, found.token, stored)
     return unwrap(outcome)
