@@ -31,6 +31,22 @@ export class CacheopsRedisError extends CacheopsError {
   }
 }
 
+/**
+ * The background refresh of a stale entry (stale-while-revalidate) failed: the query
+ * threw. Reported through `onError`; the stale value was served, and the next reader of
+ * the entry tries again.
+ */
+export class CacheopsRefreshError extends CacheopsError {
+  override name = 'CacheopsRefreshError'
+  constructor(
+    message: string,
+    readonly model: string | undefined,
+    override readonly cause: unknown,
+  ) {
+    super(message)
+  }
+}
+
 /** The message of anything thrown. */
 export function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err)

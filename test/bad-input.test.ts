@@ -1,6 +1,7 @@
 // Odd inputs give a correct entry or a clean skip, never a wrong hit or an error from the cache.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { countSql, freshDatabase, testClient, type TestClient } from './helpers.ts'
+import type { CacheopsEvent } from '../src/index.ts'
 
 let t: TestClient
 let uid: number
@@ -43,4 +44,51 @@ describe('bad input', () => {
     }
   })
 
+  it('results that cannot round-trip are returned to the caller but never stored', async () => {
+    const skips: CacheopsEvent[] = []
+    const stop = t.prisma.$cacheops.on('skip', (e) => skips.push(e))
+    const cycle: Record<string, unknown> = {}
+    cycle.self = cycle
+    const values: unknown[] = [{ f: () => 1 }, new Map([[1, 2]]), cycle, [Symbol('s')], { at: new (class Point {})() }]
+    for (const [i, v] of values.entries()) {
+      let runs = 0
+      const fn = t.prisma.$cacheops.cached(() => (runs++, v), { timeout: 60, key: `unencodable-${i}` })
+      expect(await fn()).toBe(v)
+      await new Promise((r) => setTimeout(r, 20))
+      expect(await fn()).toBe(v) // not a hit on a mangled copy: computed again
+      expect(runs).toBe(2)
+    }
+    stop()
+    expect(skips.filter((e) => e.type === 'skip' && e.reason === 'unencodable')).toHaveLength(values.length * 2)
+  })
+
+  it('results above maxResultBytes are not stored, and that is reported', async () => {
+    const small = testClient(await freshDatabase('bad_input_small'), { maxResultBytes: 2_000 })
+    try {
+      const events: CacheopsEvent[] = []
+      small.prisma.$cacheops.on('skip', (e) => events.push(e))
+      const author = await small.base.user.create({ data: { email: 'big@b.io' } })
+      await small.base.post.createMany({ data: Array.from({ length: 40 }, (_, i) => ({ title: `big ${i} ${'x'.repeat(40)}`, authorId: author.id })) })
+      const big = () => small.prisma.post.findMany({ where: { authorId: author.id } })
+      const tiny = () => small.prisma.post.findFirst({ where: { authorId: author.id }, select: { id: true } })
+      expect((await big()).length).toBe(40)
+      await tiny()
+      await new Promise((r) => setTimeout(r, 20))
+      expect(await countSql(small, big)).toMatchObject({ sql: 1 }) // never stored
+      expect(await countSql(small, tiny)).toMatchObject({ sql: 0 }) // small results still are
+      const tooLarge = events.filter((e) => e.type === 'skip' && e.reason === 'too-large')
+      expect(tooLarge.length).toBeGreaterThanOrEqual(2)
+      expect(tooLarge[0]).toMatchObject({ model: 'Post' })
+      expect((tooLarge[0] as { bytes: number }).bytes).toBeGreaterThan(2_000)
+      expect(small.prisma.$cacheops.stats().byModel.Post?.tooLarge).toBeGreaterThanOrEqual(2)
+      let runs = 0
+      const fn = small.prisma.$cacheops.cached(() => (runs++, 'y'.repeat(5_000)), { timeout: 60, key: 'big-fn' })
+      await fn()
+      await new Promise((r) => setTimeout(r, 20))
+      await fn()
+      expect(runs).toBe(2)
+    } finally {
+      await small.close()
+    }
+  })
 })

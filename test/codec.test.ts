@@ -6,7 +6,7 @@ import { Decimal as RuntimeDecimal } from '@prisma/client/runtime/client';
 // In ESM this loads index.mjs: a second Decimal class (dual-package hazard).
 import { Decimal as ForeignDecimal } from '@prisma/client-runtime-utils';
 import { Prisma } from '../prisma/generated/client/client.ts';
-import { createDecoder, decodeResult, encodeResult } from '../src/codec/index.js';
+import { createDecoder, decodeResult, encodeResult, UnencodableValueError } from '../src/codec/index.js';
 
 const Decimal = Prisma.Decimal;
 type Decimal = InstanceType<typeof Decimal>;
@@ -313,6 +313,31 @@ const resultArb = fc.oneof(
   },
   { weight: 1, arbitrary: jsonArb },
 );
+
+describe('codec: refusals (not stored rather than decoded as something else)', () => {
+  const cycle: Record<string, unknown> = { a: 1 };
+  cycle.self = cycle;
+  class Point { constructor(readonly x: number) {} }
+  const refused: [string, unknown][] = [
+    ['a function', { f: () => 1 }],
+    ['a symbol', [Symbol('s')]],
+    ['a Map', { m: new Map([[1, 2]]) }],
+    ['a Set', new Set([1])],
+    ['a Promise', { p: Promise.resolve(1) }],
+    ['a class instance', [{ at: new Point(1) }]],
+    ['an Error', new Error('x')],
+    ['a cycle', cycle],
+  ];
+  for (const [what, value] of refused) {
+    it(`refuses ${what}`, () => {
+      expect(() => encodeResult(value)).toThrow(UnencodableValueError);
+    });
+    it(`refuses ${what} next to a value that needs rewriting (-0, "__proto__")`, () => {
+      expect(() => encodeResult([{ z: -0 }, value])).toThrow(UnencodableValueError);
+      expect(() => encodeResult(JSON.parse('{"__proto__": {"x": 1}, "v": 0}') && { ...JSON.parse('{"__proto__": 1}'), v: value })).toThrow(UnencodableValueError);
+    });
+  }
+});
 
 describe('codec: property', () => {
   it('round-trips Prisma-like results with identical types and values', () => {

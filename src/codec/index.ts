@@ -18,8 +18,12 @@
  *
  * Not part of the contract: `undefined` (Prisma results never contain it; as
  * msgpackr does, an undefined property decodes as an undefined property, an
- * undefined array slot as undefined), class instances other than the ones
- * above (written as plain objects), Map/Set, symbols, functions, cycles.
+ * undefined array slot as undefined).
+ *
+ * Refused (encodeResult throws, so the result is not stored rather than
+ * decoded as something else): functions, symbols, cycles, and class instances
+ * other than the ones above — Map, Set, Promise, Error, user classes — which
+ * msgpackr would write as plain objects.
  *
  * Pitfalls found while measuring (msgpackr 2.1.3):
  * - -0 is written as the integer 0 (`-0 >>> 0 === -0`), so it is lost;
@@ -155,45 +159,57 @@ function isPlainObject(v: object): v is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
-/** Decimal of another Decimal class copy (duck-typed by Decimal.isDecimal). */
-function isForeignDecimal(v: object): boolean {
-  // the instanceof fast path keeps the scan cheap for the common classes
-  if (v instanceof Decimal || v instanceof Date || v instanceof Uint8Array) return false;
-  return Decimal.isDecimal(v);
+/** Deeper values are refused: far beyond any Prisma result (include depth), short of the stack. */
+const MAX_DEPTH = 1000;
+
+/** A value the codec would not give back as it is (see the list at the top). */
+export class UnencodableValueError extends Error {
+  override name = 'UnencodableValueError';
 }
 
-/** True when `v` contains a -0, an own "__proto__" key or a foreign Decimal. */
-function needsRewrite(v: unknown): boolean {
+/**
+ * True when `v` contains a -0, an own "__proto__" key or a foreign Decimal;
+ * throws UnencodableValueError for what cannot round-trip.
+ */
+function needsRewrite(v: unknown, depth = 0): boolean {
+  // A cycle (or absurd nesting) is refused before it overflows the stack.
+  if (depth > MAX_DEPTH) throw new UnencodableValueError(`nesting deeper than ${MAX_DEPTH} levels (a cycle?) cannot be cached`);
   if (typeof v === 'number') return v === 0 && 1 / v < 0;
+  if (typeof v === 'function' || typeof v === 'symbol') throw new UnencodableValueError(`a ${typeof v} cannot be cached`);
   if (typeof v !== 'object' || v === null) return false;
   if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) if (needsRewrite(v[i])) return true;
+    for (let i = 0; i < v.length; i++) if (needsRewrite(v[i], depth + 1)) return true;
     return false;
   }
-  if (!isPlainObject(v)) return isForeignDecimal(v); // Date, Decimal, Uint8Array…
+  if (!isPlainObject(v)) {
+    if (v instanceof Decimal || v instanceof Date || v instanceof Uint8Array) return false;
+    if (Decimal.isDecimal(v)) return true;
+    throw new UnencodableValueError(`a ${v.constructor?.name ?? 'class'} instance cannot be cached (only plain objects, arrays, Date, Decimal and bytes)`);
+  }
   for (const k in v) {
-    if (k === '__proto__' || needsRewrite(v[k])) return true;
+    if (k === '__proto__' || needsRewrite(v[k], depth + 1)) return true;
   }
   return false;
 }
 
-/** Copy of `v` with what needsRewrite looks for replaced. */
-function rewrite(v: unknown): unknown {
+/** Copy of `v` with what needsRewrite looks for replaced (refusing what it refuses). */
+function rewrite(v: unknown, depth = 0): unknown {
   if (typeof v === 'number') return v === 0 && 1 / v < 0 ? NEG_ZERO : v;
-  if (typeof v !== 'object' || v === null) return v;
-  if (Array.isArray(v)) return v.map(rewrite);
+  if (typeof v !== 'object' || v === null) return needsRewrite(v, depth), v;
+  if (depth > MAX_DEPTH) return needsRewrite(v, depth);
+  if (Array.isArray(v)) return v.map((x) => rewrite(x, depth + 1));
   if (!isPlainObject(v)) {
-    if (!isForeignDecimal(v)) return v;
-    const d = v as Decimal; // same API, other class
+    if (!needsRewrite(v, depth)) return v; // Date, Decimal, bytes (or throws)
+    const d = v as Decimal; // a foreign Decimal: same API, other class
     return new Decimal(d.isZero() && d.isNegative() ? '-0' : d.toString());
   }
   const keys = Object.keys(v);
   if (keys.includes('__proto__')) {
     const entries: unknown[] = [];
-    for (const k of keys) entries.push(k, rewrite(v[k]));
+    for (const k of keys) entries.push(k, rewrite(v[k], depth + 1));
     return new ProtoKeyObject(entries);
   }
   const out: Record<string, unknown> = {};
-  for (const k of keys) out[k] = rewrite(v[k]);
+  for (const k of keys) out[k] = rewrite(v[k], depth + 1);
   return out;
 }

@@ -9,11 +9,13 @@ export interface CacheCallOptions {
   readonly tags?: readonly string[]
   /** On a miss, one caller (across processes) computes while the others wait for it. */
   readonly lock?: boolean
+  /** Seconds an expired (not invalidated) entry is served while it is refreshed. */
+  readonly staleWhileRevalidate?: number
 }
 
 /** What one call resolves to: cache it for `timeout` seconds (with tags), or not at all. */
 export type CacheDecision =
-  | { readonly cache: true; readonly timeout: number; readonly tags: readonly string[]; readonly lock: boolean }
+  | { readonly cache: true; readonly timeout: number; readonly tags: readonly string[]; readonly lock: boolean; readonly staleWhileRevalidate: number }
   | { readonly cache: false }
 
 const NO: CacheDecision = { cache: false }
@@ -45,6 +47,7 @@ export function validateCallOptions(config: ParsedConfig, model: string, opts: C
     const bad = opts.ops.find((o) => !(READ_OPS as readonly string[]).includes(o))
     if (bad !== undefined) throw new CacheopsConfigError(`prisma-cacheops: .cache() ops: unknown operation "${bad}"`, [{ path: 'ops', message: `unknown operation ${bad}` }])
   }
+  if (opts?.staleWhileRevalidate !== undefined) assertStaleWindow(opts.staleWhileRevalidate, '.cache() staleWhileRevalidate')
   if (opts?.tags !== undefined) assertTags(opts.tags)
   if (opts?.timeout === undefined && !profile) {
     throw new CacheopsConfigError(`prisma-cacheops: .cache() on model ${model}, which has no profile: give it a profile or pass { timeout }`)
@@ -62,9 +65,20 @@ export function decide(config: ParsedConfig, model: string, op: ReadOp, call: Ca
   if (call !== undefined) {
     const ops = call.ops ?? 'all'
     const timeout = call.timeout ?? profile?.timeout
-    return opsInclude(ops, op) && timeout !== undefined ? { cache: true, timeout, tags: call.tags ?? [], lock: call.lock ?? profile?.lock ?? false } : NO
+    if (!opsInclude(ops, op) || timeout === undefined) return NO
+    const staleWhileRevalidate = call.staleWhileRevalidate ?? profile?.staleWhileRevalidate ?? 0
+    return { cache: true, timeout, tags: call.tags ?? [], lock: call.lock ?? profile?.lock ?? false, staleWhileRevalidate }
   }
-  return profile && opsInclude(profile.ops, op) ? { cache: true, timeout: profile.timeout, tags: [], lock: profile.lock ?? false } : NO
+  return profile && opsInclude(profile.ops, op)
+    ? { cache: true, timeout: profile.timeout, tags: [], lock: profile.lock ?? false, staleWhileRevalidate: profile.staleWhileRevalidate ?? 0 }
+    : NO
+}
+
+/** A stale window is a whole number of seconds, 0 or more. */
+export function assertStaleWindow(seconds: unknown, what: string): void {
+  if (!(Number.isInteger(seconds) && (seconds as number) >= 0)) {
+    throw new CacheopsConfigError(`prisma-cacheops: ${what} must be a whole number of seconds (0 or more), got ${String(seconds)}`, [{ path: 'staleWhileRevalidate', message: 'must be a whole number ≥ 0' }])
+  }
 }
 
 /** Tags are non-empty strings without line breaks (they travel in entry headers). */

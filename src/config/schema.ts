@@ -15,6 +15,12 @@ export interface ModelProfile {
   readonly timeout: number
   /** On a miss, one caller (across processes) computes while the others wait for it. */
   readonly lock?: boolean
+  /**
+   * Seconds after `timeout` during which an entry that merely expired (no write
+   * invalidated it) is still served while one caller, across processes, refreshes it in
+   * the background. Invalidated entries are never served stale.
+   */
+  readonly staleWhileRevalidate?: number
 }
 
 export type ModelName<DM extends CacheopsDatamodel> = Extract<keyof DM['models'], string>
@@ -30,6 +36,11 @@ export interface CacheopsConfig<DM extends CacheopsDatamodel = CacheopsDatamodel
   readonly models?: { readonly [K in ModelName<DM> | '*']?: ModelProfile | null }
   /** `in` lists up to this length become exact dependencies; longer ones are model-wide. */
   readonly maxInValues?: number
+  /**
+   * Encoded results larger than this many bytes are not stored (reported as a `skip`
+   * event with reason `too-large`, and in `stats().tooLarge`). Default 4 MiB.
+   */
+  readonly maxResultBytes?: number
   /** Called with every Redis failure the cache recovered from. Default: console.warn. */
   readonly onError?: (error: CacheopsError) => void
   /** Called with every cache event (hit, miss, store, skip, invalidate, error). */
@@ -53,12 +64,16 @@ export interface CacheopsConfig<DM extends CacheopsDatamodel = CacheopsDatamodel
   readonly rawSqlModels?: (sql: string) => readonly ModelName<DM>[] | 'all' | undefined
 }
 
+/** Redis handles values up to 512 MB, but large ones stall it (scripts copy them): 4 MiB. */
+export const DEFAULT_MAX_RESULT_BYTES = 4 * 1024 * 1024
+
 const opSchema = z.enum(READ_OPS)
 const profileSchema = z
   .object({
     ops: z.union([z.literal('all'), z.array(opSchema)]).optional(),
     timeout: z.number({ error: 'timeout must be a number of seconds' }).int('timeout must be a whole number of seconds').positive('timeout must be positive'),
     lock: z.boolean().optional(),
+    staleWhileRevalidate: z.number().int('staleWhileRevalidate must be a whole number of seconds').min(0, 'staleWhileRevalidate must not be negative').optional(),
   })
   .strict()
 
@@ -85,6 +100,7 @@ const configSchema = z
     prefix: z.string().optional(),
     models: z.record(z.string(), profileSchema.nullable()).optional(),
     maxInValues: z.number().int().min(0).optional(),
+    maxResultBytes: z.number().int('maxResultBytes must be a whole number of bytes').positive('maxResultBytes must be positive').optional(),
     onError: z.function().optional(),
     rawSqlModels: z.function().optional(),
     onEvent: z.function().optional(),
@@ -110,6 +126,7 @@ export interface ParsedConfig {
   readonly prefix: string
   readonly models: Readonly<Record<string, ModelProfile | null>>
   readonly maxInValues: number
+  readonly maxResultBytes: number
   readonly onError: (error: CacheopsError) => void
   readonly rawSqlModels: ((sql: string) => readonly string[] | 'all' | undefined) | undefined
   readonly onEvent: ((event: CacheopsEvent) => void) | undefined
@@ -134,6 +151,7 @@ export function parseConfig(input: unknown): ParsedConfig {
     prefix: cfg.prefix ?? 'cacheops:',
     models: (cfg.models ?? {}) as Record<string, ModelProfile | null>,
     maxInValues: cfg.maxInValues ?? 8,
+    maxResultBytes: cfg.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES,
     onError: (cfg.onError as ParsedConfig['onError'] | undefined) ?? ((e) => console.warn(`[prisma-cacheops] ${e.message}`)),
     rawSqlModels: cfg.rawSqlModels as ParsedConfig['rawSqlModels'],
     onEvent: cfg.onEvent as ParsedConfig['onEvent'],

@@ -1,11 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { decodeResult, encodeResult } from '../codec/index.js'
-import { CacheopsConfigError, CacheopsError, CacheopsRedisError, message } from '../errors.js'
+import { CacheopsConfigError, CacheopsError, CacheopsRedisError, CacheopsRefreshError, message } from '../errors.js'
 import type { EventHub } from '../runtime/events.js'
 import type { LockWaiter } from '../redis/lockWaiter.js'
 import type { TxScope } from '../prisma/transactions.js'
 import { canonicalArgs } from '../query/cacheKey.js'
-import type { CacheStore, LeaseRequest } from '../redis/store.js'
+import type { CacheStore, Lease, LeaseRequest } from '../redis/store.js'
+import { assertStaleWindow } from '../config/profiles.js'
+import { DEFAULT_MAX_RESULT_BYTES } from '../config/schema.js'
 
 /** Thrown by `peek()` when nothing is cached for those arguments. */
 export class CacheMiss extends CacheopsError {
@@ -43,6 +45,11 @@ export interface MemoizeOptions<A extends unknown[]> {
   readonly keepFresh?: true
   /** On a miss, one caller (across processes) computes while the others wait for it. */
   readonly lock?: boolean
+  /**
+   * Seconds after `timeout` during which an expired (not invalidated) result is still
+   * returned while one caller, across processes, recomputes it in the background.
+   */
+  readonly staleWhileRevalidate?: number
 }
 
 /** A memoized function: the function itself, plus what operations need. */
@@ -74,6 +81,8 @@ export interface MemoizeEnv {
   readonly degradeOnFailure?: boolean
   /** Where lock waiters wait (`lock` option); without it, `lock` is ignored. */
   readonly locks?: LockWaiter
+  /** Larger encoded results are not stored (default DEFAULT_MAX_RESULT_BYTES). */
+  readonly maxResultBytes?: number
 }
 
 /** A stored result: a value, or an error of one of the `cacheErrors` classes. */
@@ -82,6 +91,7 @@ type Stored = { v: unknown } | { e: { i: number; name: string; message: string; 
 const LEASE_MARGIN_SECONDS = 60
 const LOCK_MS = 10_000
 const LOCK_WAIT_MS = 5_000
+const REFRESH_MS = 10_000
 /** The `model` of events about memoized functions. */
 export const FUNCTION_MODEL = '(function)'
 const TOKEN_PREFIX = randomBytes(6).toString('base64url')
@@ -100,6 +110,9 @@ export function memoize<A extends unknown[], R>(
   if ((options as { keepFresh?: unknown }).keepFresh === false) {
     throw new CacheopsConfigError('prisma-cacheops: keepFresh: false is not supported: results computed during an invalidation are never stored', [{ path: 'keepFresh', message: 'only true' }])
   }
+  if (options.staleWhileRevalidate !== undefined) assertStaleWindow(options.staleWhileRevalidate, 'staleWhileRevalidate')
+  const stale = options.staleWhileRevalidate ?? 0
+  const ttl = options.timeout + stale
   const identity = options.key ?? `source:${createHash('sha1').update(fn.toString()).digest('base64url')}`
   const name = options.key ?? (fn.name || 'anonymous')
   const emit = (type: 'hit' | 'miss', key: string, started: number) =>
@@ -129,11 +142,12 @@ export function memoize<A extends unknown[], R>(
       return { stored, outcome: stored }
     }
   }
-  const lookup = async (key: string, lockMs = 0): Promise<{ hit: Stored } | { lease: Awaited<ReturnType<CacheStore['readOrLease']>> | undefined; token: string }> => {
+  type Lookup = { hit: Stored; refresh?: Lease; token: string } | { lease: Awaited<ReturnType<CacheStore['readOrLease']>> | undefined; token: string }
+  const lookup = async (key: string, lockMs = 0, acceptStale = false): Promise<Lookup> => {
     const token = `${TOKEN_PREFIX}${(tokens++).toString(36)}`
     try {
-      const res = await env.store.readOrLease(key, env.lease, token, options.timeout + LEASE_MARGIN_SECONDS, lockMs)
-      if (res.hit) return { hit: decodeResult(res.payload) as Stored }
+      const res = await env.store.readOrLease(key, env.lease, token, ttl + LEASE_MARGIN_SECONDS, lockMs, acceptStale && stale > 0 ? REFRESH_MS : 0)
+      if (res.hit) return { hit: decodeResult(res.payload) as Stored, refresh: res.refresh, token }
       return { lease: res, token }
     } catch (err) {
       const error = new CacheopsRedisError(`cache read failed for a memoized function: ${message(err)}`, 'read', undefined, err)
@@ -146,18 +160,23 @@ export function memoize<A extends unknown[], R>(
   const releaseLock = (key: string, lease: Awaited<ReturnType<CacheStore['readOrLease']>> | undefined, token: string) => {
     if (lease && !lease.hit && lease.lock === 'acquired') env.store.releaseLock(key, token).catch(() => {})
   }
-  const store = (key: string, lease: Awaited<ReturnType<CacheStore['readOrLease']>> | undefined, token: string, stored: Stored): void => {
-    const release = () => releaseLock(key, lease, token)
-    if (!lease || lease.hit || env.scope?.()) return release() // inside a transaction: never fill
+  const store = (key: string, lease: Lease | undefined, token: string, stored: Stored, release: () => void = () => {}): void => {
+    if (!lease || env.scope?.()) return release() // inside a transaction: never fill
     let payload: Buffer
     try {
       payload = encodeResult(stored)
     } catch (err) {
       release()
+      env.events?.emit({ type: 'skip', model: FUNCTION_MODEL, key, reason: 'unencodable' })
       env.report(new CacheopsRedisError(`memoized result not stored: ${message(err)}`, 'store', undefined, err))
       return
     }
-    env.store.storeIfFresh(key, lease, payload, options.timeout, token).then(
+    if (payload.length > (env.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES)) {
+      release()
+      env.events?.emit({ type: 'skip', model: FUNCTION_MODEL, key, reason: 'too-large', bytes: payload.length })
+      return
+    }
+    env.store.storeIfFresh(key, lease, payload, ttl, token, [], stale > 0 ? options.timeout : 0).then(
       (stored) => {
         release()
         env.events?.emit(stored ? { type: 'store', model: FUNCTION_MODEL, key } : { type: 'skip', model: FUNCTION_MODEL, key, reason: 'invalidated' })
@@ -169,16 +188,30 @@ export function memoize<A extends unknown[], R>(
     )
   }
 
+  /** A stale result this caller is to refresh: recompute it after answering. */
+  const refreshInBackground = (key: string, args: A, lease: Lease, token: string) => {
+    compute(args).then(
+      ({ stored }) => store(key, lease, token, stored),
+      (err: unknown) => {
+        env.store.releaseRefresh(key, token).catch(() => {})
+        env.report(new CacheopsRefreshError(`background refresh of a stale memoized result failed: ${message(err)}`, undefined, err))
+      },
+    )
+  }
+
   const wrapper = async (...args: A): Promise<Awaited<R>> => {
-    if (env.scope?.()?.wrote || env.bypass?.()) return await fn(...args)
+    const scope = env.scope?.()
+    if (scope?.wrote || env.bypass?.()) return await fn(...args)
     const started = performance.now()
     const key = keyOf(args)
-    let found = await lookup(key, options.lock && env.locks ? LOCK_MS : 0)
+    // Not inside a transaction: nothing could refresh a stale result after it ends.
+    let found = await lookup(key, options.lock && env.locks ? LOCK_MS : 0, !scope)
     if (!('hit' in found) && found.lease && !found.lease.hit && found.lease.lock === 'held' && env.locks) {
       await env.locks.wait(key, LOCK_WAIT_MS) // another caller computes it: wait, read again
-      found = await lookup(key)
+      found = await lookup(key, 0, !scope)
     }
     if ('hit' in found) {
+      if (found.refresh) refreshInBackground(key, args, found.refresh, found.token)
       emit('hit', key, started)
       options.onHit?.(args, 'v' in found.hit ? found.hit.v : undefined)
       return unwrap(found.hit)
@@ -193,7 +226,8 @@ export function memoize<A extends unknown[], R>(
     }
     const { stored, outcome } = computed
     emit('miss', key, started)
-    store(key, found.lease, found.token, stored)
+    const lease = found.lease
+    store(key, lease && !lease.hit ? lease : undefined, found.token, stored, () => releaseLock(key, lease, found.token))
     return unwrap(outcome)
   }
   return Object.assign(wrapper, {
@@ -205,7 +239,7 @@ export function memoize<A extends unknown[], R>(
       await env.store.redis.del(key)
       const found = await lookup(key)
       const { stored, outcome } = await compute(args)
-      if (!('hit' in found)) store(key, found.lease, found.token, stored)
+      if (!('hit' in found) && found.lease && !found.lease.hit) store(key, found.lease, found.token, stored)
       return unwrap(outcome)
     },
     async peek(...args: A): Promise<Awaited<R>> {

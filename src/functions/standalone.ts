@@ -13,6 +13,8 @@ export interface StandaloneCachedOptions<A extends unknown[]> extends MemoizeOpt
   readonly prefix?: string
   /** Redis failures the cache recovered from (the function then just runs). Default: console.warn. */
   readonly onError?: (error: CacheopsError) => void
+  /** Larger encoded results are not stored (default 4 MiB). */
+  readonly maxResultBytes?: number
 }
 
 const byUrl = new Map<string, Redis>()
@@ -42,6 +44,7 @@ export function cached<A extends unknown[], R>(fn: (...args: A) => R | PromiseLi
       store,
       report: options.onError ?? ((e) => console.warn(`[prisma-cacheops] ${e.message}`)),
       lease: { models: [], conjKeys: tags.map(tagKeyOf), checkOnlyKeys: [] },
+      ...(options.maxResultBytes !== undefined ? { maxResultBytes: options.maxResultBytes } : {}),
     },
     fn,
     options,

@@ -60,6 +60,7 @@ function envOf(runtime: CacheopsRuntime, plan: ReadPlan, options: { readonly tag
   return {
     bypass: () => models.some((m) => runtime.pendingModels.has(m)) || (tagged && runtime.pendingTags > 0),
     degradeOnFailure: runtime.config.degradeOnFailure,
+    maxResultBytes: runtime.config.maxResultBytes,
     locks: runtime.locks,
     store: runtime.store,
     report: (e) => runtime.report(e),

@@ -26,7 +26,26 @@ export interface Lease {
 /** A miss's lock: taken by this call, held by another caller, or not asked for. */
 export type LockState = 'acquired' | 'held' | 'none'
 
-export type ReadResult = { readonly hit: true; readonly payload: Buffer } | ({ readonly hit: false; readonly lock: LockState } & Lease)
+/**
+ * A hit (`stale` when its time ran out but no write invalidated it; `refresh` is then the
+ * lease to refresh it with, given to one caller only), or a miss with its lease.
+ */
+export type ReadResult =
+  | { readonly hit: true; readonly payload: Buffer; readonly stale?: true; readonly refresh?: Lease }
+  | ({ readonly hit: false; readonly lock: LockState } & Lease)
+
+/** The stamps a lease script returned, as the header (and check-only lines) to store with. */
+function leaseOf(lease: LeaseRequest, conjKeys: readonly string[], stamps: readonly string[]): Lease {
+  let header = ''
+  let checkOnly = ''
+  lease.models.forEach((m, i) => (header += `e ${stamps[i]} ${m.name}\n`))
+  conjKeys.forEach((k, i) => {
+    const line = `c ${stamps[lease.models.length + i]} ${k}\n`
+    if (i < lease.conjKeys.length) header += line
+    else checkOnly += line
+  })
+  return { header, checkOnly }
+}
 
 /** Connection failures in a row that open the circuit, and how long it stays open. */
 const BREAKER_FAILURES = 3
@@ -103,26 +122,26 @@ export class CacheStore {
     return `${this.prefix}q:${hash}`
   }
 
-  /** One round trip: the entry if all its stamps are current, else a lease (header). */
-  async readOrLease(entryKey: string, lease: LeaseRequest, token: string, ttl: number, lockMs = 0): Promise<ReadResult> {
+  /**
+   * One round trip: the entry if all its stamps are current, else a lease (header).
+   * `refreshMs` > 0 accepts stale entries (stale-while-revalidate): the first caller to
+   * see one gets a lease to refresh it, held against other refreshers for that long.
+   */
+  async readOrLease(entryKey: string, lease: LeaseRequest, token: string, ttl: number, lockMs = 0, refreshMs = 0): Promise<ReadResult> {
     const args: (string | number)[] = [entryKey, this.prefix, token, ttl, lease.models.length]
     for (const m of lease.models) args.push(m.name, m.schemes.length, ...m.schemes)
     const conjKeys = [...lease.conjKeys, ...lease.checkOnlyKeys]
-    args.push(conjKeys.length, ...conjKeys, lockMs)
+    args.push(conjKeys.length, ...conjKeys, lockMs, refreshMs)
     const reply = (await this.call(() => scripts.readOrLease.run(this.redis, args))) as [number, ...Buffer[]]
     if (reply[0] === 1) return { hit: true, payload: reply[1] as Buffer }
-    const lock: LockState = (reply[1] as unknown) === 1 ? 'acquired' : (reply[1] as unknown) === 2 ? 'held' : 'none'
+    if (reply[0] === 3) return { hit: true, payload: reply[1] as Buffer, stale: true }
     const stamps = reply.slice(2).map((b) => String(b))
-    let header = ''
-    let checkOnly = ''
-    lease.models.forEach((m, i) => (header += `e ${stamps[i]} ${m.name}\n`))
-    conjKeys.forEach((k, i) => {
-      const line = `c ${stamps[lease.models.length + i]} ${k}\n`
-      if (i < lease.conjKeys.length) header += line
-      else checkOnly += line
-    })
+    const { header, checkOnly } = leaseOf(lease, conjKeys, stamps)
+    if (reply[0] === 2) return { hit: true, payload: reply[1] as Buffer, stale: true, refresh: { header, checkOnly } }
+    const lock: LockState = (reply[1] as unknown) === 1 ? 'acquired' : (reply[1] as unknown) === 2 ? 'held' : 'none'
     return { hit: false, header, checkOnly, lock }
   }
+
 
   /** The channel lock waiters listen on. */
   get unlockChannel(): string {
@@ -134,12 +153,20 @@ export class CacheStore {
     await this.call(() => scripts.releaseLock.run(this.redis, [entryKey, token, this.unlockChannel]))
   }
 
+  /** Releases a stale entry's refresh lock after a failed refresh, so the next reader retries. */
+  async releaseRefresh(entryKey: string, token: string): Promise<void> {
+    await this.call(() => scripts.releaseLock.run(this.redis, [entryKey, token, '']))
+  }
+
   /** Whether an entry's lock is still held. */
   async lockHeld(entryKey: string): Promise<boolean> {
     return (await this.call(() => this.redis.exists(`${entryKey}#lock`))) === 1
   }
 
-  /** Stores unless a write invalidated any stamp of the lease meanwhile. */
+  /**
+   * Stores unless a write invalidated any stamp of the lease meanwhile. With `freshSeconds`
+   * (stale-while-revalidate) the entry lives `ttl` seconds but is fresh only that long.
+   */
   async storeIfFresh(
     entryKey: string,
     lease: Lease,
@@ -147,9 +174,12 @@ export class CacheStore {
     ttl: number,
     token: string,
     fromResult: readonly ResultConjunction[] = [],
+    freshSeconds = 0,
   ): Promise<boolean> {
     const extra = fromResult.map((c) => `${c.scheme}|${c.key}\n`).join('')
-    const reply = await this.call(() => scripts.storeIfFresh.run(this.redis, [entryKey, this.prefix, ttl, lease.header, payload, token, lease.checkOnly, extra]))
+    const reply = await this.call(() =>
+      scripts.storeIfFresh.run(this.redis, [entryKey, this.prefix, ttl, lease.header, payload, token, lease.checkOnly, extra, freshSeconds]),
+    )
     return reply === 1
   }
 

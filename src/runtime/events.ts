@@ -2,15 +2,17 @@ import type { CacheopsError } from '../errors.js'
 
 /** What the cache did, as `onEvent` / `$cacheops.on(type, listener)` report it. */
 export type CacheopsEvent =
-  | { readonly type: 'hit'; readonly model: string; readonly operation: string; readonly key: string; readonly durationMs: number }
+  /** `stale`: an expired entry served while it is refreshed (stale-while-revalidate). */
+  | { readonly type: 'hit'; readonly model: string; readonly operation: string; readonly key: string; readonly durationMs: number; readonly stale?: true }
   /** A read that went to the database; durationMs includes the database. */
   | { readonly type: 'miss'; readonly model: string; readonly operation: string; readonly key: string; readonly durationMs: number }
   | { readonly type: 'store'; readonly model: string; readonly key: string }
   /**
    * A result not stored: `invalidated` when a write changed what it read while it was
-   * computed (a lost race, cacheops issue 302), `unencodable` when it could not be encoded.
+   * computed (a lost race, cacheops issue 302), `unencodable` when it could not be encoded,
+   * `too-large` when its encoding exceeded `maxResultBytes` (`bytes` says by how much).
    */
-  | { readonly type: 'skip'; readonly model: string; readonly key: string; readonly reason: 'invalidated' | 'unencodable' }
+  | { readonly type: 'skip'; readonly model: string; readonly key: string; readonly reason: 'invalidated' | 'unencodable' | 'too-large'; readonly bytes?: number }
   /** An invalidation, with what caused it (`Post.update`, `$executeRaw`, `invalidateTags(home)`, ...). */
   | {
       readonly type: 'invalidate'
@@ -30,10 +32,14 @@ export type CacheopsEventOf<T extends CacheopsEventType> = Extract<CacheopsEvent
 /** Counters of one model, or of all of them. */
 export interface CacheCounters {
   hits: number
+  /** Hits on expired entries served while being refreshed (counted in `hits` too). */
+  staleHits: number
   misses: number
   stores: number
   /** Results not stored because a write invalidated them while they were computed. */
   skippedStores: number
+  /** Results not stored because they exceeded `maxResultBytes`. */
+  tooLarge: number
   invalidations: number
   errors: number
 }
@@ -43,7 +49,7 @@ export interface CacheStats extends CacheCounters {
   readonly byModel: { readonly [model: string]: CacheCounters }
 }
 
-const zero = (): CacheCounters => ({ hits: 0, misses: 0, stores: 0, skippedStores: 0, invalidations: 0, errors: 0 })
+const zero = (): CacheCounters => ({ hits: 0, staleHits: 0, misses: 0, stores: 0, skippedStores: 0, tooLarge: 0, invalidations: 0, errors: 0 })
 
 /** Counts every event and hands it to the listeners; a throwing listener is ignored. */
 export class EventHub {
@@ -80,10 +86,16 @@ export class EventHub {
   emit(event: CacheopsEvent): void {
     const model = 'model' in event ? event.model : undefined
     switch (event.type) {
-      case 'hit': this.count(model, 'hits'); break
+      case 'hit':
+        this.count(model, 'hits')
+        if (event.stale) this.count(model, 'staleHits')
+        break
       case 'miss': this.count(model, 'misses'); break
       case 'store': this.count(model, 'stores'); break
-      case 'skip': if (event.reason === 'invalidated') this.count(model, 'skippedStores'); break
+      case 'skip':
+        if (event.reason === 'invalidated') this.count(model, 'skippedStores')
+        else if (event.reason === 'too-large') this.count(model, 'tooLarge')
+        break
       case 'invalidate': this.count(model, 'invalidations'); break
       case 'error': this.count(event.error instanceof Error && 'model' in event.error ? (event.error as { model?: string }).model : undefined, 'errors'); break
     }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { decodeResult, encodeResult } from '../codec/index.js'
 import { decide, baseReadOp, type CacheCallOptions } from '../config/profiles.js'
 import type { CacheopsDatamodel } from '../datamodel/types.js'
-import { CacheopsRedisError } from '../errors.js'
+import { CacheopsRedisError, CacheopsRefreshError } from '../errors.js'
 import type { TxScope } from '../prisma/transactions.js'
 import { cacheKeyFor } from '../query/cacheKey.js'
 import { boundTagsKeyOf, conjKeyOf, readPlan, schemeOf, tagKeyOf, type ReadPlan } from '../query/dependencies.js'
@@ -39,6 +39,9 @@ const LOCK_WAIT_MS = 5_000
 /** Extra seconds a conjunction stamp outlives the entry TTL while the result is computed. */
 const LEASE_MARGIN_SECONDS = 60
 
+/** How long one caller owns the refresh of a stale entry (one refresher across processes). */
+const REFRESH_MS = 10_000
+
 /** The read path: one round trip on a hit; lease, database, conditional store on a miss. */
 export async function cachedRead(core: CacheopsRuntime, c: ReadCall): Promise<unknown> {
   const op = baseReadOp(c.operation)
@@ -63,11 +66,16 @@ export async function cachedRead(core: CacheopsRuntime, c: ReadCall): Promise<un
   }
   const token = nextToken()
   const leaseRequest = leaseRequestOf(plan, tags, Object.keys(core.config.boundTags))
+  // Stale-while-revalidate: entries live `stale` seconds past their timeout. Not inside a
+  // transaction, whose reads cannot refresh anything after it ends.
+  const stale = c.scope ? 0 : decision.staleWhileRevalidate
+  const ttl = decision.timeout + stale
+  const freshSeconds = stale > 0 ? decision.timeout : 0
   // One round trip: the entry if fresh, else a lease (and, with `lock`, the entry's lock).
-  const lookup = async (lockMs: number): Promise<{ hit: true; value: unknown } | { hit: false; lease: (Lease & { lock: LockState }) | undefined }> => {
+  const lookup = async (lockMs: number): Promise<{ hit: true; value: unknown; stale: boolean; refresh?: Lease } | { hit: false; lease: (Lease & { lock: LockState }) | undefined }> => {
     let res: Awaited<ReturnType<CacheStore['readOrLease']>> | undefined
     try {
-      res = await core.store.readOrLease(entryKey, leaseRequest, token, decision.timeout + LEASE_MARGIN_SECONDS, lockMs)
+      res = await core.store.readOrLease(entryKey, leaseRequest, token, ttl + LEASE_MARGIN_SECONDS, lockMs, stale > 0 ? REFRESH_MS : 0)
     } catch (err) {
       const error = new CacheopsRedisError(`cache read failed for ${c.model}.${c.operation}: ${message(err)}`, 'read', c.model, err)
       core.report(error)
@@ -76,28 +84,34 @@ export async function cachedRead(core: CacheopsRuntime, c: ReadCall): Promise<un
     }
     if (!res.hit) return { hit: false, lease: res }
     try {
-      return { hit: true, value: decodeResult(res.payload) }
+      return { hit: true, value: decodeResult(res.payload), stale: res.stale === true, refresh: res.refresh }
     } catch (err) {
       core.report(new CacheopsRedisError(`cached entry of ${c.model} could not be decoded: ${message(err)}`, 'read', c.model, err))
       return { hit: false, lease: undefined }
     }
   }
-  const served = (value: unknown) => {
-    if (core.events.observed) core.events.emit({ type: 'hit', model: c.model, operation: c.operation, key: entryKey, durationMs: performance.now() - started })
-    else core.events.count(c.model, 'hits')
+  const served = ({ value, stale, refresh }: { value: unknown; stale: boolean; refresh?: Lease }) => {
+    // A stale entry this caller is to refresh: the database is read after the answer.
+    if (refresh) refreshInBackground(core, c, entryKey, plan.derived, refresh, token, ttl, freshSeconds)
+    if (core.events.observed) {
+      core.events.emit({ type: 'hit', model: c.model, operation: c.operation, key: entryKey, durationMs: performance.now() - started, ...(stale ? { stale } : {}) })
+    } else {
+      core.events.count(c.model, 'hits')
+      if (stale) core.events.count(c.model, 'staleHits')
+    }
     if (orThrow && value === null) throw core.notFoundError(c.model)
     return value
   }
 
   let found = await lookup(decision.lock && !c.scope ? LOCK_MS : 0)
-  if (found.hit) return served(found.value)
+  if (found.hit) return served(found)
   if (found.lease?.lock === 'held') {
     // Another caller, maybe in another process, computes this entry: wait for it without
     // polling, then read again. Not stored (an invalidation meanwhile, a failure, a timeout):
     // compute here.
     await core.locks.wait(entryKey, LOCK_WAIT_MS)
     found = await lookup(0)
-    if (found.hit) return served(found.value)
+    if (found.hit) return served(found)
   }
   const lease = found.lease
   const holdsLock = lease?.lock === 'acquired'
@@ -146,7 +160,7 @@ export async function cachedRead(core: CacheopsRuntime, c: ReadCall): Promise<un
   // Inside an interactive transaction the snapshot may predate the lease: never store.
   if (lease !== undefined && !c.scope) {
     const fromResult = plan.derived.size > 0 ? resultConjunctions(core.config.datamodel, c.model, c.args, value, plan.derived) : []
-    storeInBackground(core, c.model, entryKey, lease, fromResult, token, value, decision.timeout, flight, releaseLock)
+    storeInBackground(core, c.model, entryKey, lease, fromResult, token, value, ttl, flight, releaseLock, freshSeconds)
   } else {
     flight?.settle(undefined)
     releaseLock()
@@ -189,6 +203,7 @@ function storeInBackground(
   ttl: number,
   flight: Flight | undefined,
   afterStore: () => void,
+  freshSeconds = 0,
 ): void {
   let payload: Buffer
   try {
@@ -200,8 +215,14 @@ function storeInBackground(
     core.report(new CacheopsRedisError(`result of ${model} not stored: ${message(err)}`, 'store', model, err))
     return
   }
+  if (payload.length > core.config.maxResultBytes) {
+    flight?.settle(undefined)
+    afterStore()
+    core.events.emit({ type: 'skip', model, key: entryKey, reason: 'too-large', bytes: payload.length })
+    return
+  }
   // Sent now, so a later read on this connection is queued behind it; not awaited.
-  core.store.storeIfFresh(entryKey, lease, payload, ttl, token, fromResult).then(
+  core.store.storeIfFresh(entryKey, lease, payload, ttl, token, fromResult, freshSeconds).then(
     (stored) => {
       afterStore()
       flight?.settle(stored ? payload : undefined)
@@ -213,6 +234,39 @@ function storeInBackground(
       core.report(new CacheopsRedisError(`cache store failed for ${model}: ${message(err)}`, 'store', model, err))
     },
   )
+}
+
+/**
+ * Reads a stale entry's query again and stores it under the lease the stale hit carried
+ * (refused, like any store, if a write invalidated it meanwhile). A failed read releases
+ * the refresh lock so that the next reader of the stale entry tries again.
+ */
+function refreshInBackground(
+  core: CacheopsRuntime,
+  c: ReadCall,
+  entryKey: string,
+  derived: ReadonlySet<string>,
+  lease: Lease,
+  token: string,
+  ttl: number,
+  freshSeconds: number,
+): void {
+  const orThrow = c.operation.endsWith('OrThrow')
+  c.query(c.args)
+    .catch((err: unknown) => {
+      if (orThrow && (err as { code?: string }).code === 'P2025') return null
+      throw err
+    })
+    .then(
+      (value) => {
+        const fromResult = derived.size > 0 ? resultConjunctions(core.config.datamodel, c.model, c.args, value, derived) : []
+        storeInBackground(core, c.model, entryKey, lease, fromResult, token, value, ttl, undefined, () => {}, freshSeconds)
+      },
+      (err: unknown) => {
+        core.store.releaseRefresh(entryKey, token).catch(() => {})
+        core.report(new CacheopsRefreshError(`background refresh of a stale ${c.model}.${c.operation} failed: ${message(err)}`, c.model, err))
+      },
+    )
 }
 
 /** A read plan → what the read/lease script needs (deterministic order). */

@@ -11,15 +11,26 @@
 -- then     number of conjunction keys C, then C conjunction keys
 -- then     lock milliseconds L: with L > 0, a miss also tries to take the entry's lock
 --          (`<entry key>#lock`, for L ms) so that one caller computes while others wait
+-- then     refresh milliseconds R: with R > 0 the caller accepts a stale entry (its time
+--          ran out, see store_if_fresh.lua, but no write invalidated it); the first such
+--          caller takes `<entry key>#swr` for R ms and gets a lease to refresh it with
 -- Returns  {1, payload} on a hit; {0, lock, stamp...} on a miss (models first, then conj
 --          keys), lock being 1 when this call took it, 2 when another caller holds it, 0
---          when none was asked for.
+--          when none was asked for; {2, payload, stamp...} on a stale hit whose refresh
+--          is this caller's; {3, payload} on a stale hit another caller refreshes.
 local prefix = ARGV[1]
+local stale_payload = nil
 
 local value = redis.call('GET', KEYS[1])
 if value then
   local nl = string.find(value, '\n', 1, true)
-  local header_len = nl and tonumber(string.sub(value, 1, nl - 1))
+  -- First line: "<header length>" or "<header length> <fresh until, ms since epoch>".
+  local header_len, fresh_until
+  if nl then
+    local len_text, until_text = string.match(string.sub(value, 1, nl - 1), '^(%d+) ?(%d*)$')
+    header_len = tonumber(len_text)
+    fresh_until = tonumber(until_text)
+  end
   if header_len then
     local header = string.sub(value, nl + 1, nl + header_len)
     local fresh = true
@@ -36,7 +47,22 @@ if value then
       end
     end
     if fresh then
-      return {1, string.sub(value, nl + header_len + 1)}
+      local payload = string.sub(value, nl + header_len + 1)
+      if not fresh_until then
+        return {1, payload}
+      end
+      local now = redis.call('TIME')
+      if tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) < fresh_until then
+        return {1, payload}
+      end
+      -- Expired by time only (never invalidated): served stale while one caller refreshes.
+      local refresh_ms = tonumber(ARGV[#ARGV])
+      if refresh_ms > 0 then
+        if not redis.call('SET', KEYS[1] .. '#swr', ARGV[2], 'NX', 'PX', refresh_ms) then
+          return {3, payload}
+        end
+        stale_payload = payload
+      end
     end
   end
 end
@@ -71,6 +97,11 @@ for _ = 1, conjs do
     redis.call('EXPIRE', key, ttl)
   end
   out[#out + 1] = stamp
+end
+if stale_payload then
+  out[1] = 2
+  out[2] = stale_payload
+  return out
 end
 local lock_ms = tonumber(ARGV[i] or '0')
 if lock_ms and lock_ms > 0 then

@@ -4,13 +4,17 @@
 --
 -- KEYS[1]  entry key (the lock is `<entry key>#lock`)
 -- ARGV[1]  the token the lock was taken with
--- ARGV[2]  the channel waiters listen on
+-- ARGV[2]  the channel waiters listen on, or '' for a stale entry's refresh lock
+--          (`<entry key>#swr`, which nobody waits for)
 -- Returns  1 when released, 0 when the lock had expired or was someone else's.
-local lock = KEYS[1] .. '#lock'
+local waited = ARGV[2] ~= ''
+local lock = KEYS[1] .. (waited and '#lock' or '#swr')
 local released = 0
 if redis.call('GET', lock) == ARGV[1] then
   redis.call('DEL', lock)
   released = 1
 end
-redis.call('PUBLISH', ARGV[2], KEYS[1])
+if waited then
+  redis.call('PUBLISH', ARGV[2], KEYS[1])
+end
 return released

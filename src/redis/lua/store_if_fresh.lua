@@ -16,11 +16,20 @@
 -- ARGV[5]  token for stamps created here
 -- ARGV[6]  check-only lines, "c <stamp> <conj key>\n" (whole-model leases)
 -- ARGV[7]  conjunctions from the result, lines "<scheme>|<conj key>\n"
+-- ARGV[8]  seconds the entry is fresh (stale-while-revalidate), 0 when it is fresh for
+--          its whole ttl: the entry then records when it goes stale (Redis clock)
 -- Returns  1 when stored, 0 when refused.
 local prefix = ARGV[1]
 local ttl = tonumber(ARGV[2])
 local header = ARGV[3]
 local token = ARGV[5]
+local fresh_seconds = tonumber(ARGV[8] or '0')
+
+-- A refresh of a stale entry (read_or_lease.lua) ends here, stored or not.
+local refresh_lock = KEYS[1] .. '#swr'
+if redis.call('GET', refresh_lock) == token then
+  redis.call('DEL', refresh_lock)
+end
 
 local function current(kind, name)
   if kind == 'e' then
@@ -63,7 +72,12 @@ for scheme, name in string.gmatch(ARGV[7], '([^|\n]*)|([^\n]*)\n') do
 end
 header = header .. table.concat(extra)
 
-redis.call('SET', KEYS[1], #header .. '\n' .. header .. ARGV[4], 'EX', ttl)
+local first_line = tostring(#header)
+if fresh_seconds > 0 then
+  local now = redis.call('TIME')
+  first_line = first_line .. ' ' .. string.format('%d', tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) + fresh_seconds * 1000)
+end
+redis.call('SET', KEYS[1], first_line .. '\n' .. header .. ARGV[4], 'EX', ttl)
 -- A stamp must outlive every entry that depends on it (a vanished stamp is a miss).
 for _, key in ipairs(conj_keys) do
   if redis.call('TTL', key) < ttl then
