@@ -1,5 +1,6 @@
 // Test harness: a real PostgreSQL database per test file (cloned from the reference
 // database that `npm run db:reset` builds) and a Redis prefix per client.
+import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { resetDatabase } from '../scripts/db-reset.ts'
 import { Redis } from 'ioredis'
@@ -104,4 +105,55 @@ export function pauseFirst(t: TestClient, model: string, operation: string, at: 
   // Computed keys defeat Prisma's extension typing; the shape is checked at run time.
   const client = t.prisma.$extends({ query: { [model]: { [operation]: hook } } as never })
   return { client, paused, release }
+}
+
+/** A redis-server of a test's own on a spare loopback port (never the shared one). */
+export interface ThrowawayRedis {
+  readonly port: number
+  readonly url: string
+  readonly process: ChildProcess
+  /** SIGKILL, resolved once it exited. */
+  kill(): Promise<void>
+}
+
+/** Starts `redis-server` with no persistence (unless `args` say otherwise) and waits for PING. */
+export async function startThrowawayRedis(port: number, args: readonly string[] = []): Promise<ThrowawayRedis> {
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...args], { stdio: 'ignore' })
+  const url = `redis://127.0.0.1:${port}/0`
+  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => 50 })
+  probe.on('error', () => {}) // refused until the server is up
+  for (let i = 0; i < 100 && !(await probe.ping().then(() => true, () => false)); i++) await new Promise((r) => setTimeout(r, 50))
+  probe.disconnect()
+  return {
+    port,
+    url,
+    process: child,
+    kill: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return
+      const exited = new Promise((r) => child.once('exit', r))
+      child.kill('SIGCONT')
+      child.kill('SIGKILL')
+      await exited
+    },
+  }
+}
+
+/** Reads of the fault tests' workload: per-author lists, a count, an include, an aggregate. */
+export function workloadReads(p: TestClient['prisma'] | TestClient['base'], authors: readonly number[]): (() => Promise<unknown>)[] {
+  return [
+    ...authors.map((a) => async () => await p.post.findMany({ where: { authorId: a }, orderBy: { id: 'asc' } })),
+    async () => await p.post.count({ where: { published: true } }),
+    async () => await p.user.findMany({ include: { posts: { orderBy: { id: 'asc' } } }, orderBy: { id: 'asc' } }),
+    async () => await p.post.aggregate({ _sum: { views: true } }),
+  ]
+}
+
+/** How many workload reads through the cached client differ from the database now. */
+export async function staleWorkloadReads(t: TestClient, authors: readonly number[]): Promise<number> {
+  const text = (v: unknown) => JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? `${x}n` : x))
+  const cached = workloadReads(t.prisma, authors)
+  const fresh = workloadReads(t.base, authors)
+  let stale = 0
+  for (let i = 0; i < cached.length; i++) if (text(await cached[i]!()) !== text(await fresh[i]!())) stale++
+  return stale
 }

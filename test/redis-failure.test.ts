@@ -1,30 +1,18 @@
 // Redis failures with a throwaway redis-server of the test's own (never the shared one).
-import { spawn, type ChildProcess } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Redis } from 'ioredis'
 import type { CacheopsEvent } from '../src/index.ts'
-import { countSql, freshDatabase, testClient, type TestClient } from './helpers.ts'
+import { countSql, freshDatabase, startThrowawayRedis, testClient, type TestClient, type ThrowawayRedis } from './helpers.ts'
 
 const port = 17000 + Math.floor(Math.random() * 2000)
 const url = `redis://127.0.0.1:${port}/0`
-let server: ChildProcess
+let server: ThrowawayRedis
 let dbUrl: string
 
 beforeAll(async () => {
-  server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
-  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => 50 })
-  probe.on('error', () => {}) // refused until the server is up
-  for (let i = 0; i < 100; i++) {
-    if (await probe.ping().then(() => true, () => false)) break
-    await new Promise((r) => setTimeout(r, 50))
-  }
-  probe.disconnect()
+  server = await startThrowawayRedis(port)
   dbUrl = await freshDatabase('redis_failure')
 })
-afterAll(() => {
-  server.kill('SIGCONT')
-  server.kill('SIGKILL')
-})
+afterAll(() => server.kill())
 
 describe('an invalidation that cannot reach Redis', () => {
   it('is kept and retried; until then this process reads the model from the database', async () => {
@@ -38,7 +26,7 @@ describe('an invalidation that cannot reach Redis', () => {
       expect(await read(t)()).toEqual(['before'])
       expect(await countSql(other, read(other))).toEqual({ value: ['before'], sql: 0 }) // cached in Redis
 
-      server.kill('SIGSTOP') // Redis hangs: commands time out
+      server.process.kill('SIGSTOP') // Redis hangs: commands time out
       const post = await t.base.post.findFirstOrThrow({ where: { authorId: author.id } })
       const updated = await t.prisma.post.update({ where: { id: post.id }, data: { title: 'after' } })
       expect(updated.title).toBe('after') // the database write succeeded
@@ -46,7 +34,7 @@ describe('an invalidation that cannot reach Redis', () => {
       // This process does not trust the cache for Post until the invalidation got through.
       expect(await countSql(t, read(t))).toEqual({ value: ['after'], sql: 1 })
 
-      server.kill('SIGCONT')
+      server.process.kill('SIGCONT')
       for (let i = 0; i < 100 && !events.some((e) => e.type === 'invalidate' && e.cause.startsWith('retry of Post.update')); i++) {
         await new Promise((r) => setTimeout(r, 100))
       }
@@ -57,7 +45,7 @@ describe('an invalidation that cannot reach Redis', () => {
       await read(t)()
       expect((await countSql(t, read(t))).sql).toBe(0)
     } finally {
-      server.kill('SIGCONT')
+      server.process.kill('SIGCONT')
       await other.close()
       await t.close()
     }
@@ -68,12 +56,8 @@ describe('while an invalidation is pending', () => {
   it('this process reads the models it touched from the database, even though Redis answers reads', async () => {
     // A Redis that serves reads but refuses deletes: invalidations fail, reads do not.
     const noDelPort = port + 1
-    const noDel = spawn('redis-server', ['--port', String(noDelPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--rename-command', 'DEL', ''], { stdio: 'ignore' })
-    const noDelUrl = `redis://127.0.0.1:${noDelPort}/0`
-    const probe = new Redis(noDelUrl, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => 50 })
-    probe.on('error', () => {})
-    for (let i = 0; i < 100 && !(await probe.ping().then(() => true, () => false)); i++) await new Promise((r) => setTimeout(r, 50))
-    probe.disconnect()
+    const noDel = await startThrowawayRedis(noDelPort, ['--rename-command', 'DEL', ''])
+    const noDelUrl = noDel.url
     const t = testClient(dbUrl, { redis: noDelUrl, onError: () => {} })
     try {
       const author = await t.base.user.create({ data: { email: 'pending@r.io', posts: { create: { title: 'v1' } } } })
@@ -96,9 +80,36 @@ describe('while an invalidation is pending', () => {
     } finally {
       await t.prisma.$cacheops.invalidateAll().catch(() => undefined)
       await t.close()
-      noDel.kill('SIGKILL')
+      await noDel.kill()
     }
   }, 60_000)
+})
+
+describe('an invalidation Redis answers with an error (OOM, a script error)', () => {
+  it('is replaced at once by its coarse form, so another process never reads the stale entry', async () => {
+    // A Redis whose invalidation script fails half-way: DECR (lowering a mass write's
+    // guard, before any deletion) is unknown. Redis is up, so plain DELs go through.
+    const noDecrPort = port + 2
+    const server2 = await startThrowawayRedis(noDecrPort, ['--rename-command', 'DECR', ''])
+    const url2 = server2.url
+    const errors: Error[] = []
+    const writer = testClient(dbUrl, { redis: url2, onError: (e) => errors.push(e) })
+    const reader = testClient(dbUrl, { redis: url2, prefix: writer.prefix, onError: () => {} })
+    try {
+      const author = await writer.base.user.create({ data: { email: 'decr@r.io', posts: { create: [{ title: 'd1' }, { title: 'd2' }] } } })
+      const read = () => reader.prisma.post.findMany({ where: { authorId: author.id } }).then((ps) => ps.length)
+      expect(await read()).toBe(2)
+      expect(await countSql(reader, read)).toEqual({ value: 2, sql: 0 })
+      await writer.prisma.post.deleteMany({ where: { authorId: author.id } })
+      expect(errors.some((e) => /DECR|unknown command|Unknown Redis command/i.test(e.message))).toBe(true) // it really failed
+      expect(await read()).toBe(0) // at once, in another process
+      expect(writer.prisma.$cacheops.stats().pendingInvalidations).toBe(0)
+    } finally {
+      await writer.close()
+      await reader.close()
+      await server2.kill()
+    }
+  }, 30_000)
 })
 
 describe('circuit breaker', () => {
@@ -109,19 +120,29 @@ describe('circuit breaker', () => {
       const u = await t.base.user.create({ data: { email: 'breaker@r.io' } })
       const read = () => t.prisma.user.findUnique({ where: { id: u.id } })
       await read()
-      server.kill('SIGSTOP')
+      server.process.kill('SIGSTOP')
       for (let i = 0; i < 3; i++) expect((await read())?.id).toBe(u.id) // each times out, then the database
       const before = errors.length
       expect((await read())?.id).toBe(u.id)
       const skipped = errors.slice(before).map((e) => e.message)
       expect(skipped.length).toBeGreaterThan(0)
       expect(skipped.every((m) => m.includes('circuit open'))).toBe(true) // failed at once, no timeout
-      server.kill('SIGCONT')
+      // While it stays hung, the breaker probes in the background: no request ever waits
+      // for a probe's 2 s timeout.
+      let slowest = 0
+      for (const end = Date.now() + 3_500; Date.now() < end; ) {
+        const t0 = Date.now()
+        expect((await read())?.id).toBe(u.id)
+        slowest = Math.max(slowest, Date.now() - t0)
+        await new Promise((r) => setTimeout(r, 20))
+      }
+      expect(slowest).toBeLessThan(1_500)
+      server.process.kill('SIGCONT')
       await new Promise((r) => setTimeout(r, 1_200)) // the cool-down
       await read()
       expect((await countSql(t, read)).sql).toBe(0) // the cache serves again
     } finally {
-      server.kill('SIGCONT')
+      server.process.kill('SIGCONT')
       await t.close()
     }
   }, 60_000)

@@ -107,7 +107,7 @@ export function createApi<DM extends CacheopsDatamodel>(runtime: CacheopsRuntime
       if (scope) scope.pending.push(inv)
       else await runtime.invalidate(inv)
     },
-    stats: () => runtime.events.stats(),
+    stats: () => ({ ...runtime.events.stats(), pendingInvalidations: runtime.pendingInvalidations }),
     noInvalidation: (fn) => withoutInvalidation(fn),
     cachedAs(dependencies, fn, options = {}) {
       const { config } = runtime

@@ -21,6 +21,8 @@ export interface ResultConjunction {
 export interface Lease {
   readonly header: string
   readonly checkOnly: string
+  /** The connection generation it was taken in (see CacheStore: restarts). */
+  readonly generation?: number
 }
 
 /** A miss's lock: taken by this call, held by another caller, or not asked for. */
@@ -35,7 +37,7 @@ export type ReadResult =
   | ({ readonly hit: false; readonly lock: LockState } & Lease)
 
 /** The stamps a lease script returned, as the header (and check-only lines) to store with. */
-function leaseOf(lease: LeaseRequest, conjKeys: readonly string[], stamps: readonly string[]): Lease {
+function leaseOf(lease: LeaseRequest, conjKeys: readonly string[], stamps: readonly string[], generation: number): Lease {
   let header = ''
   let checkOnly = ''
   lease.models.forEach((m, i) => (header += `e ${stamps[i]} ${m.name}\n`))
@@ -44,12 +46,27 @@ function leaseOf(lease: LeaseRequest, conjKeys: readonly string[], stamps: reado
     if (i < lease.conjKeys.length) header += line
     else checkOnly += line
   })
-  return { header, checkOnly }
+  return { header, checkOnly, generation }
 }
 
-/** Connection failures in a row that open the circuit, and how long it stays open. */
+/**
+ * Connection failures in a row that open the circuit; how often a background PING probes
+ * it while open (and how long a probe may take).
+ */
 const BREAKER_FAILURES = 3
-const BREAKER_COOLDOWN_MS = 1_000
+const BREAKER_PROBE_MS = 1_000
+const BREAKER_PROBE_TIMEOUT_MS = 2_000
+
+/**
+ * A command refused because the connection came back and it is not yet known whether
+ * Redis restarted meanwhile (see CacheStore: restarts).
+ */
+export class UnverifiedRedisError extends Error {
+  override name = 'UnverifiedRedisError'
+  constructor() {
+    super('Redis reconnected; the cache is skipped until it is known whether Redis restarted')
+  }
+}
 
 /** A command refused at once because Redis failed repeatedly just before. */
 export class CircuitOpenError extends Error {
@@ -91,31 +108,96 @@ export type RowValues = readonly (readonly [field: string, value: string])[]
  *   <prefix>x:<Model>        hash: running (and just ended) updateMany data, by token
  */
 export class CacheStore {
-  constructor(readonly redis: Redis | Cluster, readonly prefix: string) {
+  constructor(
+    readonly redis: Redis | Cluster,
+    readonly prefix: string,
+    /** Told when a restart was detected and the prefix cleared (how many keys went). */
+    private readonly onRestart: (deleted: number) => void = () => {},
+  ) {
     preloadScripts(redis)
-    // Redis restarted or failed over: its script cache is empty again.
-    redis.on('ready', () => preloadScripts(redis))
+    redis.on('ready', () => {
+      // Redis restarted or failed over: its script cache is empty again.
+      preloadScripts(redis)
+      this.verifyServer()
+    })
+    redis.on('close', () => {
+      this.generation++
+      if (this.runId !== undefined) this.verified = false
+    })
+    if ((redis as Redis).status === 'ready') this.verifyServer()
+  }
+
+  private get isCluster(): boolean {
+    return (this.redis as Cluster).isCluster === true
+  }
+
+  /**
+   * Restarts. A Redis that restarts from a snapshot (RDB/AOF) or fails over to a lagging
+   * replica can come back *without* invalidations it had already taken: stamps a write
+   * deleted are back, and the entries built on them would be served stale. So after a
+   * reconnect, reads and stores are refused (and go to the database) until the server's
+   * run_id is read: the same server → carry on; another → everything under the prefix is
+   * deleted first. Leases taken before a disconnect are never stored after it.
+   */
+  private runId: string | undefined
+  private verified = true
+  private generation = 0
+
+  private verifyServer(): void {
+    if (this.isCluster) return // one run_id per node: not supported (nor is Cluster yet)
+    const generation = this.generation
+    ;(this.redis as Redis)
+      .info('server')
+      .then(async (info) => {
+        const id = /run_id:(\w+)/.exec(info)?.[1]
+        if (id !== undefined && this.runId !== undefined && id !== this.runId) this.onRestart(await this.invalidateAll())
+        if (generation !== this.generation) return // disconnected again meanwhile
+        this.runId = id ?? this.runId
+        this.verified = true
+      })
+      .catch(() => {
+        // Not known yet: try again shortly, unless the connection went (then 'ready' will).
+        if (generation === this.generation) setTimeout(() => generation === this.generation && this.verifyServer(), 200).unref()
+      })
   }
 
   private consecutiveFailures = 0
-  private openUntil = 0
+  private open = false
 
   /**
    * Every command goes through here: a circuit breaker. After BREAKER_FAILURES connection
    * failures in a row (timeouts, refused or closed connections — not Redis error replies),
-   * commands fail at once for BREAKER_COOLDOWN_MS instead of each waiting for its timeout;
-   * then one goes through again. Callers treat the failure like any Redis failure.
+   * commands fail at once instead of each waiting for its timeout, until a background PING
+   * (every BREAKER_PROBE_MS) gets an answer: no request ever waits on a probe. Callers
+   * treat the failure like any Redis failure.
    */
   private async call<T>(command: () => Promise<T>): Promise<T> {
-    if (Date.now() < this.openUntil) throw new CircuitOpenError()
+    if (this.open) throw new CircuitOpenError()
+    if (!this.verified) throw new UnverifiedRedisError()
     try {
       const result = await command()
       this.consecutiveFailures = 0
       return result
     } catch (err) {
-      if (isConnectionFailure(err) && ++this.consecutiveFailures >= BREAKER_FAILURES) this.openUntil = Date.now() + BREAKER_COOLDOWN_MS
+      if (isConnectionFailure(err) && ++this.consecutiveFailures >= BREAKER_FAILURES && !this.open) {
+        this.open = true
+        this.probeLater()
+      }
       throw err
     }
+  }
+
+  private probeLater(): void {
+    setTimeout(() => {
+      let timer: NodeJS.Timeout | undefined
+      const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('probe timed out')), BREAKER_PROBE_TIMEOUT_MS)))
+      Promise.race([this.redis.ping(), timeout])
+        .then(() => {
+          this.consecutiveFailures = 0
+          this.open = false
+        }, () => this.probeLater())
+        .finally(() => clearTimeout(timer))
+    }, BREAKER_PROBE_MS).unref()
   }
 
   entryKey(hash: string): string {
@@ -132,11 +214,12 @@ export class CacheStore {
     for (const m of lease.models) args.push(m.name, m.schemes.length, ...m.schemes)
     const conjKeys = [...lease.conjKeys, ...lease.checkOnlyKeys]
     args.push(conjKeys.length, ...conjKeys, lockMs, refreshMs)
+    const generation = this.generation
     const reply = (await this.call(() => scripts.readOrLease.run(this.redis, args))) as [number, ...Buffer[]]
     if (reply[0] === 1) return { hit: true, payload: reply[1] as Buffer }
     if (reply[0] === 3) return { hit: true, payload: reply[1] as Buffer, stale: true }
     const stamps = reply.slice(2).map((b) => String(b))
-    const { header, checkOnly } = leaseOf(lease, conjKeys, stamps)
+    const { header, checkOnly } = leaseOf(lease, conjKeys, stamps, generation)
     if (reply[0] === 2) return { hit: true, payload: reply[1] as Buffer, stale: true, refresh: { header, checkOnly } }
     const lock: LockState = (reply[1] as unknown) === 1 ? 'acquired' : (reply[1] as unknown) === 2 ? 'held' : 'none'
     return { hit: false, header, checkOnly, lock }
@@ -176,6 +259,8 @@ export class CacheStore {
     fromResult: readonly ResultConjunction[] = [],
     freshSeconds = 0,
   ): Promise<boolean> {
+    // Taken before a disconnect: Redis may have restarted and lost what a write did since.
+    if (lease.generation !== undefined && lease.generation !== this.generation) return false
     const extra = fromResult.map((c) => `${c.scheme}|${c.key}\n`).join('')
     const reply = await this.call(() =>
       scripts.storeIfFresh.run(this.redis, [entryKey, this.prefix, ttl, lease.header, payload, token, lease.checkOnly, extra, freshSeconds]),

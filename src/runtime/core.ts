@@ -38,8 +38,11 @@ export class CacheopsRuntime {
       this.ownsRedis = true
       this.redis.on('error', () => {}) // reported per command through onError instead
     }
-    this.store = new CacheStore(this.redis, config.prefix)
     this.events = new EventHub(config.onEvent)
+    // A restarted Redis may have come back from a snapshot older than some invalidations.
+    this.store = new CacheStore(this.redis, config.prefix, () =>
+      this.events.emit({ type: 'invalidate', model: undefined, cause: 'Redis restart', rows: 0, modelWide: Object.keys(config.datamodel.models), tags: [] }),
+    )
     this.locks = new LockWaiter(this.store)
     this.dnfOptions = { ...DEFAULT_DNF_OPTIONS, maxInValues: config.maxInValues }
   }
@@ -112,8 +115,27 @@ export class CacheopsRuntime {
       this.events.emit({ type: 'invalidate', model: inv.model, cause: inv.cause, rows: inv.rows.length, modelWide: inv.modelWide, tags: inv.tags ?? [] })
     } catch (err) {
       this.report(new CacheopsRedisError(`invalidation after ${inv.cause} failed: ${message(err)}`, 'invalidate', inv.model, err))
-      this.retryLater(inv)
+      const coarse = coarseFormOf(inv)
+      // Redis answered with an error (OOM, a script error): it is up, and plain DELs are
+      // accepted even when out of memory, so the coarse form goes at once instead of
+      // leaving other processes a retry delay in which to serve what this write changed.
+      if (err instanceof Error && err.name === 'ReplyError') {
+        try {
+          await this.applyCoarse(coarse)
+          this.events.emit({ type: 'invalidate', model: undefined, cause: coarse.cause, rows: 0, modelWide: coarse.modelWide, tags: coarse.tags ?? [] })
+          return
+        } catch {
+          // kept and retried below
+        }
+      }
+      this.retryLater(coarse)
     }
+  }
+
+  /** Drops what the coarse form of an invalidation names: its models whole, its tags. */
+  private async applyCoarse(inv: Invalidation): Promise<void> {
+    await this.store.invalidateStamps([...(inv.tags ?? []).map(tagKeyOf), ...inv.modelWide.filter((m) => this.config.boundTags[m]).map(boundTagsKeyOf)])
+    await this.store.invalidateModels(inv.modelWide)
   }
 
   /**
@@ -123,19 +145,19 @@ export class CacheopsRuntime {
   readonly pendingModels = new Map<string, number>()
   pendingTags = 0
   private readonly retries: Invalidation[] = []
+  get pendingInvalidations(): number {
+    return this.retries.length
+  }
   private retryTimer: NodeJS.Timeout | undefined
   private retryDelay = RETRY_MIN_MS
 
   /**
-   * Keeps a failed invalidation and retries it until Redis takes it. The retry is the
-   * coarse, repeatable form (the models whole, the tags): the failed attempt may have half
-   * happened, and a guard counter must not come down twice.
+   * Keeps a failed invalidation (in its coarse form, see coarseFormOf) and retries it
+   * until Redis takes it.
    */
-  private retryLater(inv: Invalidation): void {
-    const models = [...new Set([...(inv.model !== undefined ? [inv.model] : []), ...inv.modelWide])]
-    const retry: Invalidation = { model: undefined, rows: [], modelWide: models, tags: inv.tags, cause: `retry of ${inv.cause}` }
-    for (const m of models) this.pendingModels.set(m, (this.pendingModels.get(m) ?? 0) + 1)
-    if (inv.tags?.length) this.pendingTags++
+  private retryLater(retry: Invalidation): void {
+    for (const m of retry.modelWide) this.pendingModels.set(m, (this.pendingModels.get(m) ?? 0) + 1)
+    if (retry.tags?.length) this.pendingTags++
     this.retries.push(retry)
     this.scheduleRetry()
   }
@@ -152,8 +174,7 @@ export class CacheopsRuntime {
     while (this.retries.length > 0) {
       const inv = this.retries[0]!
       try {
-        await this.store.invalidateStamps([...(inv.tags ?? []).map(tagKeyOf), ...inv.modelWide.filter((m) => this.config.boundTags[m]).map(boundTagsKeyOf)])
-        await this.store.invalidateModels(inv.modelWide)
+        await this.applyCoarse(inv)
       } catch {
         this.retryDelay = Math.min(this.retryDelay * 2, RETRY_MAX_MS)
         this.scheduleRetry()
@@ -191,4 +212,14 @@ export class CacheopsRuntime {
     await this.locks.close()
     if (this.ownsRedis) await this.redis.quit().catch(() => this.redis.disconnect())
   }
+}
+
+/**
+ * The coarse, repeatable form of an invalidation (its models whole, its tags), used when
+ * the exact one failed: that may have half happened, and a guard counter must not come
+ * down twice.
+ */
+function coarseFormOf(inv: Invalidation): Invalidation {
+  const models = [...new Set([...(inv.model !== undefined ? [inv.model] : []), ...inv.modelWide])]
+  return { model: undefined, rows: [], modelWide: models, tags: inv.tags, cause: `retry of ${inv.cause}` }
 }

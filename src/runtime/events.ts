@@ -47,6 +47,11 @@ export interface CacheCounters {
 /** `prisma.$cacheops.stats()`: totals and per model, since the client was created. */
 export interface CacheStats extends CacheCounters {
   readonly byModel: { readonly [model: string]: CacheCounters }
+  /**
+   * Invalidations that could not reach Redis yet and are being retried (meanwhile this
+   * process reads their models from the database). 0 in a healthy system.
+   */
+  readonly pendingInvalidations: number
 }
 
 const zero = (): CacheCounters => ({ hits: 0, staleHits: 0, misses: 0, stores: 0, skippedStores: 0, tooLarge: 0, invalidations: 0, errors: 0 })
@@ -113,7 +118,7 @@ export class EventHub {
     }
   }
 
-  stats(): CacheStats {
+  stats(): Omit<CacheStats, 'pendingInvalidations'> {
     return { ...this.totals, byModel: Object.fromEntries([...this.byModel].map(([k, v]) => [k, { ...v }])) }
   }
 }

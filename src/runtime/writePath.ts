@@ -96,7 +96,12 @@ export async function invalidatingWrite(core: CacheopsRuntime, c: WriteCall): Pr
       seenSchemes = await core.beginWrite(c.model, false)
       // Bound tags are computed from whole rows: their pre-image (and its check) is full.
       const fields = preImageFields(info, core.hasBoundTags(c.model) ? undefined : seenSchemes)
-      if (fields.length === 0) result = await c.query(args) // nothing cached: no pre-image needed
+      if (seenSchemes === undefined) {
+        // Redis failed: the invalidation will be the model whole (retried until it gets
+        // through), so a pre-image would be read for nothing.
+        modelWide.add(c.model)
+        result = await c.query(args)
+      } else if (fields.length === 0) result = await c.query(args) // nothing cached: no pre-image needed
       else {
         const cas = await compareAndSet(c, info, args, plan.preImageWhere, fields, modelWide)
         result = cas.result
