@@ -4,26 +4,20 @@
 // `npm run bench:redis-down` (needs DATABASE_URL; uses database <name>_bench_down).
 // Prints median / p99 / mean per request and the extra mean latency over plain Prisma;
 // writes bench/results/redis-down.json. Ratios matter; absolute times are machine noise.
-import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { PrismaPg } from '@prisma/adapter-pg'
-import { Redis } from 'ioredis'
 import { PrismaClient } from '../prisma/generated/client/client.ts'
 import { datamodel } from '../prisma/generated/cacheops/index.ts'
 import { cacheops } from '../src/index.ts'
-import { freshDatabase } from '../test/helpers.ts'
+import { freshDatabase, startThrowawayRedis, type ThrowawayRedis } from '../test/helpers.ts'
 
 const N = Number(process.env.BENCH_N ?? 400)
 const port = 24000 + Math.floor(Math.random() * 1000)
 const redisUrl = `redis://127.0.0.1:${port}/0`
-let server!: ChildProcess
+let server!: ThrowawayRedis
 
 async function startRedis(): Promise<void> {
-  server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
-  const probe = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => 50 })
-  probe.on('error', () => {})
-  for (let i = 0; i < 100 && !(await probe.ping().then(() => true, () => false)); i++) await new Promise((r) => setTimeout(r, 50))
-  probe.disconnect()
+  server = await startThrowawayRedis(port)
 }
 
 const url = await freshDatabase('bench_down')
@@ -69,7 +63,7 @@ const plainWrite = await time('plain Prisma update', (i) => base.post.update({ w
 await time('cached findUnique, Redis up (hits)', read)
 await time('cached update, Redis up', write)
 
-server.kill('SIGKILL') // refused connections
+await server.kill() // refused connections
 await new Promise((r) => setTimeout(r, 200))
 const downRead = await time('cached findUnique, Redis killed', read)
 const downWrite = await time('cached update, Redis killed', write)
@@ -78,11 +72,11 @@ await startRedis()
 while (prisma.$cacheops.stats().pendingInvalidations > 0) await new Promise((r) => setTimeout(r, 50))
 for (let i = 0; i < 100; i++) await read(i)
 
-server.kill('SIGSTOP') // hung: every command waits for its timeout
+server.process.kill('SIGSTOP') // hung: every command waits for its timeout
 // Fewer requests: the point is how the breaker bounds the command timeouts.
 const hungRead = await time('cached findUnique, Redis hung', read, Math.min(N, 150))
 const hungWrite = await time('cached update, Redis hung', write, Math.min(N, 150))
-server.kill('SIGCONT')
+server.process.kill('SIGCONT')
 
 const extra = (r: Row, plain: Row) => ({
   extraMeanUs: r.meanUs - plain.meanUs,
@@ -107,4 +101,4 @@ writeFileSync(new URL('./results/redis-down.json', import.meta.url), JSON.string
 
 await prisma.$cacheops.close().catch(() => undefined)
 await base.$disconnect()
-server.kill('SIGKILL')
+await server.kill()
