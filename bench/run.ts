@@ -1,0 +1,314 @@
+// `npm run bench [-- --quick] [-- --users N] [-- --seed N]`: prisma-cacheops against plain
+// Prisma, side by side in one run, on the reference schema seeded to a realistic size,
+// against the real PostgreSQL and Redis. Prints a table and the target ratios, writes
+// bench/results/latest.json (+ a dated copy) and bench/results/latest.svg (README chart).
+// Every figure that matters is a ratio of two measurements of this same run.
+import { cpus, totalmem } from 'node:os'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { PrismaPg } from '@prisma/adapter-pg'
+import { Redis } from 'ioredis'
+import { PrismaClient } from '../prisma/generated/client/client.ts'
+import { datamodel } from '../prisma/generated/cacheops/index.ts'
+import { cacheops } from '../src/index.ts'
+import { decodeResult, encodeResult } from '../src/codec/index.ts'
+import { CacheStore } from '../src/redis/store.ts'
+import { freshDatabase, REDIS_URL } from '../test/helpers.ts'
+import { latency, prng, throughput, us, zipf, type Latency } from './lib/measure.ts'
+import { latencyChart, type ChartGroup } from './lib/chart.ts'
+
+const argv = process.argv.slice(2)
+const flag = (name: string) => argv.includes(`--${name}`)
+const option = (name: string, fallback: number) => {
+  const i = argv.indexOf(`--${name}`)
+  return i >= 0 ? Number(argv[i + 1]) : fallback
+}
+const quick = flag('quick')
+const USERS = option('users', quick ? 1_000 : 10_000)
+const SEED = option('seed', 1)
+const N = quick ? 300 : 2_000 // samples per latency scenario
+const MIX_MS = quick ? 800 : 4_000
+const CONCURRENCY = quick ? [16] : [1, 16, 64]
+const SCALES = quick ? [1e2, 1e4] : [1e2, 1e4, 1e6]
+const POSTS_PER_USER = 10
+const CATEGORIES = 20
+const TAGS = 100
+
+const started = Date.now()
+const log = (s: string) => console.log(s)
+log(`prisma-cacheops benchmark${quick ? ' (quick)' : ''}: ${USERS} users, ${USERS * POSTS_PER_USER} posts, seed ${SEED}`)
+
+// ---- setup -------------------------------------------------------------------------------
+const dbUrl = await freshDatabase(quick ? 'bench_quick' : 'bench_full')
+let queries = 0
+const base = new PrismaClient({ adapter: new PrismaPg({ connectionString: dbUrl, max: 16 }), log: [{ emit: 'event', level: 'query' }] })
+base.$on('query', () => void queries++)
+const redis = new Redis(REDIS_URL)
+const PREFIX = 'bench:'
+await redis.eval("for _, k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('UNLINK', k) end", 0, `${PREFIX}*`)
+const cachedClient = (prefix: string) =>
+  base.$extends(cacheops({ redis: REDIS_URL, datamodel, prefix, models: { '*': { ops: 'all', timeout: 3600 } }, onError: (e) => console.error(e.message) }))
+const prisma = cachedClient(`${PREFIX}main:`)
+
+const random = prng(SEED)
+{
+  const t0 = Date.now()
+  await base.category.createMany({ data: Array.from({ length: CATEGORIES }, (_, i) => ({ title: `category ${i}` })) })
+  await base.tag.createMany({ data: Array.from({ length: TAGS }, (_, i) => ({ name: `tag ${i}` })) })
+  for (let from = 0; from < USERS; from += 5_000) {
+    const n = Math.min(5_000, USERS - from)
+    await base.user.createMany({ data: Array.from({ length: n }, (_, i) => ({ email: `u${from + i}@bench.io`, name: `User ${from + i}`, score: random() * 100 })) })
+  }
+  const users = await base.user.findMany({ select: { id: true }, orderBy: { id: 'asc' } })
+  const categories = await base.category.findMany({ select: { id: true } })
+  // The first user writes 100 posts (the list scenario); the rest are spread evenly.
+  const rows: { title: string; authorId: number; categoryId: number; published: boolean; views: number }[] = []
+  for (let p = 0; p < USERS * POSTS_PER_USER; p++) {
+    const author = p < 100 ? users[0]!.id : users[p % users.length]!.id
+    rows.push({ title: `post ${p}`, authorId: author, categoryId: categories[p % CATEGORIES]!.id, published: random() < 0.7, views: Math.floor(random() * 1000) })
+  }
+  for (let from = 0; from < rows.length; from += 10_000) await base.post.createMany({ data: rows.slice(from, from + 10_000) })
+  const posts = await base.post.findMany({ select: { id: true, authorId: true }, take: USERS * 3 })
+  const comments = posts.map((p, i) => ({ body: `comment ${i}`, postId: p.id, authorId: users[(i * 7) % users.length]!.id }))
+  for (let from = 0; from < comments.length; from += 10_000) await base.comment.createMany({ data: comments.slice(from, from + 10_000) })
+  log(`seeded in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
+}
+const userIds = (await base.user.findMany({ select: { id: true }, orderBy: { id: 'asc' } })).map((u) => u.id)
+const postIds = (await base.post.findMany({ select: { id: true }, orderBy: { id: 'asc' } })).map((p) => p.id)
+const categoryIds = (await base.category.findMany({ select: { id: true }, orderBy: { id: 'asc' } })).map((c) => c.id)
+const listAuthor = userIds[0]!
+
+// ---- latency scenarios ---------------------------------------------------------------------
+const results: Record<string, Latency> = {}
+const record = (key: string, l: Latency) => {
+  results[key] = l
+  log(`  ${l.name.padEnd(52)} median ${us(l.medianUs).padStart(11)}   p99 ${us(l.p99Us).padStart(11)}`)
+}
+/** Cold reads use a client with a prefix of their own, cycling through keys never read before. */
+let coldRun = 0
+const coldClient = () => cachedClient(`${PREFIX}cold${coldRun++}:`)
+
+log('\nfloors')
+const onePost = await base.post.findUniqueOrThrow({ where: { id: postIds[0]! } })
+await redis.set(`${PREFIX}raw`, encodeResult(onePost))
+const extFloor = base.$extends({ query: { $allOperations: async () => onePost } })
+const bothFloor = base.$extends({ query: { $allOperations: async () => decodeResult((await redis.getBuffer(`${PREFIX}raw`))!) } })
+record('floorExt', await latency('extension returning a constant', N, () => extFloor.post.findUnique({ where: { id: 1 } })))
+record('floorGet', await latency('ioredis GET + decode', N, async () => decodeResult((await redis.getBuffer(`${PREFIX}raw`))!)))
+record('floorBoth', await latency('extension doing GET + decode (physical floor)', N, () => bothFloor.post.findUnique({ where: { id: 1 } })))
+
+interface ReadScenario {
+  key: string
+  label: string
+  run: (client: typeof prisma | typeof base, i: number) => Promise<unknown>
+  /** i-th key for cold reads (distinct for every i). */
+  cold: (client: typeof prisma, i: number) => Promise<unknown>
+}
+const reads: ReadScenario[] = [
+  {
+    key: 'point',
+    label: 'findUnique by id',
+    run: (c, i) => c.post.findUnique({ where: { id: postIds[i % 100]! } }),
+    cold: (c, i) => c.post.findUnique({ where: { id: postIds[(i * 7919) % postIds.length]! } }),
+  },
+  {
+    key: 'list',
+    label: 'findMany include, 100 rows',
+    run: (c) => c.post.findMany({ where: { authorId: listAuthor }, include: { author: true, category: true }, orderBy: { id: 'asc' } }),
+    // A distinct key every time (views are never negative), the same 100 rows.
+    cold: (c, i) => c.post.findMany({ where: { authorId: listAuthor, views: { gte: -1 - i } }, include: { author: true, category: true }, orderBy: { id: 'asc' } }),
+  },
+  {
+    key: 'count',
+    label: 'count with where',
+    run: (c, i) => c.post.count({ where: { categoryId: categoryIds[i % CATEGORIES]!, published: true } }),
+    cold: (c, i) => c.post.count({ where: { authorId: userIds[i % userIds.length]!, published: i % 2 === 0 } }),
+  },
+  {
+    key: 'aggregate',
+    label: 'aggregate with where',
+    run: (c, i) => c.post.aggregate({ where: { categoryId: categoryIds[i % CATEGORIES]! }, _sum: { views: true }, _avg: { views: true } }),
+    cold: (c, i) => c.post.aggregate({ where: { authorId: userIds[i % userIds.length]! }, _sum: { views: true }, _max: { views: true } }),
+  },
+]
+for (const r of reads) {
+  log(`\n${r.label}`)
+  record(`${r.key}Plain`, await latency('plain Prisma', N, (i) => r.run(base, i)))
+  const cold = coldClient()
+  record(`${r.key}Cold`, await latency('cold (miss + store)', N, (i) => r.cold(cold, i), 0))
+  record(`${r.key}ColdPlain`, await latency('plain Prisma, same queries as cold', N, (i) => r.cold(base as never, i), 0))
+  await cold.$cacheops.close()
+  record(`${r.key}Hot`, await latency('hot (hit)', N, (i) => r.run(prisma, i)))
+}
+
+// ---- writes --------------------------------------------------------------------------------
+log('\nwrites (cached reads of every written model registered first)')
+for (let i = 0; i < 50; i++) {
+  await prisma.post.findUnique({ where: { id: postIds[i]! } })
+  await prisma.post.findMany({ where: { authorId: userIds[i]! } })
+  await prisma.user.findUnique({ where: { id: userIds[i]! } })
+}
+const writeIds = postIds.slice(1_000, 1_200)
+let flip = 0
+record('updatePlain', await latency('update by id, plain Prisma', N, (i) => base.post.update({ where: { id: writeIds[i % 200]! }, data: { views: flip++ } })))
+record('updateCached', await latency('update by id, with invalidation', N, (i) => prisma.post.update({ where: { id: writeIds[i % 200]! }, data: { views: flip++ } })))
+const manyN = Math.max(50, N / 4)
+record('updateManyPlain', await latency('updateMany (10 rows), plain Prisma', manyN, (i) => base.post.updateMany({ where: { authorId: userIds[100 + (i % 200)]! }, data: { published: i % 2 === 0 } })))
+record('updateManyCached', await latency('updateMany (10 rows), with invalidation', manyN, (i) => prisma.post.updateMany({ where: { authorId: userIds[100 + (i % 200)]! }, data: { published: i % 2 === 0 } })))
+let email = 0
+const nested = (c: typeof prisma | typeof base) => c.user.create({ data: { email: `nested${email++}@bench.io`, posts: { create: [{ title: 'a' }, { title: 'b' }] } } })
+record('nestedPlain', await latency('nested create (user + 2 posts), plain Prisma', manyN, () => nested(base)))
+record('nestedCached', await latency('nested create (user + 2 posts), with invalidation', manyN, () => nested(prisma)))
+
+// ---- mixed workload ------------------------------------------------------------------------
+log('\nmixed workload (Zipf s=1.1 over posts and authors; queries = SQL statements issued)')
+interface MixRow { readonly workers: number; readonly readShare: number; readonly mode: string; readonly perSecond: number; readonly hitRatio: number; readonly queries: number; readonly queriesPerOp: number }
+const mixes: MixRow[] = []
+const hotPost = zipf(postIds.length, 1.1, random)
+const hotUser = zipf(userIds.length, 1.1, random)
+for (const workers of CONCURRENCY) {
+  for (const readShare of [0.95, 0.8]) {
+    for (const mode of ['no cache', 'table-level', 'granular'] as const) {
+      const client = cachedClient(`${PREFIX}mix${workers}-${readShare}-${mode}:`)
+      const readOne = async (c: typeof prisma | typeof base) => {
+        const pick = random()
+        if (pick < 0.5) return c.post.findUnique({ where: { id: postIds[hotPost()]! } })
+        if (pick < 0.85) return c.post.findMany({ where: { authorId: userIds[hotUser()]! }, orderBy: { id: 'asc' } })
+        return c.post.count({ where: { authorId: userIds[hotUser()]!, published: true } })
+      }
+      const writeOne = async () => {
+        const id = postIds[hotPost()]!
+        const data = { views: Math.floor(random() * 1000) }
+        if (mode === 'no cache') return base.post.update({ where: { id }, data })
+        if (mode === 'granular') return client.post.update({ where: { id }, data })
+        // The table-level model (django-cachalot, Drizzle): a write drops every Post entry.
+        await client.$cacheops.noInvalidation(() => client.post.update({ where: { id }, data }))
+        await client.$cacheops.invalidateModel('Post')
+      }
+      // Warm up (not measured): the steady state, not the empty cache, is what is compared.
+      await throughput(workers, MIX_MS / 2, async () => (random() < readShare ? readOne(mode === 'no cache' ? base : client) : writeOne()))
+      const stats0 = client.$cacheops.stats()
+      const q0 = queries
+      const t = await throughput(workers, MIX_MS, async () => (random() < readShare ? readOne(mode === 'no cache' ? base : client) : writeOne()))
+      const stats = client.$cacheops.stats()
+      const hits = stats.hits - stats0.hits
+      const misses = stats.misses - stats0.misses
+      const row: MixRow = { workers, readShare, mode, perSecond: t.perSecond, hitRatio: hits + misses > 0 ? hits / (hits + misses) : 0, queries: queries - q0, queriesPerOp: (queries - q0) / t.ops }
+      mixes.push(row)
+      log(`  ${String(workers).padStart(2)} workers ${Math.round(readShare * 100)}/${Math.round((1 - readShare) * 100)} ${mode.padEnd(12)} ${row.perSecond.toFixed(0).padStart(7)} ops/s   hit ratio ${(row.hitRatio * 100).toFixed(1).padStart(5)} %   ${row.queriesPerOp.toFixed(3)} queries/op`)
+      await client.$cacheops.close()
+    }
+  }
+}
+
+// ---- hit throughput under concurrency -------------------------------------------------------
+log('\nhit throughput at 64 concurrent callers')
+for (let i = 0; i < 100; i++) await prisma.post.findUnique({ where: { id: postIds[i]! } })
+const rawThroughput = await throughput(64, MIX_MS, async (_w, i) => decodeResult((await redis.getBuffer(`${PREFIX}raw`))!) && i)
+const hitThroughput = await throughput(64, MIX_MS, (_w, i) => prisma.post.findUnique({ where: { id: postIds[i % 100]! } }))
+log(`  raw ioredis GET + decode ${rawThroughput.perSecond.toFixed(0).padStart(8)} /s`)
+log(`  cacheops hits            ${hitThroughput.perSecond.toFixed(0).padStart(8)} /s`)
+
+// ---- scaling -------------------------------------------------------------------------------
+log('\ninvalidating one row with many cached entries depending on the model')
+const scaling: { entries: number; updateMedianUs: number; bytesPerEntry: number; payloadBytes: number }[] = []
+for (const entries of SCALES) {
+  const prefix = `${PREFIX}scale${entries}:`
+  const store = new CacheStore(redis, prefix)
+  const payload = encodeResult(onePost)
+  const before = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))![1])
+  // Entries as the read path leaves them, ten per post id, stored through the same scripts.
+  const batch = 2_000
+  for (let from = 0; from < entries; from += batch) {
+    await Promise.all(
+      Array.from({ length: Math.min(batch, entries - from) }, async (_, k) => {
+        const j = from + k
+        const id = postIds[j % postIds.length]!
+        const lease = await store.readOrLease(store.entryKey(`scale:${j}`), { models: [{ name: 'Post', schemes: ['id'] }], conjKeys: [`Post:id=${id}`], checkOnlyKeys: [] }, `t${j}`, 3600)
+        if (!lease.hit) await store.storeIfFresh(store.entryKey(`scale:${j}`), lease, payload, 3600, `t${j}`)
+      }),
+    )
+  }
+  const after = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))![1])
+  const client = cachedClient(prefix)
+  const target = postIds.slice(2_000, 2_100)
+  const l = await latency(`update by id, ${entries.toExponential(0)} entries`, Math.max(100, N / 4), (i) => client.post.update({ where: { id: target[i % 100]! }, data: { views: i } }))
+  const bytesPerEntry = (after - before) / entries
+  scaling.push({ entries, updateMedianUs: l.medianUs, bytesPerEntry, payloadBytes: payload.length })
+  log(`  ${String(entries).padStart(8)} entries: update median ${us(l.medianUs).padStart(10)}   Redis memory ${bytesPerEntry.toFixed(0)} B/entry (payload ${payload.length} B)`)
+  await client.$cacheops.close()
+  await redis.eval("for _, k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('UNLINK', k) end", 0, `${prefix}*`)
+}
+
+// ---- ratios --------------------------------------------------------------------------------
+const r = (k: string) => results[k]!.medianUs
+const mixOf = (workers: number, readShare: number, mode: string) => mixes.find((m) => m.workers === workers && m.readShare === readShare && m.mode === mode)
+const mixWorkers = CONCURRENCY.includes(16) ? 16 : CONCURRENCY[0]!
+const ratios = [
+  { measure: 'hot findUnique / physical floor (ext floor + one GET)', value: r('pointHot') / (r('floorExt') + r('floorGet')), target: '≤ 1.25', ok: (v: number) => v <= 1.25 },
+  { measure: 'hot findUnique / extension doing GET + decode', value: r('pointHot') / r('floorBoth'), target: '(context)', ok: () => true },
+  { measure: 'plain Prisma / hot, findUnique', value: r('pointPlain') / r('pointHot'), target: '≥ 4', ok: (v: number) => v >= 4 },
+  { measure: 'plain Prisma / hot, findMany include 100 rows', value: r('listPlain') / r('listHot'), target: '≥ 10', ok: (v: number) => v >= 10 },
+  { measure: 'plain Prisma / hot, count', value: r('countPlain') / r('countHot'), target: '(context)', ok: () => true },
+  { measure: 'plain Prisma / hot, aggregate', value: r('aggregatePlain') / r('aggregateHot'), target: '(context)', ok: () => true },
+  ...reads.map((s) => ({ measure: `cold / plain Prisma, ${s.label}`, value: r(`${s.key}Cold`) / r(`${s.key}ColdPlain`), target: '≤ 1.15', ok: (v: number) => v <= 1.15 })),
+  { measure: 'update with invalidation / plain update', value: r('updateCached') / r('updatePlain'), target: '≤ 1.3', ok: (v: number) => v <= 1.3 },
+  { measure: 'updateMany with invalidation / plain', value: r('updateManyCached') / r('updateManyPlain'), target: '≤ 1.3', ok: (v: number) => v <= 1.3 },
+  { measure: 'nested create with invalidation / plain', value: r('nestedCached') / r('nestedPlain'), target: '≤ 1.3', ok: (v: number) => v <= 1.3 },
+  {
+    measure: `DB queries, granular / table-level, 80/20 Zipf, ${mixWorkers} workers`,
+    value: mixOf(mixWorkers, 0.8, 'granular')!.queriesPerOp / mixOf(mixWorkers, 0.8, 'table-level')!.queriesPerOp,
+    target: '≤ 0.5',
+    ok: (v: number) => v <= 0.5,
+  },
+  {
+    measure: `invalidation cost, ${SCALES.at(-1)!.toExponential(0)} vs 1e+2 entries`,
+    value: scaling.at(-1)!.updateMedianUs / scaling[0]!.updateMedianUs,
+    target: '≤ 1.5',
+    ok: (v: number) => v <= 1.5,
+  },
+  { measure: 'hit throughput at 64 concurrent / raw GET throughput', value: hitThroughput.perSecond / rawThroughput.perSecond, target: '≥ 0.7', ok: (v: number) => v >= 0.7 },
+]
+log('\nratios (same run)')
+for (const x of ratios) log(`  ${x.measure.padEnd(64)} ${x.value.toFixed(2).padStart(7)}   target ${x.target.padEnd(9)} ${x.target.startsWith('(') ? '' : x.ok(x.value) ? 'met' : 'MISSED'}`)
+
+// ---- output --------------------------------------------------------------------------------
+const machine = { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, redis: /redis_version:(\S+)/.exec(await redis.info('server'))?.[1] ?? 'unknown' }
+const report = {
+  date: new Date().toISOString(),
+  quick,
+  params: { users: USERS, posts: USERS * POSTS_PER_USER, seed: SEED, samples: N, mixMs: MIX_MS },
+  machine,
+  latency: results,
+  mixed: mixes,
+  hitThroughput: { rawGetPerSecond: rawThroughput.perSecond, hitsPerSecond: hitThroughput.perSecond },
+  scaling,
+  ratios: ratios.map((x) => ({ measure: x.measure, value: Number(x.value.toFixed(3)), target: x.target, met: x.target.startsWith('(') ? null : x.ok(x.value) })),
+}
+const dir = new URL('./results/', import.meta.url)
+mkdirSync(dir, { recursive: true })
+const name = quick ? 'quick' : 'latest'
+writeFileSync(new URL(`${name}.json`, dir), JSON.stringify(report, null, 2) + '\n')
+if (!quick) writeFileSync(new URL(`${report.date.slice(0, 10)}.json`, dir), JSON.stringify(report, null, 2) + '\n')
+const groups: ChartGroup[] = [
+  { label: 'physical floor', bars: [{ variant: 'floor', valueUs: r('floorExt') + r('floorGet') }] },
+  ...reads.map((s) => ({
+    label: s.label,
+    bars: [
+      { variant: 'plain Prisma', valueUs: r(`${s.key}Plain`) },
+      { variant: 'cold', valueUs: r(`${s.key}Cold`) },
+      { variant: 'hot', valueUs: r(`${s.key}Hot`) },
+    ],
+  })),
+  { label: 'update by id', bars: [{ variant: 'plain Prisma', valueUs: r('updatePlain') }, { variant: 'with invalidation', valueUs: r('updateCached') }] },
+  { label: 'updateMany', bars: [{ variant: 'plain Prisma', valueUs: r('updateManyPlain') }, { variant: 'with invalidation', valueUs: r('updateManyCached') }] },
+  { label: 'nested create', bars: [{ variant: 'plain Prisma', valueUs: r('nestedPlain') }, { variant: 'with invalidation', valueUs: r('nestedCached') }] },
+]
+writeFileSync(
+  new URL(`${name}.svg`, dir),
+  latencyChart('prisma-cacheops: median latency (log scale)', `${report.date.slice(0, 10)} · ${machine.cpus} × ${machine.cpu} · Node ${machine.node} · Redis ${machine.redis} · ${USERS} users / ${USERS * POSTS_PER_USER} posts`, groups),
+)
+log(`\nwrote bench/results/${name}.json and ${name}.svg in ${((Date.now() - started) / 1000).toFixed(0)} s`)
+
+await prisma.$cacheops.close()
+await redis.quit()
+await base.$disconnect()
