@@ -149,6 +149,23 @@ export function encodeResult(value: unknown): Buffer {
   return packr.pack(needsRewrite(value) ? rewrite(value) : value);
 }
 
+/**
+ * A result as it would be stored, or why it is not: unencodable (see the refusals at the
+ * top), or its encoding is larger than `maxBytes` (config `maxResultBytes`).
+ */
+export function encodeForStore(
+  value: unknown,
+  maxBytes: number,
+): { payload: Buffer } | { skip: 'unencodable'; error: unknown } | { skip: 'too-large'; bytes: number } {
+  let payload: Buffer;
+  try {
+    payload = encodeResult(value);
+  } catch (error) {
+    return { skip: 'unencodable', error };
+  }
+  return payload.length > maxBytes ? { skip: 'too-large', bytes: payload.length } : { payload };
+}
+
 /** Decodes what encodeResult produced, in this or any other process. */
 export function decodeResult(buf: Uint8Array): unknown {
   return decode(buf);

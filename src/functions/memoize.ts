@@ -1,11 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto'
-import { decodeResult, encodeResult } from '../codec/index.js'
+import { decodeResult, encodeForStore } from '../codec/index.js'
 import { CacheopsConfigError, CacheopsError, CacheopsRedisError, CacheopsRefreshError, message } from '../errors.js'
 import type { EventHub } from '../runtime/events.js'
 import type { LockWaiter } from '../redis/lockWaiter.js'
 import type { TxScope } from '../prisma/transactions.js'
 import { canonicalArgs } from '../query/cacheKey.js'
-import type { CacheStore, Lease, LeaseRequest } from '../redis/store.js'
+import { LEASE_MARGIN_SECONDS, LOCK_MS, LOCK_WAIT_MS, REFRESH_MS, type CacheStore, type Lease, type LeaseRequest } from '../redis/store.js'
 import { assertStaleWindow } from '../config/profiles.js'
 import { DEFAULT_MAX_RESULT_BYTES } from '../config/schema.js'
 
@@ -88,10 +88,6 @@ export interface MemoizeEnv {
 /** A stored result: a value, or an error of one of the `cacheErrors` classes. */
 type Stored = { v: unknown } | { e: { i: number; name: string; message: string; props: Record<string, unknown> } }
 
-const LEASE_MARGIN_SECONDS = 60
-const LOCK_MS = 10_000
-const LOCK_WAIT_MS = 5_000
-const REFRESH_MS = 10_000
 /** The `model` of events about memoized functions. */
 export const FUNCTION_MODEL = '(function)'
 const TOKEN_PREFIX = randomBytes(6).toString('base64url')
@@ -162,20 +158,17 @@ export function memoize<A extends unknown[], R>(
   }
   const store = (key: string, lease: Lease | undefined, token: string, stored: Stored, release: () => void = () => {}): void => {
     if (!lease || env.scope?.()) return release() // inside a transaction: never fill
-    let payload: Buffer
-    try {
-      payload = encodeResult(stored)
-    } catch (err) {
+    const encoded = encodeForStore(stored, env.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES)
+    if (!('payload' in encoded)) {
       release()
-      env.events?.emit({ type: 'skip', model: FUNCTION_MODEL, key, reason: 'unencodable' })
-      env.report(new CacheopsRedisError(`memoized result not stored: ${message(err)}`, 'store', undefined, err))
+      if (encoded.skip === 'too-large') env.events?.emit({ type: 'skip', model: FUNCTION_MODEL, key, reason: 'too-large', bytes: encoded.bytes })
+      else {
+        env.events?.emit({ type: 'skip', model: FUNCTION_MODEL, key, reason: 'unencodable' })
+        env.report(new CacheopsRedisError(`memoized result not stored: ${message(encoded.error)}`, 'store', undefined, encoded.error))
+      }
       return
     }
-    if (payload.length > (env.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES)) {
-      release()
-      env.events?.emit({ type: 'skip', model: FUNCTION_MODEL, key, reason: 'too-large', bytes: payload.length })
-      return
-    }
+    const { payload } = encoded
     env.store.storeIfFresh(key, lease, payload, ttl, token, [], stale > 0 ? options.timeout : 0).then(
       (stored) => {
         release()

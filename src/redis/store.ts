@@ -36,6 +36,14 @@ export type ReadResult =
   | { readonly hit: true; readonly payload: Buffer; readonly stale?: true; readonly refresh?: Lease }
   | ({ readonly hit: false; readonly lock: LockState } & Lease)
 
+/** How long an entry lock lives (a holder that died), and how long waiters wait for it. */
+export const LOCK_MS = 10_000
+export const LOCK_WAIT_MS = 5_000
+/** Extra seconds a conjunction stamp outlives the entry TTL while the result is computed. */
+export const LEASE_MARGIN_SECONDS = 60
+/** How long one caller owns the refresh of a stale entry (one refresher across processes). */
+export const REFRESH_MS = 10_000
+
 /** The stamps a lease script returned, as the header (and check-only lines) to store with. */
 function leaseOf(lease: LeaseRequest, conjKeys: readonly string[], stamps: readonly string[], generation: number): Lease {
   let header = ''

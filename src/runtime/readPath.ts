@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { decodeResult, encodeResult } from '../codec/index.js'
+import { decodeResult, encodeForStore } from '../codec/index.js'
 import { decide, baseReadOp, type CacheCallOptions } from '../config/profiles.js'
 import type { CacheopsDatamodel } from '../datamodel/types.js'
 import { CacheopsRedisError, CacheopsRefreshError } from '../errors.js'
@@ -7,7 +7,7 @@ import type { TxScope } from '../prisma/transactions.js'
 import { cacheKeyFor } from '../query/cacheKey.js'
 import { boundTagsKeyOf, conjKeyOf, readPlan, schemeOf, tagKeyOf, type ReadPlan } from '../query/dependencies.js'
 import { resultDependencies } from '../query/resultDependencies.js'
-import type { CacheStore, Lease, LeaseRequest, LockState, ResultConjunction } from '../redis/store.js'
+import { LEASE_MARGIN_SECONDS, LOCK_MS, LOCK_WAIT_MS, REFRESH_MS, type CacheStore, type Lease, type LeaseRequest, type LockState, type ResultConjunction } from '../redis/store.js'
 import type { CacheopsRuntime } from './core.js'
 import { message } from '../errors.js'
 
@@ -32,15 +32,6 @@ function nextToken(): string {
   return `${TOKEN_PREFIX}${(tokenCounter++).toString(36)}`
 }
 
-/** How long an entry lock lives (a holder that died), and how long waiters wait for it. */
-const LOCK_MS = 10_000
-const LOCK_WAIT_MS = 5_000
-
-/** Extra seconds a conjunction stamp outlives the entry TTL while the result is computed. */
-const LEASE_MARGIN_SECONDS = 60
-
-/** How long one caller owns the refresh of a stale entry (one refresher across processes). */
-const REFRESH_MS = 10_000
 
 /** The read path: one round trip on a hit; lease, database, conditional store on a miss. */
 export async function cachedRead(core: CacheopsRuntime, c: ReadCall): Promise<unknown> {
@@ -205,22 +196,18 @@ function storeInBackground(
   afterStore: () => void,
   freshSeconds = 0,
 ): void {
-  let payload: Buffer
-  try {
-    payload = encodeResult(value)
-  } catch (err) {
+  const encoded = encodeForStore(value, core.config.maxResultBytes)
+  if (!('payload' in encoded)) {
     flight?.settle(undefined)
     afterStore()
-    core.events.emit({ type: 'skip', model, key: entryKey, reason: 'unencodable' })
-    core.report(new CacheopsRedisError(`result of ${model} not stored: ${message(err)}`, 'store', model, err))
+    if (encoded.skip === 'too-large') core.events.emit({ type: 'skip', model, key: entryKey, reason: 'too-large', bytes: encoded.bytes })
+    else {
+      core.events.emit({ type: 'skip', model, key: entryKey, reason: 'unencodable' })
+      core.report(new CacheopsRedisError(`result of ${model} not stored: ${message(encoded.error)}`, 'store', model, encoded.error))
+    }
     return
   }
-  if (payload.length > core.config.maxResultBytes) {
-    flight?.settle(undefined)
-    afterStore()
-    core.events.emit({ type: 'skip', model, key: entryKey, reason: 'too-large', bytes: payload.length })
-    return
-  }
+  const { payload } = encoded
   // Sent now, so a later read on this connection is queued behind it; not awaited.
   core.store.storeIfFresh(entryKey, lease, payload, ttl, token, fromResult, freshSeconds).then(
     (stored) => {
