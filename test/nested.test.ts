@@ -1,6 +1,6 @@
 // Nested writes invalidate the related rows they change, not their whole models.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { countSql, freshDatabase, pauseFirst, testClient, type TestClient } from './helpers.ts'
+import { countSql, freshDatabase, pauseFirst, rawRedis, testClient, type TestClient } from './helpers.ts'
 
 let t: TestClient
 let u1: number
@@ -270,6 +270,53 @@ describe('updateMany and rows entering its where clause during it', () => {
     release()
     expect((await update).count).toBe(2)
     expect((await publishedPhantom()).map((p) => p.id)).toEqual([phantom.id])
+  })
+})
+
+describe('update transforms stay cheap however many updateManys run', () => {
+  it('updateManys setting the same values share one registration, counted while they run', async () => {
+    const redis = rawRedis()
+    try {
+      const key = `${t.prefix}u:Post`
+      await t.prisma.post.findMany({ where: { published: true } }) // a scheme with the field
+      for (let i = 0; i < 30; i++) await t.prisma.post.updateMany({ where: { id: -1 - i }, data: { published: i % 2 === 0 } })
+      const all = await redis.hgetall(key)
+      expect(Object.keys(all).sort()).toEqual(['published\tfalse', 'published\ttrue'])
+      for (const v of Object.values(all)) expect(v.split('\t')[0]).toBe('0') // all ended
+      // Two writers with the same data: the first one ending leaves it registered as running.
+      const { client, paused, release } = pauseFirst(t, 'post', 'updateMany', 'before')
+      const first = client.post.updateMany({ where: { id: -100 }, data: { published: true } }).then((r) => r)
+      await paused
+      expect((await redis.hget(key, 'published\ttrue'))!.split('\t')[0]).toBe('1')
+      await t.prisma.post.updateMany({ where: { id: -101 }, data: { published: true } })
+      expect((await redis.hget(key, 'published\ttrue'))!.split('\t')[0]).toBe('1')
+      release()
+      await first
+      expect((await redis.hget(key, 'published\ttrue'))!.split('\t')[0]).toBe('0')
+    } finally {
+      redis.disconnect()
+    }
+  })
+
+  it('applies every distinct value, and past 64 of them for one scheme invalidates the model whole', async () => {
+    const author = await t.base.user.create({ data: { email: 'variants@n.io' } })
+    const row = await t.base.post.create({ data: { title: 'variants-row', authorId: author.id, published: true } })
+    const bystander = await t.base.post.create({ data: { title: 'variants-bystander', authorId: u2 } })
+    const byTitle = (title: string) => () => t.prisma.post.findMany({ where: { title, published: true } })
+    const other = () => t.prisma.post.findUnique({ where: { id: bystander.id } })
+    const run = async (n: number, tag: string) => {
+      // updateManys matching nothing: each registers its data for the grace period.
+      for (let i = 0; i < n; i++) await t.prisma.post.updateMany({ where: { id: -1 }, data: { title: `${tag}-${i}` } })
+      const last = byTitle(`${tag}-${n - 1}`)
+      expect(await last()).toEqual([])
+      await other()
+      // Any write of the model now also invalidates its row under every registered value:
+      // exactly (a bystander's entry survives) up to 64 of them, the model whole beyond.
+      await t.prisma.post.update({ where: { id: row.id }, data: { views: { increment: 1 } } })
+      return { lastCached: await cached(last), otherCached: await cached(other) }
+    }
+    expect(await run(3, 'few')).toEqual({ lastCached: false, otherCached: true })
+    expect(await run(70, 'many')).toEqual({ lastCached: false, otherCached: false })
   })
 })
 

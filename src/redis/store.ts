@@ -98,10 +98,19 @@ const WRITE_GUARD_SECONDS = 60
  */
 const TRANSFORM_GRACE_MS = 30_000
 
-/** An updateMany's data as canonical field values, registered while it runs. */
+/**
+ * An updateMany's data as canonical field values, registered while it runs. Its token is
+ * the data itself (sorted): writers setting the same values share one registration.
+ */
 export interface UpdateTransform {
+  /** '' when the data sets no conjunction field: nothing to register. */
   readonly token: string
   readonly data: RowValues
+}
+
+export function transformOf(data: RowValues): UpdateTransform {
+  const sorted = [...data].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+  return { token: sorted.map(([f, v]) => `${f}\t${v}`).join('\t'), data: sorted }
 }
 
 /** A row of one model as canonical field values, ready for invalidate_rows.lua. */
@@ -113,7 +122,7 @@ export type RowValues = readonly (readonly [field: string, value: string])[]
  *   <prefix>e:<Model>        hash: "_" → model stamp, "s:<scheme>" → registered schemes
  *   <prefix>c:<Model>:<conj> conjunction stamp, with TTL ≥ every entry built on it
  *   <prefix>w:<Model>        mass writes of the model in progress (counter, with TTL)
- *   <prefix>x:<Model>        hash: running (and just ended) updateMany data, by token
+ *   <prefix>u:<Model>        hash: running (and just ended) updateMany data → writers, expiry
  */
 export class CacheStore {
   constructor(
@@ -282,7 +291,7 @@ export class CacheStore {
    */
   async beginWrite(model: string, guard: boolean, transform?: UpdateTransform): Promise<string[]> {
     const args: (string | number)[] = [this.prefix, model, guard ? '1' : '0', WRITE_GUARD_SECONDS]
-    if (transform) args.push(transform.token, transform.data.map(([f, v]) => `${f}\t${v}`).join('\t'))
+    if (transform?.token) args.push(transform.token)
     const reply = (await this.call(() => scripts.beginWrite.run(this.redis, args))) as Buffer[]
     return reply.map(String)
   }

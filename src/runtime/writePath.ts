@@ -1,11 +1,10 @@
-import { randomBytes } from 'node:crypto'
 import type { ModelInfo, RelationFieldInfo } from '../datamodel/types.js'
 import { modelsChangedByDelete, modelsChangedByKeyUpdate, modelsTouchedByNestedWrite } from '../invalidation/cascades.js'
 import { MAX_NESTED_ROWS, planNestedWrite, rowsOfNestedRead, type NestedWritePlan } from '../invalidation/nested.js'
 import { modelsWrittenBySql } from '../invalidation/rawSql.js'
 import { compareAndSetWhere, createOnlyWhere, planWrite, preImageFields, readBackWhere, rowValuesOf, updateTransformOf, withConjFieldsSelected } from '../invalidation/writes.js'
 import type { Invalidation, TxScope } from '../prisma/transactions.js'
-import type { RowValues, UpdateTransform } from '../redis/store.js'
+import { transformOf, type RowValues, type UpdateTransform } from '../redis/store.js'
 import { encodeConjValue } from '../query/values.js'
 import type { CacheopsRuntime } from './core.js'
 
@@ -325,7 +324,7 @@ async function readCascades(core: CacheopsRuntime, c: WriteCall, model: string, 
 
 function updateTransform(info: ModelInfo, data: unknown): UpdateTransform | null {
   const values = updateTransformOf(info, data)
-  return values && { token: randomBytes(9).toString('base64url'), data: values }
+  return values && transformOf(values)
 }
 
 /** Children an update will re-key, read before it with their relation. */

@@ -9,11 +9,13 @@
 -- ARGV[2]  model name
 -- ARGV[3]  1 to raise the write-in-progress counter, 0 not to
 -- ARGV[4]  seconds the counter outlives a writer that never ends (crash)
--- ARGV[5]  optional, for updateMany: a token and ARGV[6] the update's data as canonical
---          "field\tvalue\t..." pairs. Registered as an active update transform: until it
---          ends (plus a grace period), every invalidation of the model also invalidates its
---          rows with this data applied (invalidate_rows.lua), which covers rows that entered
---          the update's where clause after its pre-read.
+-- ARGV[5]  optional, for updateMany: the update's data as canonical "field\tvalue\t..."
+--          pairs, registered as an active update transform of the model: until it ends
+--          (plus a grace period), every invalidation of the model also invalidates its rows
+--          with this data applied (invalidate_rows.lua), which covers rows that entered the
+--          update's where clause after its pre-read. Transforms are keyed by their data, so
+--          a thousand updateManys setting `published = true` cost one: the value is
+--          "<running writers>\t<expiry ms>"; the expiry of a running one is a crash guard.
 -- Returns  the schemes, e.g. {'', 'authorId', 'authorId,published'}
 local prefix = ARGV[1]
 local model = ARGV[2]
@@ -23,9 +25,20 @@ if ARGV[3] == '1' then
   redis.call('EXPIRE', w, tonumber(ARGV[4]))
 end
 if ARGV[5] then
-  local x = prefix .. 'x:' .. model
-  redis.call('HSET', x, ARGV[5], '0\t' .. ARGV[6])
-  redis.call('EXPIRE', x, tonumber(ARGV[4]) * 2)
+  local u = prefix .. 'u:' .. model
+  local t = redis.call('TIME')
+  local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local crash_ms = tonumber(ARGV[4]) * 2000
+  local running, expires = 0, 0
+  local old = redis.call('HGET', u, ARGV[5])
+  if old then
+    local tab = string.find(old, '\t', 1, true)
+    running, expires = tonumber(string.sub(old, 1, tab - 1)), tonumber(string.sub(old, tab + 1))
+  end
+  redis.call('HSET', u, ARGV[5], (running + 1) .. '\t' .. math.max(expires, now_ms + crash_ms))
+  if redis.call('PTTL', u) < crash_ms then
+    redis.call('PEXPIRE', u, crash_ms)
+  end
 end
 local schemes = {}
 for _, f in ipairs(redis.call('HKEYS', prefix .. 'e:' .. model)) do

@@ -9,12 +9,15 @@
 --          (a read that leased during the write) may need fields the writer did not read,
 --          so the model is then invalidated whole
 -- then     1 to lower the write-in-progress counter raised by begin_write.lua, 0 not to
--- then     the token of the writer's update transform to end ('' for none), and the grace
---          period (ms) during which it still applies to later invalidations
+-- then     the data of the writer's update transform to end ('' for none, see
+--          begin_write.lua), and the grace period (ms) during which it still applies to
+--          later invalidations
 -- then     number of rows R, then R times: number of fields F, then F pairs field, value
 --          (values already in canonical form, see src/query/values.ts)
 -- Every active update transform of the model (begin_write.lua) is applied to every row
--- as well: the row with the transform's data is invalidated too.
+-- as well: the row with the transform's data is invalidated too. Per scheme, only the
+-- distinct values transforms give its fields count; more than MAX_VARIANTS of them make
+-- the model whole, so the cost of a call stays bounded however many updateManys run.
 -- Returns  number of conjunction keys deleted, or -1 when the model was invalidated whole
 --          (a row lacked a field some scheme needs, or a scheme appeared during the write).
 local prefix = ARGV[1]
@@ -40,30 +43,39 @@ i = i + 3
 
 -- Active update transforms: { {field = value, ...}, ... }; expired ones are pruned.
 local transforms = {}
-local xkey = prefix .. 'x:' .. model
-if redis.call('EXISTS', xkey) == 1 then
+local ukey = prefix .. 'u:' .. model
+if redis.call('EXISTS', ukey) == 1 then
   local t = redis.call('TIME')
   local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-  local entries = redis.call('HGETALL', xkey)
+  local entries = redis.call('HGETALL', ukey)
   for k = 1, #entries, 2 do
-    local token, value = entries[k], entries[k + 1]
+    local data_text, value = entries[k], entries[k + 1]
     local tab = string.find(value, '\t', 1, true)
-    local expires = tonumber(string.sub(value, 1, tab - 1))
-    if expires ~= 0 and expires < now_ms then
-      redis.call('HDEL', xkey, token)
-    else
-      local data = {}
-      local parts = {}
-      for part in string.gmatch(string.sub(value, tab + 1), '[^\t]+') do
-        parts[#parts + 1] = part
+    local running, expires = tonumber(string.sub(value, 1, tab - 1)), tonumber(string.sub(value, tab + 1))
+    if data_text == end_transform then
+      -- The last writer with this data ends: it stays for the grace period only.
+      running = running - 1
+      if running <= 0 then
+        running, expires = 0, now_ms + grace_ms
       end
-      for p = 1, #parts - 1, 2 do
-        data[parts[p]] = parts[p + 1]
+      redis.call('HSET', ukey, data_text, running .. '\t' .. expires)
+      if redis.call('PTTL', ukey) < grace_ms then
+        redis.call('PEXPIRE', ukey, grace_ms)
+      end
+    end
+    if expires < now_ms then
+      redis.call('HDEL', ukey, data_text)
+    else
+      local data, field = {}, nil
+      for part in string.gmatch(data_text, '[^\t]+') do
+        if field then
+          data[field] = part
+          field = nil
+        else
+          field = part
+        end
       end
       transforms[#transforms + 1] = data
-      if token == end_transform then
-        redis.call('HSET', xkey, token, (now_ms + grace_ms) .. '\t' .. string.sub(value, tab + 1))
-      end
     end
   end
 end
@@ -94,21 +106,57 @@ if #schemes == 0 then
   return 0
 end
 
-local deleted = 0
--- Deletes the conjunction key of every scheme the row falls under; false if it lacks a field.
-local function invalidate(row, data)
-  for _, fields in ipairs(schemes) do
-    local parts = {}
-    for k, name in ipairs(fields) do
-      local v = (data and data[name]) or row[name]
-      if v == nil then
-        return false
+local MAX_VARIANTS = 64
+-- Per scheme: its fields, and the distinct partial rows (field -> value) that the active
+-- transforms put on those fields; a transform setting none of them changes no key of it.
+local plans = {}
+for _, fields in ipairs(schemes) do
+  local variants, seen_variant, count = {}, {}, 0
+  for _, data in ipairs(transforms) do
+    local parts, set = {}, nil
+    for _, name in ipairs(fields) do
+      local v = data[name]
+      if v ~= nil then
+        set = set or {}
+        set[name] = v
+        parts[#parts + 1] = name .. '=' .. v
       end
-      parts[k] = name .. '=' .. v
     end
-    deleted = deleted + redis.call('DEL', prefix .. 'c:' .. model .. ':' .. table.concat(parts, '&'))
+    if set then
+      local id = table.concat(parts, '&')
+      if not seen_variant[id] then
+        seen_variant[id] = true
+        count = count + 1
+        if count > MAX_VARIANTS then
+          redis.call('DEL', epoch)
+          return -1
+        end
+        variants[count] = set
+      end
+    end
   end
-  return true
+  plans[#plans + 1] = { fields = fields, variants = variants }
+end
+
+local deleted = 0
+local done = {}
+local function delete_once(key)
+  if not done[key] then
+    done[key] = true
+    deleted = deleted + redis.call('DEL', key)
+  end
+end
+-- The conjunction key of `fields` for the row (overridden by `set`); nil if a field is missing.
+local function conj_key(fields, row, set)
+  local parts = {}
+  for k, name in ipairs(fields) do
+    local v = (set and set[name]) or row[name]
+    if v == nil then
+      return nil
+    end
+    parts[k] = name .. '=' .. v
+  end
+  return prefix .. 'c:' .. model .. ':' .. table.concat(parts, '&')
 end
 
 for _ = 1, tonumber(ARGV[i]) do
@@ -119,13 +167,16 @@ for _ = 1, tonumber(ARGV[i]) do
     row[ARGV[i + 1]] = ARGV[i + 2]
     i = i + 2
   end
-  local complete = invalidate(row, nil)
-  for _, data in ipairs(transforms) do
-    complete = complete and invalidate(row, data)
-  end
-  if not complete then
-    redis.call('DEL', epoch)
-    return -1
+  for _, plan in ipairs(plans) do
+    local key = conj_key(plan.fields, row, nil)
+    if key == nil then
+      redis.call('DEL', epoch)
+      return -1
+    end
+    delete_once(key)
+    for _, set in ipairs(plan.variants) do
+      delete_once(conj_key(plan.fields, row, set))
+    end
   end
 end
 return deleted
