@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { countSql, freshDatabase, testClient, type TestClient } from './helpers.ts'
+import { countSql, freshDatabase, pauseFirst, testClient, type TestClient } from './helpers.ts'
 
 let t: TestClient
 let a: number
@@ -97,6 +97,41 @@ describe('single-row writes invalidate granularly', () => {
     await t.prisma.group.update({ where: { tenant_slug: { tenant: 't1', slug: 'old' } }, data: { slug: 'new' } })
     expect(await oldRead()).toBeNull()
     expect(await newRead()).toMatchObject({ slug: 'new' })
+  })
+})
+
+describe('updates that change no field cached reads key on', () => {
+  it('skip the pre-read (one SQL statement) and still invalidate what holds the row', async () => {
+    const post = await t.base.post.create({ data: { title: 'views-only', authorId: a } })
+    const one = () => t.prisma.post.findUnique({ where: { id: post.id } })
+    await byAuthor(a)()
+    await byAuthor(b)()
+    await one()
+    const plain = await countSql(t, () => t.base.post.update({ where: { id: post.id }, data: { views: 1 } }))
+    const fast = await countSql(t, () => t.prisma.post.update({ where: { id: post.id }, data: { views: { increment: 1 } }, select: { id: true } }))
+    expect(fast.sql).toBe(plain.sql)
+    expect(fast.value).toEqual({ id: post.id }) // the fields added to read its image are stripped
+    expect(await cached(byAuthor(b))).toBe(true)
+    expect((await one())!.views).toBe(2)
+    expect((await byAuthor(a)()).find((p) => p.id === post.id)!.views).toBe(2)
+    // A field a cached read keys on (authorId) needs the row's old values first.
+    const moving = await countSql(t, () => t.prisma.post.update({ where: { id: post.id }, data: { authorId: b } }))
+    expect(moving.sql).toBe(plain.sql + 1)
+    expect((await byAuthor(a)()).some((p) => p.id === post.id)).toBe(false)
+  })
+
+  it('invalidate the row where it is when they write, even if a concurrent writer just moved it', async () => {
+    const post = await t.base.post.create({ data: { title: 'moved-meanwhile', authorId: a } })
+    await byAuthor(a)()
+    const { client, paused, release } = pauseFirst(t, 'post', 'update', 'before')
+    const viewsUpdate = client.post.update({ where: { id: post.id }, data: { views: 42 } }).then((r) => r)
+    await paused // the views update has asked Redis for the schemes, not yet written
+    await t.prisma.post.update({ where: { id: post.id }, data: { authorId: b } })
+    expect((await byAuthor(b)()).find((p) => p.id === post.id)!.views).toBe(0) // cached, pre-views
+    release()
+    await viewsUpdate
+    expect((await byAuthor(b)()).find((p) => p.id === post.id)!.views).toBe(42)
+    expect((await byAuthor(a)()).some((p) => p.id === post.id)).toBe(false)
   })
 })
 

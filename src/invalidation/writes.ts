@@ -194,6 +194,19 @@ export function preImageFields(model: ModelInfo, seen: readonly string[] | undef
 }
 
 /**
+ * Whether a single-row update must read the row before writing: only if its data may
+ * change a field of the cached schemes (`preImage`, from preImageFields) — or a relation,
+ * whose foreign keys it sets. Otherwise the row's conjunction values are the same before
+ * and after, and the write's own result (RETURNING) is the only image needed.
+ */
+export function updateChangesConjFields(model: ModelInfo, changedFields: readonly string[], preImage: readonly string[]): boolean {
+  return changedFields.some((name) => {
+    const f = model.fields[name]
+    return f === undefined || f.kind === 'relation' || preImage.includes(name)
+  })
+}
+
+/**
  * A where clause finding the rows `data` created, by the first unique key (id, single or
  * compound unique) every row provides; null when there is none.
  */

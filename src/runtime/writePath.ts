@@ -2,7 +2,7 @@ import type { ModelInfo, RelationFieldInfo } from '../datamodel/types.js'
 import { modelsChangedByDelete, modelsChangedByKeyUpdate, modelsTouchedByNestedWrite } from '../invalidation/cascades.js'
 import { MAX_NESTED_ROWS, planNestedWrite, rowsOfNestedRead, type NestedWritePlan } from '../invalidation/nested.js'
 import { modelsWrittenBySql } from '../invalidation/rawSql.js'
-import { compareAndSetWhere, createOnlyWhere, planWrite, preImageFields, readBackWhere, rowValuesOf, updateTransformOf, withConjFieldsSelected } from '../invalidation/writes.js'
+import { compareAndSetWhere, createOnlyWhere, planWrite, preImageFields, readBackWhere, rowValuesOf, updateChangesConjFields, updateTransformOf, withConjFieldsSelected } from '../invalidation/writes.js'
 import type { Invalidation, TxScope } from '../prisma/transactions.js'
 import { transformOf, type RowValues, type UpdateTransform } from '../redis/store.js'
 import { encodeConjValue } from '../query/values.js'
@@ -100,8 +100,11 @@ export async function invalidatingWrite(core: CacheopsRuntime, c: WriteCall): Pr
         // through), so a pre-image would be read for nothing.
         modelWide.add(c.model)
         result = await c.query(args)
-      } else if (fields.length === 0) result = await c.query(args) // nothing cached: no pre-image needed
-      else {
+      } else if (fields.length === 0 || (!nestedPlan && !rekey && !core.hasBoundTags(c.model) && !updateChangesConjFields(info, plan.changedFields ?? [], fields))) {
+        // Nothing cached, or the data changes no field cached reads key on: the row falls
+        // under the same conjunctions before and after, which its result gives.
+        result = await c.query(args)
+      } else {
         const cas = await compareAndSet(c, info, args, plan.preImageWhere, fields, modelWide)
         result = cas.result
         if (cas.before) before = [cas.before]
