@@ -165,10 +165,29 @@ interface MixRow { readonly workers: number; readonly readShare: number; readonl
 const mixes: MixRow[] = []
 const hotPost = zipf(postIds.length, 1.1, random)
 const hotUser = zipf(userIds.length, 1.1, random)
+// Both cached modes start from the steady state of a long-running cache (1 h timeouts): every
+// read the workload can make is cached once up front, and each run goes on from where the
+// previous one left the cache. What differs between the modes is only what writes drop.
+const mixClients = { 'table-level': cachedClient(`${PREFIX}mix-table:`), granular: cachedClient(`${PREFIX}mix-granular:`) }
+{
+  const t0 = Date.now()
+  for (const c of Object.values(mixClients)) {
+    const everyRead: (() => Promise<unknown>)[] = [
+      ...postIds.map((id) => () => c.post.findUnique({ where: { id } })),
+      ...userIds.flatMap((id) => [
+        () => c.post.findMany({ where: { authorId: id }, orderBy: { id: 'asc' } }),
+        () => c.post.count({ where: { authorId: id, published: true } }),
+      ]),
+    ]
+    let next = 0
+    await Promise.all(Array.from({ length: 32 }, async () => { while (next < everyRead.length) await everyRead[next++]!() }))
+  }
+  log(`  (caches warmed with every read of the workload in ${((Date.now() - t0) / 1000).toFixed(1)} s)`)
+}
 for (const workers of CONCURRENCY) {
   for (const readShare of [0.95, 0.8]) {
     for (const mode of ['no cache', 'table-level', 'granular'] as const) {
-      const client = cachedClient(`${PREFIX}mix${workers}-${readShare}-${mode}:`)
+      const client = mode === 'no cache' ? prisma : mixClients[mode]
       const readOne = async (c: typeof prisma | typeof base) => {
         const pick = random()
         if (pick < 0.5) return c.post.findUnique({ where: { id: postIds[hotPost()]! } })
@@ -195,10 +214,10 @@ for (const workers of CONCURRENCY) {
       const row: MixRow = { workers, readShare, mode, perSecond: t.perSecond, hitRatio: hits + misses > 0 ? hits / (hits + misses) : 0, queries: queries - q0, queriesPerOp: (queries - q0) / t.ops }
       mixes.push(row)
       log(`  ${String(workers).padStart(2)} workers ${Math.round(readShare * 100)}/${Math.round((1 - readShare) * 100)} ${mode.padEnd(12)} ${row.perSecond.toFixed(0).padStart(7)} ops/s   hit ratio ${(row.hitRatio * 100).toFixed(1).padStart(5)} %   ${row.queriesPerOp.toFixed(3)} queries/op`)
-      await client.$cacheops.close()
     }
   }
 }
+for (const c of Object.values(mixClients)) await c.$cacheops.close()
 
 // ---- hit throughput under concurrency -------------------------------------------------------
 log('\nhit throughput at 64 concurrent callers')

@@ -29,7 +29,12 @@ describe('events and stats', () => {
     expect(store.key).toBe(miss.key)
     expect(hit.durationMs).toBeGreaterThanOrEqual(0)
     expect(inv).toMatchObject({ model: 'User', cause: 'User.update', modelWide: [] })
-    expect(inv.rows).toBe(2) // before and after
+    expect(inv.rows).toBe(1) // no cached read keys on name: the row as the update left it
+    // Once one does, the row before the update is an image too.
+    await t.prisma.user.findMany({ where: { name: 'y' } })
+    seen.length = 0
+    await t.prisma.user.update({ where: { id: uid }, data: { name: 'y' } })
+    expect(seen.find((e) => e.type === 'invalidate')).toMatchObject({ model: 'User', rows: 2 })
   })
 
   it('$cacheops.on listens to one kind and can stop; skip reports a lost race', async () => {

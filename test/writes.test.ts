@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { countSql, freshDatabase, pauseFirst, testClient, type TestClient } from './helpers.ts'
+import { countSql, freshDatabase, pauseFirst, rawRedis, testClient, type TestClient } from './helpers.ts'
 
 let t: TestClient
+let dbUrl: string
 let a: number
 let b: number
 let c: number
@@ -12,7 +13,8 @@ async function cached(read: () => Promise<unknown>): Promise<boolean> {
 }
 
 beforeAll(async () => {
-  t = testClient(await freshDatabase('writes'))
+  dbUrl = await freshDatabase('writes')
+  t = testClient(dbUrl)
   a = (await t.base.user.create({ data: { email: 'a@w.io' } })).id
   b = (await t.base.user.create({ data: { email: 'b@w.io' } })).id
   c = (await t.base.user.create({ data: { email: 'c@w.io' } })).id
@@ -132,6 +134,44 @@ describe('updates that change no field cached reads key on', () => {
     await viewsUpdate
     expect((await byAuthor(b)()).find((p) => p.id === post.id)!.views).toBe(42)
     expect((await byAuthor(a)()).some((p) => p.id === post.id)).toBe(false)
+  })
+})
+
+describe('schemes known locally', () => {
+  it('a write asks Redis for the schemes once, then only invalidates; a scheme new to it makes that write model-wide', async () => {
+    const post = await t.base.post.create({ data: { title: 'schemes-local', authorId: a } })
+    const mine = testClient(dbUrl) // a process of its own: knows no schemes yet
+    const other = testClient(dbUrl, { prefix: mine.prefix })
+    const monitor = await rawRedis().monitor()
+    const scripts: string[] = []
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      if (args[0]?.toLowerCase() === 'evalsha' && args.includes(mine.prefix)) scripts.push(args[1]!)
+    })
+    const roundTrips = async (write: () => Promise<unknown>) => {
+      await new Promise((r) => setTimeout(r, 50))
+      scripts.length = 0
+      await write()
+      await new Promise((r) => setTimeout(r, 50))
+      return scripts.length
+    }
+    const update = (views: number) => () => mine.prisma.post.update({ where: { id: post.id }, data: { views } })
+    try {
+      await other.prisma.post.findUnique({ where: { id: post.id } })
+      expect(await roundTrips(update(1))).toBe(2) // begin_write + invalidate_rows
+      expect(await roundTrips(update(2))).toBe(1) // invalidate_rows only
+      // The other process registers a scheme this one has not seen (views): the next write
+      // here skips its pre-read on stale knowledge, but its invalidation goes whole.
+      const byViews = () => other.prisma.post.findMany({ where: { views: 987_653 } })
+      expect(await byViews()).toEqual([])
+      await update(987_653)()
+      expect((await byViews()).map((p) => p.id)).toEqual([post.id])
+      expect(await roundTrips(update(4))).toBe(2) // asks again
+      expect(await roundTrips(update(5))).toBe(1)
+    } finally {
+      monitor.disconnect()
+      await mine.close()
+      await other.close()
+    }
   })
 })
 

@@ -87,10 +87,31 @@ export class CacheopsRuntime {
     return invalidatingRawWrite(this, scope, operation, sql, run)
   }
 
+  /**
+   * Schemes of each model's cached reads as this process last heard them from Redis. A
+   * write that raises no guard uses them instead of asking (one round trip less): if a
+   * scheme was registered since, invalidate_rows.lua sees one the writer did not and
+   * invalidates the model whole, and we ask again next time. Extra schemes that are gone
+   * from Redis only make pre-reads read a few more fields.
+   */
+  private readonly knownSchemes = new Map<string, Set<string>>()
+
+  /** Schemes a lease of this process registered (see leaseRequestOf) keep the local copy current. */
+  learnSchemes(model: string, schemes: readonly string[]): void {
+    const known = this.knownSchemes.get(model)
+    if (known) for (const s of schemes) known.add(s)
+  }
+
   /** Schemes of the model's cached reads (see begin_write.lua); undefined if Redis failed. */
   async beginWrite(model: string, guard: boolean, transform?: UpdateTransform): Promise<string[] | undefined> {
+    if (!guard && !transform) {
+      const known = this.knownSchemes.get(model)
+      if (known) return [...known]
+    }
     try {
-      return await this.store.beginWrite(model, guard, transform)
+      const schemes = await this.store.beginWrite(model, guard, transform)
+      this.knownSchemes.set(model, new Set(schemes))
+      return schemes
     } catch (err) {
       this.report(new CacheopsRedisError(`cache write preparation failed for ${model}: ${message(err)}`, 'invalidate', model, err))
       return undefined
@@ -109,7 +130,9 @@ export class CacheopsRuntime {
         const whole = inv.modelWide.includes(inv.model)
         // Even when the model went whole, a raised write-in-progress counter must come down.
         if (!whole || inv.endWrite || inv.endTransform) {
-          await this.store.invalidateRows(inv.model, whole ? [] : inv.rows, whole ? undefined : inv.seenSchemes, inv.endWrite, inv.endTransform)
+          const deleted = await this.store.invalidateRows(inv.model, whole ? [] : inv.rows, whole ? undefined : inv.seenSchemes, inv.endWrite, inv.endTransform)
+          // Went whole (maybe for a scheme we did not know): ask Redis on the next write.
+          if (deleted === -1) this.knownSchemes.delete(inv.model)
         }
       }
       this.events.emit({ type: 'invalidate', model: inv.model, cause: inv.cause, rows: inv.rows.length, modelWide: inv.modelWide, tags: inv.tags ?? [] })

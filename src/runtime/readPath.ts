@@ -105,6 +105,7 @@ export async function cachedRead(core: CacheopsRuntime, c: ReadCall): Promise<un
     if (found.hit) return served(found)
   }
   const lease = found.lease
+  if (lease) for (const m of leaseRequest.models) core.learnSchemes(m.name, m.schemes)
   const holdsLock = lease?.lock === 'acquired'
   const releaseLock = () => {
     if (holdsLock) core.store.releaseLock(entryKey, token).catch((err) => core.report(new CacheopsRedisError(`lock release failed: ${message(err)}`, 'store', c.model, err)))
