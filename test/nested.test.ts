@@ -273,6 +273,37 @@ describe('updateMany and rows entering its where clause during it', () => {
   })
 })
 
+describe('a create whose nested data only creates', () => {
+  it('takes the new rows from the write itself: one statement more than plain Prisma, no reads around it', async () => {
+    const byTitle = (title: string) => () => t.prisma.post.findMany({ where: { title } })
+    const bystander = postsOf(u2)
+    expect(await byTitle('nc-1')()).toEqual([])
+    await bystander()
+    const plain = await countSql(t, () => t.base.user.create({ data: { email: 'nc-plain@n.io', posts: { create: [{ title: 'nc-0' }] } } }))
+    const cachedCreate = await countSql(t, () => t.prisma.user.create({ data: { email: 'nc-cached@n.io', posts: { create: [{ title: 'nc-1' }, { title: 'nc-2' }] } } }))
+    expect(cachedCreate.sql).toBe(plain.sql + 1)
+    expect('posts' in cachedCreate.value).toBe(false) // the include it added is not returned
+    expect((await byTitle('nc-1')()).map((p) => p.authorId)).toEqual([cachedCreate.value.id])
+    expect(await cached(bystander)).toBe(true)
+    // Deeper creates, and a caller's own include (then the general path), are covered too.
+    expect(await byTitle('nc-3')()).toEqual([])
+    const comments = () => t.prisma.comment.findMany({ where: { body: 'nc-deep' } })
+    expect(await comments()).toEqual([])
+    const deep = await t.prisma.user.create({
+      data: { email: 'nc-deep@n.io', posts: { create: { title: 'nc-3', comments: { create: { body: 'nc-deep', authorId: u1 } } } } },
+      include: { posts: true },
+    })
+    expect(deep.posts.map((p) => p.title)).toEqual(['nc-3'])
+    expect((await byTitle('nc-3')()).map((p) => p.authorId)).toEqual([deep.id])
+    expect(await comments()).toHaveLength(1)
+    const deeperComments = () => t.prisma.comment.findMany({ where: { body: 'nc-deeper' } })
+    expect(await deeperComments()).toEqual([])
+    const deeper = await t.prisma.user.create({ data: { email: 'nc-deeper@n.io', posts: { create: { title: 'nc-4', comments: { create: { body: 'nc-deeper', authorId: u1 } } } } } })
+    expect('posts' in deeper).toBe(false)
+    expect(await deeperComments()).toHaveLength(1)
+  })
+})
+
 describe('update transforms stay cheap however many updateManys run', () => {
   it('updateManys setting the same values share one registration, counted while they run', async () => {
     const redis = rawRedis()

@@ -26,6 +26,8 @@ export interface NestedWritePlan {
   readonly models: ReadonlySet<string>
   /** Models the database changes in turn (nested deletes and key updates): whole. */
   readonly cascades: ReadonlySet<string>
+  /** Only `create`/`createMany` at every depth: the write touches no row that existed. */
+  readonly createsOnly: boolean
 }
 
 /** Null when the data touches no relation. */
@@ -35,8 +37,10 @@ export function planNestedWrite(dm: CacheopsDatamodel, modelName: string, data: 
   const targets: { model: string; where: unknown }[] = []
   const models = new Set<string>()
   const cascades = new Set<string>()
-  const selection = selectionFor(dm, model, data, targets, models, cascades)
-  return models.size === 0 ? null : { selection, targets, models, cascades }
+  const ops = new Set<string>()
+  const selection = selectionFor(dm, model, data, targets, models, cascades, ops)
+  const createsOnly = [...ops].every((op) => op === 'create' || op === 'createMany')
+  return models.size === 0 ? null : { selection, targets, models, cascades, createsOnly }
 }
 
 function selectionFor(
@@ -46,6 +50,7 @@ function selectionFor(
   targets: { model: string; where: unknown }[],
   models: Set<string>,
   cascades: Set<string>,
+  seenOps: Set<string>,
 ): Record<string, unknown> {
   const select: Record<string, unknown> = Object.fromEntries(conjFieldsOf(model).map((f) => [f, true]))
   const byRelation = new Map<string, unknown[]>()
@@ -66,6 +71,7 @@ function selectionFor(
     models.add(target.name)
     const innerData: unknown[] = []
     for (const op of ops as Record<string, unknown>[]) {
+      for (const k of Object.keys(op)) seenOps.add(k)
       if (op.delete !== undefined || op.deleteMany !== undefined) modelsChangedByDelete(dm, target.name, cascades)
       for (const k of ['update', 'updateMany', 'upsert']) {
         for (const item of asList(op[k])) {
@@ -87,7 +93,7 @@ function selectionFor(
         }
       }
     }
-    const inner = selectionFor(dm, target, innerData, targets, models, cascades)
+    const inner = selectionFor(dm, target, innerData, targets, models, cascades, seenOps)
     select[key] = field.isList ? { select: inner, take: MAX_NESTED_ROWS + 1 } : { select: inner }
   }
   return select

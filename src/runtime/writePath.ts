@@ -58,7 +58,14 @@ export async function invalidatingWrite(core: CacheopsRuntime, c: WriteCall): Pr
   // the commit inside a transaction: there they stay model-wide.
   const nestedPlan = plan.nestedData ? planNestedWrite(dm, c.model, plan.nestedData) : null
   if (nestedPlan && c.scope) nestedModelWide()
-  const nested = nestedPlan && !c.scope ? await beginNestedWrite(core, c, nestedPlan, plan.preImageWhere, modelWide) : null
+  // A create whose nested data only creates: the new related rows come back with the write
+  // itself (an include, before its commit), exact like a create's own RETURNING image, so
+  // no guards and no reads around it. Not when the caller shapes the result itself.
+  const createdRelations = nestedPlan && !c.scope && c.operation === 'create' && c.dataPath.length === 0 && nestedPlan.createsOnly &&
+    nestedPlan.targets.length === 0 && nestedPlan.cascades.size === 0 && c.args.select === undefined && c.args.include === undefined
+    ? relationsOf(info, nestedPlan.selection)
+    : null
+  const nested = nestedPlan && !c.scope && !createdRelations ? await beginNestedWrite(core, c, nestedPlan, plan.preImageWhere, modelWide) : null
   // Rows the database deletes or re-keys in turn. A single delete reads its direct children
   // before (readCascades); a deleteMany, whose rows may change under it (rows entering its
   // where clause bring children nobody read), and anything inside a transaction (guards
@@ -85,7 +92,12 @@ export async function invalidatingWrite(core: CacheopsRuntime, c: WriteCall): Pr
   // when the data is not plain values (then, like any mass write in a transaction, whole).
   const transform = plan.updateData === undefined ? undefined : updateTransform(info, plan.updateData)
 
-  const { args, project } = plan.resultIsImage ? withConjFieldsSelected(info, c.args) : { args: c.args, project: (r: unknown) => r }
+  const selected = plan.resultIsImage ? withConjFieldsSelected(info, c.args) : { args: c.args, project: (r: unknown) => r }
+  const args = createdRelations ? { ...selected.args, include: createdRelations } : selected.args
+  const project = (r: unknown) => {
+    if (createdRelations && r && typeof r === 'object') for (const key of Object.keys(createdRelations)) delete (r as Record<string, unknown>)[key]
+    return selected.project(r)
+  }
   let before: Record<string, unknown>[] = []
   let result: unknown
   let seenSchemes: string[] | undefined
@@ -172,6 +184,24 @@ export async function invalidatingWrite(core: CacheopsRuntime, c: WriteCall): Pr
     // after the commit (queued), when the new values become visible.
     await core.invalidate(inv)
     c.scope.pending.push({ ...inv, endWrite: false })
+  } else if (createdRelations && nestedPlan) {
+    // The related models' invalidations go with the parent's, concurrently: no order among them.
+    const found = rowsOfNestedRead(core.config.datamodel, c.model, nestedPlan.selection, result)
+    await Promise.all([
+      core.invalidate(inv),
+      ...[...found.rows].map(([m, rows]) => {
+        const whole = found.overflow.has(m)
+        const bound = core.boundTags(m, rows)
+        return core.invalidate({
+          model: m,
+          rows: whole ? [] : rows.map((r) => rowValuesOf(core.model(m), r)),
+          modelWide: whole ? [m] : [],
+          cause: `${c.model}.${c.operation} (${m})`,
+          tags: bound.tags,
+          boundTagsUnknown: bound.unknown ? [m] : [],
+        })
+      }),
+    ])
   } else {
     await core.invalidate(inv)
     if (nested) await endNestedWrite(core, c, nested, result)
@@ -495,6 +525,12 @@ function sameRow(info: ModelInfo, a: Record<string, unknown> | null, b: Record<s
   const x = rowValuesOf(info, a)
   const y = rowValuesOf(info, b)
   return x.length === y.length && x.every(([f, v], i) => y[i]?.[0] === f && y[i]?.[1] === v)
+}
+
+/** The relation entries of a nested-write selection, as an include (null if none). */
+function relationsOf(info: ModelInfo, selection: Record<string, unknown>): Record<string, unknown> | null {
+  const include = Object.fromEntries(Object.entries(selection).filter(([key]) => info.fields[key]?.kind === 'relation'))
+  return Object.keys(include).length > 0 ? include : null
 }
 
 function selectOf(fields: readonly string[]): Record<string, true> {
