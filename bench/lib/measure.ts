@@ -21,6 +21,31 @@ export async function latency(name: string, n: number, fn: (i: number) => Promis
   return { name, n, medianUs: samples[Math.floor(n / 2)]!, p99Us: samples[Math.min(n - 1, Math.floor(n * 0.99))]! }
 }
 
+/**
+ * Two variants measured interleaved (A B, then B A, ...), so drift in a noisy machine and
+ * whatever the first one warms for the second weigh on both alike.
+ */
+export async function pairedLatency(
+  names: readonly [string, string],
+  n: number,
+  fns: readonly [(i: number) => Promise<unknown>, (i: number) => Promise<unknown>],
+  warmup = Math.min(200, n),
+): Promise<[Latency, Latency]> {
+  for (let i = 0; i < warmup; i++) for (const fn of fns) await fn(i)
+  const samples = [new Float64Array(n), new Float64Array(n)] as const
+  for (let i = 0; i < n; i++) {
+    for (const k of i % 2 === 0 ? [0, 1] : [1, 0]) {
+      const t0 = process.hrtime.bigint()
+      await fns[k]!(warmup + i)
+      samples[k]![i] = Number(process.hrtime.bigint() - t0) / 1000
+    }
+  }
+  return [0, 1].map((k) => {
+    const s = samples[k as 0 | 1].sort()
+    return { name: names[k as 0 | 1], n, medianUs: s[Math.floor(n / 2)]!, p99Us: s[Math.min(n - 1, Math.floor(n * 0.99))]! }
+  }) as [Latency, Latency]
+}
+
 /** `workers` concurrent loops calling `fn` for `ms` milliseconds; operations per second. */
 export async function throughput(workers: number, ms: number, fn: (worker: number, i: number) => Promise<unknown>): Promise<{ ops: number; perSecond: number }> {
   let ops = 0
