@@ -94,8 +94,11 @@ function rowConjs(
   source: ModelInfo,
 ): Conjunction[] | null {
   const conjs: Conjunction[] = []
+  // Many rows usually share a parent (a page of posts by one author): one conjunction each.
+  const seen = new Set<string>()
   for (const row of rows) {
     const conj = new Map<string, string>()
+    let text = ''
     for (let i = 0; i < targetFields.length; i++) {
       const t = target.fields[targetFields[i]!]
       const s = source.fields[sourceFields[i]!]
@@ -108,8 +111,12 @@ function rowConjs(
       const encoded = encodeConjValue(t, v)
       if (encoded === undefined) return null
       conj.set(targetFields[i]!, encoded)
+      text += `${encoded.length}:${encoded}`
     }
-    if (conj.size === targetFields.length) conjs.push(conj)
+    if (conj.size === targetFields.length && !seen.has(text)) {
+      seen.add(text)
+      conjs.push(conj)
+    }
   }
   return conjs
 }
