@@ -13,7 +13,7 @@ import { cacheops } from '../src/index.ts'
 import { decodeResult, encodeResult } from '../src/codec/index.ts'
 import { CacheStore } from '../src/redis/store.ts'
 import { freshDatabase, REDIS_URL } from '../test/helpers.ts'
-import { latency, pairedLatency, prng, throughput, us, zipf, type Latency } from './lib/measure.ts'
+import { interleavedLatency, latency, prng, throughput, us, zipf, type Latency } from './lib/measure.ts'
 import { latencyChart, type ChartGroup } from './lib/chart.ts'
 
 const argv = process.argv.slice(2)
@@ -87,14 +87,10 @@ const record = (key: string, l: Latency) => {
 let coldRun = 0
 const coldClient = () => cachedClient(`${PREFIX}cold${coldRun++}:`)
 
-log('\nfloors')
 const onePost = await base.post.findUniqueOrThrow({ where: { id: postIds[0]! } })
 await redis.set(`${PREFIX}raw`, encodeResult(onePost))
 const extFloor = base.$extends({ query: { $allOperations: async () => onePost } })
 const bothFloor = base.$extends({ query: { $allOperations: async () => decodeResult((await redis.getBuffer(`${PREFIX}raw`))!) } })
-record('floorExt', await latency('extension returning a constant', N, () => extFloor.post.findUnique({ where: { id: 1 } })))
-record('floorGet', await latency('ioredis GET + decode', N, async () => decodeResult((await redis.getBuffer(`${PREFIX}raw`))!)))
-record('floorBoth', await latency('extension doing GET + decode (physical floor)', N, () => bothFloor.post.findUnique({ where: { id: 1 } })))
 
 interface ReadScenario {
   key: string
@@ -130,12 +126,17 @@ const reads: ReadScenario[] = [
     cold: (c, i) => c.post.aggregate({ where: { authorId: userIds[i % userIds.length]! }, _sum: { views: true }, _max: { views: true } }),
   },
 ]
-/** Records two variants measured interleaved (pairedLatency). */
-const recordPair = async (keys: readonly [string, string], names: readonly [string, string], n: number, fns: readonly [(i: number) => Promise<unknown>, (i: number) => Promise<unknown>], warmup?: number) => {
-  const [a, b] = await pairedLatency(names, n, fns, warmup)
-  record(keys[0], a)
-  record(keys[1], b)
+/** Records variants measured interleaved (interleavedLatency). */
+const recordPair = async (keys: readonly string[], names: readonly string[], n: number, fns: readonly ((i: number) => Promise<unknown>)[], warmup?: number) => {
+  const measured = await interleavedLatency(names, n, fns, warmup)
+  measured.forEach((l, k) => record(keys[k]!, l))
 }
+// Floors in tight loops of their own (the best case of each); every cached variant below is
+// interleaved with its plain one instead.
+log('\nfloors')
+record('floorExt', await latency('extension returning a constant', N, () => extFloor.post.findUnique({ where: { id: 1 } })))
+record('floorGet', await latency('ioredis GET + decode', N, async () => decodeResult((await redis.getBuffer(`${PREFIX}raw`))!)))
+record('floorBoth', await latency('extension doing GET + decode', N, () => bothFloor.post.findUnique({ where: { id: 1 } })))
 for (const r of reads) {
   log(`\n${r.label}`)
   await recordPair([`${r.key}Plain`, `${r.key}Hot`], ['plain Prisma', 'hot (hit)'], N, [(i) => r.run(base, i), (i) => r.run(prisma, i)])

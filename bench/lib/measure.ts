@@ -22,28 +22,29 @@ export async function latency(name: string, n: number, fn: (i: number) => Promis
 }
 
 /**
- * Two variants measured interleaved (A B, then B A, ...), so drift in a noisy machine and
- * whatever the first one warms for the second weigh on both alike.
+ * Variants measured interleaved (A B C, then B C A, ...), so drift in a noisy machine and
+ * whatever one warms for the next weigh on all of them alike.
  */
-export async function pairedLatency(
-  names: readonly [string, string],
+export async function interleavedLatency(
+  names: readonly string[],
   n: number,
-  fns: readonly [(i: number) => Promise<unknown>, (i: number) => Promise<unknown>],
+  fns: readonly ((i: number) => Promise<unknown>)[],
   warmup = Math.min(200, n),
-): Promise<[Latency, Latency]> {
+): Promise<Latency[]> {
   for (let i = 0; i < warmup; i++) for (const fn of fns) await fn(i)
-  const samples = [new Float64Array(n), new Float64Array(n)] as const
+  const samples = fns.map(() => new Float64Array(n))
   for (let i = 0; i < n; i++) {
-    for (const k of i % 2 === 0 ? [0, 1] : [1, 0]) {
+    for (let j = 0; j < fns.length; j++) {
+      const k = (i + j) % fns.length
       const t0 = process.hrtime.bigint()
       await fns[k]!(warmup + i)
       samples[k]![i] = Number(process.hrtime.bigint() - t0) / 1000
     }
   }
-  return [0, 1].map((k) => {
-    const s = samples[k as 0 | 1].sort()
-    return { name: names[k as 0 | 1], n, medianUs: s[Math.floor(n / 2)]!, p99Us: s[Math.min(n - 1, Math.floor(n * 0.99))]! }
-  }) as [Latency, Latency]
+  return samples.map((s, k) => {
+    s.sort()
+    return { name: names[k]!, n, medianUs: s[Math.floor(n / 2)]!, p99Us: s[Math.min(n - 1, Math.floor(n * 0.99))]! }
+  })
 }
 
 /** `workers` concurrent loops calling `fn` for `ms` milliseconds; operations per second. */
