@@ -58,11 +58,14 @@ describe('lock: true', () => {
   it('a failed computation releases the waiters at once', async () => {
     const [a, b] = group(2, true) as [TestClient, TestClient]
     let calls = 0
+    let computing!: () => void
+    const holderComputes = new Promise<void>((r) => (computing = r))
     const failing = a.prisma.$extends({
       query: {
         tag: {
           async count({ args, query }) {
             if (calls++ === 0) {
+              computing() // holds the lock now: the waiter starts only then
               await new Promise((r) => setTimeout(r, 100))
               throw new Error('holder failed')
             }
@@ -72,7 +75,7 @@ describe('lock: true', () => {
       },
     })
     const started = Date.now()
-    const [h, w] = await Promise.allSettled([failing.tag.count(), new Promise((r) => setTimeout(r, 20)).then(() => b.prisma.tag.count())])
+    const [h, w] = await Promise.allSettled([failing.tag.count(), holderComputes.then(() => b.prisma.tag.count())])
     expect(h.status).toBe('rejected')
     expect(w).toMatchObject({ status: 'fulfilled', value: 0 })
     expect(Date.now() - started).toBeLessThan(4_000) // well before the 5 s wait limit

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { countSql, freshDatabase, pauseFirst, rawRedis, testClient, type TestClient } from './helpers.ts'
+import { Redis } from 'ioredis'
+import { countSql, freshDatabase, pauseFirst, startThrowawayRedis, testClient, type TestClient } from './helpers.ts'
 
 let t: TestClient
 let dbUrl: string
@@ -139,38 +140,39 @@ describe('updates that change no field cached reads key on', () => {
 
 describe('schemes known locally', () => {
   it('a write asks Redis for the schemes once, then only invalidates; a scheme new to it makes that write model-wide', async () => {
+    // A Redis of this test's own, so that its command counts are this test's alone.
+    const server = await startThrowawayRedis(23_000 + Math.floor(Math.random() * 2000))
     const post = await t.base.post.create({ data: { title: 'schemes-local', authorId: a } })
-    const mine = testClient(dbUrl) // a process of its own: knows no schemes yet
-    const other = testClient(dbUrl, { prefix: mine.prefix })
-    const monitor = await rawRedis().monitor()
-    const scripts: string[] = []
-    monitor.on('monitor', (_time: string, args: string[]) => {
-      if (args[0]?.toLowerCase() === 'evalsha' && args.includes(mine.prefix)) scripts.push(args[1]!)
-    })
+    const mine = testClient(dbUrl, { redis: server.url }) // a process of its own: knows no schemes yet
+    const other = testClient(dbUrl, { redis: server.url, prefix: mine.prefix })
+    const probe = new Redis(server.url)
+    const scriptCalls = async () => Number(/cmdstat_evalsha:calls=(\d+)/.exec(await probe.info('commandstats'))?.[1] ?? 0)
     const roundTrips = async (write: () => Promise<unknown>) => {
-      await new Promise((r) => setTimeout(r, 50))
-      scripts.length = 0
+      const before = await scriptCalls()
       await write()
-      await new Promise((r) => setTimeout(r, 50))
-      return scripts.length
+      return (await scriptCalls()) - before
     }
     const update = (views: number) => () => mine.prisma.post.update({ where: { id: post.id }, data: { views } })
     try {
       await other.prisma.post.findUnique({ where: { id: post.id } })
+      await new Promise((r) => setTimeout(r, 50)) // its store, sent in the background
       expect(await roundTrips(update(1))).toBe(2) // begin_write + invalidate_rows
       expect(await roundTrips(update(2))).toBe(1) // invalidate_rows only
       // The other process registers a scheme this one has not seen (views): the next write
       // here skips its pre-read on stale knowledge, but its invalidation goes whole.
       const byViews = () => other.prisma.post.findMany({ where: { views: 987_653 } })
       expect(await byViews()).toEqual([])
+      await new Promise((r) => setTimeout(r, 50))
       await update(987_653)()
       expect((await byViews()).map((p) => p.id)).toEqual([post.id])
+      await new Promise((r) => setTimeout(r, 50))
       expect(await roundTrips(update(4))).toBe(2) // asks again
       expect(await roundTrips(update(5))).toBe(1)
     } finally {
-      monitor.disconnect()
+      probe.disconnect()
       await mine.close()
       await other.close()
+      await server.kill()
     }
   })
 })
