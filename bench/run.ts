@@ -126,20 +126,26 @@ const reads: ReadScenario[] = [
     cold: (c, i) => c.post.aggregate({ where: { authorId: userIds[i % userIds.length]! }, _sum: { views: true }, _max: { views: true } }),
   },
 ]
-/** Records variants measured interleaved (interleavedLatency). */
+/** Records variants measured interleaved, in blocks (interleavedLatency). */
 const recordPair = async (keys: readonly string[], names: readonly string[], n: number, fns: readonly ((i: number) => Promise<unknown>)[], warmup?: number) => {
   const measured = await interleavedLatency(names, n, fns, warmup)
   measured.forEach((l, k) => record(keys[k]!, l))
 }
-// Floors in tight loops of their own (the best case of each); every cached variant below is
-// interleaved with its plain one instead.
-log('\nfloors')
-record('floorExt', await latency('extension returning a constant', N, () => extFloor.post.findUnique({ where: { id: 1 } })))
-record('floorGet', await latency('ioredis GET + decode', N, async () => decodeResult((await redis.getBuffer(`${PREFIX}raw`))!)))
-record('floorBoth', await latency('extension doing GET + decode', N, () => bothFloor.post.findUnique({ where: { id: 1 } })))
+// The floors are measured with the point read, interleaved with it (same conditions).
+const floors = [
+  { key: 'floorExt', name: 'floor: extension returning a constant', run: () => extFloor.post.findUnique({ where: { id: 1 } }) },
+  { key: 'floorGet', name: 'floor: ioredis GET + decode', run: async () => decodeResult((await redis.getBuffer(`${PREFIX}raw`))!) },
+  { key: 'floorBoth', name: 'floor: extension doing GET + decode', run: () => bothFloor.post.findUnique({ where: { id: 1 } }) },
+]
 for (const r of reads) {
   log(`\n${r.label}`)
-  await recordPair([`${r.key}Plain`, `${r.key}Hot`], ['plain Prisma', 'hot (hit)'], N, [(i) => r.run(base, i), (i) => r.run(prisma, i)])
+  const withFloors = r.key === 'point' ? floors : []
+  await recordPair(
+    [...withFloors.map((f) => f.key), `${r.key}Plain`, `${r.key}Hot`],
+    [...withFloors.map((f) => f.name), 'plain Prisma', 'hot (hit)'],
+    N,
+    [...withFloors.map((f) => f.run), (i) => r.run(base, i), (i) => r.run(prisma, i)],
+  )
   const cold = coldClient()
   await cold.post.count({ where: { id: -1 } }) // connected and scripts loaded before timing
   await recordPair([`${r.key}Cold`, `${r.key}ColdPlain`], ['cold (miss + store)', 'plain Prisma, same queries as cold'], N, [(i) => r.cold(cold, i), (i) => r.cold(base as never, i)], 0)

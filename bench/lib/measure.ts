@@ -22,23 +22,35 @@ export async function latency(name: string, n: number, fn: (i: number) => Promis
 }
 
 /**
- * Variants measured interleaved (A B C, then B C A, ...), so drift in a noisy machine and
- * whatever one warms for the next weigh on all of them alike.
+ * Variants measured interleaved in blocks (`block` calls of A, then of B, ...; the order
+ * rotates every round), so drift in a noisy machine weighs on all of them alike. Blocks
+ * rather than single calls: a call right after another variant's pays for what that one
+ * left behind (a database query's pool release, its garbage), which would charge a cache
+ * hit for the plain query it alternates with. The first `settle` calls of each block are
+ * not timed for the same reason.
  */
 export async function interleavedLatency(
   names: readonly string[],
   n: number,
   fns: readonly ((i: number) => Promise<unknown>)[],
   warmup = Math.min(200, n),
+  block = 50,
+  settle = 2,
 ): Promise<Latency[]> {
   for (let i = 0; i < warmup; i++) for (const fn of fns) await fn(i)
   const samples = fns.map(() => new Float64Array(n))
-  for (let i = 0; i < n; i++) {
+  const calls = fns.map(() => warmup)
+  for (let done = 0, round = 0; done < n; done += block, round++) {
+    const size = Math.min(block, n - done)
     for (let j = 0; j < fns.length; j++) {
-      const k = (i + j) % fns.length
-      const t0 = process.hrtime.bigint()
-      await fns[k]!(warmup + i)
-      samples[k]![i] = Number(process.hrtime.bigint() - t0) / 1000
+      const k = (round + j) % fns.length
+      const fn = fns[k]!
+      for (let s = 0; s < settle; s++) await fn(calls[k]!++)
+      for (let i = 0; i < size; i++) {
+        const t0 = process.hrtime.bigint()
+        await fn(calls[k]!++)
+        samples[k]![done + i] = Number(process.hrtime.bigint() - t0) / 1000
+      }
     }
   }
   return samples.map((s, k) => {

@@ -53,11 +53,21 @@ function canonicalPlain(obj: Record<string, unknown>): string {
 const ENTRY_FORMAT = 'v1'
 
 /**
- * Cache key of one read: model, operation, canonical args and the fluent-API data path
- * (`post.findUnique(a).author()` reaches us as `findUnique` with a data path, and its
- * value has a different shape from `post.findUnique(a)`).
+ * Text a read's cache key is the hash of: model, operation, canonical args and the
+ * fluent-API data path (`post.findUnique(a).author()` reaches us as `findUnique` with a data
+ * path, and its value has a different shape from `post.findUnique(a)`). Two reads with the
+ * same text are the same query, so whatever is derived from their args alone (the key, the
+ * dependencies) can be derived once per text (see runtime/preparedReads.ts).
  */
+export function cacheKeyText(model: string, operation: string, args: unknown, dataPath: readonly string[]): string {
+  return `${ENTRY_FORMAT}\n${model}\n${operation}\n${JSON.stringify(dataPath)}\n${canonicalArgs(args)}`
+}
+
+/** Cache key of one read: a hash of its cacheKeyText. */
 export function cacheKeyFor(model: string, operation: string, args: unknown, dataPath: readonly string[]): string {
-  const text = `${ENTRY_FORMAT}\n${model}\n${operation}\n${JSON.stringify(dataPath)}\n${canonicalArgs(args)}`
+  return cacheKeyOfText(cacheKeyText(model, operation, args, dataPath))
+}
+
+export function cacheKeyOfText(text: string): string {
   return hash('sha1', text, 'base64url') // one-shot: a third of createHash's cost per read
 }

@@ -13,13 +13,12 @@ export class LuaScript {
     return new LuaScript(name, readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8'), numberOfKeys)
   }
 
-  async run(redis: Redis | Cluster, args: (string | Buffer | number)[]): Promise<unknown> {
-    try {
-      return await redis.callBuffer('EVALSHA', this.sha, this.numberOfKeys, ...args)
-    } catch (err) {
+  /** Not an async function: one promise less on every call (this is on every hit). */
+  run(redis: Redis | Cluster, args: (string | Buffer | number)[]): Promise<unknown> {
+    return redis.callBuffer('EVALSHA', this.sha, this.numberOfKeys, ...args).catch((err: unknown) => {
       if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err
-      return await redis.callBuffer('EVAL', this.source, this.numberOfKeys, ...args)
-    }
+      return redis.callBuffer('EVAL', this.source, this.numberOfKeys, ...args)
+    })
   }
 }
 

@@ -188,20 +188,28 @@ export class CacheStore {
    * (every BREAKER_PROBE_MS) gets an answer: no request ever waits on a probe. Callers
    * treat the failure like any Redis failure.
    */
-  private async call<T>(command: () => Promise<T>): Promise<T> {
-    if (this.open) throw new CircuitOpenError()
-    if (!this.verified) throw new UnverifiedRedisError()
+  private call<T>(command: () => Promise<T>): Promise<T> {
+    if (this.open) return Promise.reject(new CircuitOpenError())
+    if (!this.verified) return Promise.reject(new UnverifiedRedisError())
+    let sent: Promise<T>
     try {
-      const result = await command()
-      this.consecutiveFailures = 0
-      return result
+      sent = command()
     } catch (err) {
-      if (isConnectionFailure(err) && ++this.consecutiveFailures >= BREAKER_FAILURES && !this.open) {
-        this.open = true
-        this.probeLater()
-      }
-      throw err
+      sent = Promise.reject(err)
     }
+    return sent.then(
+      (result) => {
+        this.consecutiveFailures = 0
+        return result
+      },
+      (err: unknown) => {
+        if (isConnectionFailure(err) && ++this.consecutiveFailures >= BREAKER_FAILURES && !this.open) {
+          this.open = true
+          this.probeLater()
+        }
+        throw err
+      },
+    )
   }
 
   private probeLater(): void {
@@ -226,20 +234,22 @@ export class CacheStore {
    * `refreshMs` > 0 accepts stale entries (stale-while-revalidate): the first caller to
    * see one gets a lease to refresh it, held against other refreshers for that long.
    */
-  async readOrLease(entryKey: string, lease: LeaseRequest, token: string, ttl: number, lockMs = 0, refreshMs = 0): Promise<ReadResult> {
+  readOrLease(entryKey: string, lease: LeaseRequest, token: string, ttl: number, lockMs = 0, refreshMs = 0): Promise<ReadResult> {
     const args: (string | number)[] = [entryKey, this.prefix, token, ttl, lease.models.length]
     for (const m of lease.models) args.push(m.name, m.schemes.length, ...m.schemes)
-    const conjKeys = [...lease.conjKeys, ...lease.checkOnlyKeys]
+    const conjKeys = lease.checkOnlyKeys.length > 0 ? [...lease.conjKeys, ...lease.checkOnlyKeys] : lease.conjKeys
     args.push(conjKeys.length, ...conjKeys, lockMs, refreshMs)
     const generation = this.generation
-    const reply = (await this.call(() => scripts.readOrLease.run(this.redis, args))) as [number, ...Buffer[]]
-    if (reply[0] === 1) return { hit: true, payload: reply[1] as Buffer }
-    if (reply[0] === 3) return { hit: true, payload: reply[1] as Buffer, stale: true }
-    const stamps = reply.slice(2).map((b) => String(b))
-    const { header, checkOnly } = leaseOf(lease, conjKeys, stamps, generation)
-    if (reply[0] === 2) return { hit: true, payload: reply[1] as Buffer, stale: true, refresh: { header, checkOnly } }
-    const lock: LockState = (reply[1] as unknown) === 1 ? 'acquired' : (reply[1] as unknown) === 2 ? 'held' : 'none'
-    return { hit: false, header, checkOnly, lock }
+    return this.call(() => scripts.readOrLease.run(this.redis, args)).then((r) => {
+      const reply = r as [number, ...Buffer[]]
+      if (reply[0] === 1) return { hit: true, payload: reply[1] as Buffer }
+      if (reply[0] === 3) return { hit: true, payload: reply[1] as Buffer, stale: true }
+      const stamps = reply.slice(2).map((b) => String(b))
+      const { header, checkOnly } = leaseOf(lease, conjKeys, stamps, generation)
+      if (reply[0] === 2) return { hit: true, payload: reply[1] as Buffer, stale: true, refresh: { header, checkOnly } }
+      const lock: LockState = (reply[1] as unknown) === 1 ? 'acquired' : (reply[1] as unknown) === 2 ? 'held' : 'none'
+      return { hit: false, header, checkOnly, lock }
+    })
   }
 
 

@@ -8,6 +8,7 @@ import { LockWaiter } from '../redis/lockWaiter.js'
 import { CacheStore, type UpdateTransform } from '../redis/store.js'
 import { boundTagsKeyOf, tagKeyOf } from '../query/dependencies.js'
 import { EventHub } from './events.js'
+import { PreparedReads } from './preparedReads.js'
 import { cachedRead, type ReadCall } from './readPath.js'
 import { invalidatingRawWrite, invalidatingWrite, type WriteCall } from './writePath.js'
 
@@ -25,6 +26,8 @@ export class CacheopsRuntime {
   readonly locks: LockWaiter
   /** Misses being computed in this process, by entry key (see readPath.ts, single-flight). */
   readonly inFlight = new Map<string, Promise<Buffer | undefined>>()
+  /** Entry keys and dependencies of reads, per query (readPath.ts). */
+  readonly prepared: PreparedReads
 
   constructor(readonly config: ParsedConfig, readonly notFoundError: (model: string) => Error) {
     const r = config.redis
@@ -45,6 +48,7 @@ export class CacheopsRuntime {
     )
     this.locks = new LockWaiter(this.store)
     this.dnfOptions = { ...DEFAULT_DNF_OPTIONS, maxInValues: config.maxInValues }
+    this.prepared = new PreparedReads(config.datamodel, this.dnfOptions, Object.keys(config.boundTags))
   }
 
   /** Tags bound to `model` for these rows (config `tags`); a throwing function is reported. */

@@ -4,8 +4,7 @@ import { decide, baseReadOp, type CacheCallOptions } from '../config/profiles.js
 import type { CacheopsDatamodel } from '../datamodel/types.js'
 import { CacheopsRedisError, CacheopsRefreshError } from '../errors.js'
 import type { TxScope } from '../prisma/transactions.js'
-import { cacheKeyFor } from '../query/cacheKey.js'
-import { boundTagsKeyOf, conjKeyOf, readPlan, schemeOf, tagKeyOf, type ReadPlan } from '../query/dependencies.js'
+import { boundTagsKeyOf, conjKeyOf, schemeOf, tagKeyOf, type ReadPlan } from '../query/dependencies.js'
 import { resultDependencies } from '../query/resultDependencies.js'
 import { LEASE_MARGIN_SECONDS, LOCK_MS, LOCK_WAIT_MS, REFRESH_MS, type CacheStore, type Lease, type LeaseRequest, type LockState, type ResultConjunction } from '../redis/store.js'
 import type { CacheopsRuntime } from './core.js'
@@ -44,11 +43,10 @@ export async function cachedRead(core: CacheopsRuntime, c: ReadCall): Promise<un
 
   // Tagged calls get their own entry: an untagged one must not answer for it.
   const started = core.events.observed ? performance.now() : 0
-  const tags = [...new Set(decision.tags)].sort()
-  const entryKey = core.store.entryKey(cacheKeyFor(c.model, op, tags.length > 0 ? { args: c.args, tags } : c.args, c.dataPath))
-  // Included relations are narrowed from the result, except for fluent calls, whose
-  // value is the related rows alone.
-  const plan = readPlan(core.config.datamodel, c.model, c.args, core.dnfOptions, c.dataPath.length === 0)
+  const tags = decision.tags.length > 0 ? [...new Set(decision.tags)].sort() : decision.tags
+  const prepared = core.prepared.of(c.model, op, c.args, tags, c.dataPath)
+  const entryKey = core.store.entryKey(prepared.key)
+  const plan = prepared.plan
   // An invalidation of a model this read depends on has not reached Redis yet: the cache
   // may hold what it should have dropped.
   if (core.pendingModels.size > 0 || core.pendingTags > 0) {
@@ -56,7 +54,7 @@ export async function cachedRead(core: CacheopsRuntime, c: ReadCall): Promise<un
     if (touched || (tags.length > 0 && core.pendingTags > 0)) return c.query(c.args)
   }
   const token = nextToken()
-  const leaseRequest = leaseRequestOf(plan, tags, Object.keys(core.config.boundTags))
+  const leaseRequest = prepared.lease
   // Stale-while-revalidate: entries live `stale` seconds past their timeout. Not inside a
   // transaction, whose reads cannot refresh anything after it ends.
   const stale = c.scope ? 0 : decision.staleWhileRevalidate
