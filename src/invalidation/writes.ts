@@ -73,11 +73,18 @@ export function planWrite(dm: CacheopsDatamodel, model: string, operation: strin
  * Scalar fields whose values can appear in a conjunction: not Json or lists, and not
  * `@updatedAt` fields, which Prisma sets behind the data's back (see updateTransformOf).
  */
-export function conjFieldsOf(model: ModelInfo): string[] {
-  return Object.entries(model.fields)
-    .filter(([, f]) => f.kind !== 'relation' && !f.isList && f.type !== 'Json' && f.type !== 'Unsupported' && !f.isUpdatedAt)
-    .map(([name]) => name)
+export function conjFieldsOf(model: ModelInfo): readonly string[] {
+  let fields = conjFieldsByModel.get(model)
+  if (!fields) {
+    fields = Object.entries(model.fields)
+      .filter(([, f]) => f.kind !== 'relation' && !f.isList && f.type !== 'Json' && f.type !== 'Unsupported' && !f.isUpdatedAt)
+      .map(([name]) => name)
+    conjFieldsByModel.set(model, fields)
+  }
+  return fields
 }
+/** Every write asks (several times): worked out once per model. */
+const conjFieldsByModel = new WeakMap<ModelInfo, readonly string[]>()
 
 /**
  * An updateMany's data as canonical values of conjunction fields, so that the rows it
@@ -100,16 +107,25 @@ export function updateTransformOf(model: ModelInfo, data: unknown): RowValues | 
   return out
 }
 
-/** A row as canonical conjunction values; fields it lacks are simply absent. */
-export function rowValuesOf(model: ModelInfo, row: Record<string, unknown>): RowValues {
+/**
+ * A row as canonical conjunction values; fields it lacks are simply absent. With the
+ * schemes the writer saw (begin_write.lua), only their fields: invalidate_rows.lua makes the
+ * model whole if another scheme turns up, so no other field is ever looked at.
+ */
+export function rowValuesOf(model: ModelInfo, row: Record<string, unknown>, schemes?: readonly string[]): RowValues {
   const out: [string, string][] = []
-  for (const name of conjFieldsOf(model)) {
+  for (const name of schemes ? schemeFieldsOf(model, schemes) : conjFieldsOf(model)) {
     const f = model.fields[name]
     if (!f || f.kind === 'relation' || !(name in row)) continue
     const v = encodeConjValue(f, row[name])
     if (v !== undefined) out.push([name, v])
   }
   return out
+}
+
+function schemeFieldsOf(model: ModelInfo, schemes: readonly string[]): string[] {
+  const wanted = new Set(schemes.flatMap((s) => (s === '' ? [] : s.split(','))))
+  return conjFieldsOf(model).filter((f) => wanted.has(f))
 }
 
 /**

@@ -128,7 +128,9 @@ export class CacheopsRuntime {
       // Tags, and the bound-tags stamp of models whose changed rows are not all known.
       const bound = this.config.boundTags
       const unknownBound = [...inv.modelWide, ...(inv.boundTagsUnknown ?? [])].filter((m) => bound[m])
-      await this.store.invalidateStamps([...(inv.tags ?? []).map(tagKeyOf), ...new Set(unknownBound.map(boundTagsKeyOf))])
+      if (inv.tags?.length || unknownBound.length > 0) {
+        await this.store.invalidateStamps([...(inv.tags ?? []).map(tagKeyOf), ...new Set(unknownBound.map(boundTagsKeyOf))])
+      }
       if (inv.modelWide.length > 0) await this.store.invalidateModels(inv.modelWide)
       if (inv.model !== undefined) {
         const whole = inv.modelWide.includes(inv.model)

@@ -163,7 +163,7 @@ export async function invalidatingWrite(core: CacheopsRuntime, c: WriteCall): Pr
   if (plan.resultIsImage && result && typeof result === 'object') {
     for (const row of Array.isArray(result) ? result : [result]) images.push(row as Record<string, unknown>)
   }
-  const rows: RowValues[] = images.map((row) => rowValuesOf(info, row))
+  const rows: RowValues[] = images.map((row) => rowValuesOf(info, row, seenSchemes))
   // Bound tags of the images; an updateMany's new rows are not all known (rows entering
   // its where clause), nor are any after a fluent call.
   const bound = core.boundTags(c.model, images)
