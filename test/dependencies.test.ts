@@ -6,7 +6,7 @@ import { Prisma } from '../prisma/generated/client/client.ts'
 import { datamodel as generated } from '../prisma/generated/cacheops/index.ts'
 import type { CacheopsDatamodel, ScalarFieldInfo } from '../src/datamodel/types.ts'
 import { DEFAULT_DNF_OPTIONS, type Conjunction, type DnfOptions } from '../src/query/dnf.ts'
-import { FALSE, TRUE, conjKeyOf, readDependencies, schemeOf, type ReadDependencies } from '../src/query/dependencies.ts'
+import { FALSE, TRUE, conjKeyOf, fieldsReadBy, readDependencies, schemeOf, type ReadDependencies } from '../src/query/dependencies.ts'
 import { encodeConjValue } from '../src/query/values.ts'
 
 const datamodel: CacheopsDatamodel = generated
@@ -228,5 +228,25 @@ describe('conjKeyOf and schemeOf', () => {
         expect(schemeOf(c)).toBe([...c.keys()].sort().join(','))
       }),
     )
+  })
+})
+
+describe('fieldsReadBy: the fields a count or aggregate reads', () => {
+  const post = datamodel.models.Post!
+  it('where, aggregated, counted and ordering fields, sorted', () => {
+    expect(fieldsReadBy(post, 'count', undefined)).toEqual([])
+    expect(fieldsReadBy(post, 'count', { where: { authorId: 1, OR: [{ views: { gt: 5 } }, { NOT: { title: 'x' } }] } })).toEqual(['authorId', 'title', 'views'])
+    expect(fieldsReadBy(post, 'count', { select: { _all: true, categoryId: true } })).toEqual(['categoryId'])
+    expect(fieldsReadBy(post, 'aggregate', { where: { published: true }, _sum: { views: true }, _count: true, _max: { createdAt: true }, orderBy: { id: 'asc' } })).toEqual(['createdAt', 'id', 'published', 'views'])
+  })
+  it('every field (undefined) for other reads and for what it cannot bound', () => {
+    expect(fieldsReadBy(post, 'findMany', { where: { authorId: 1 } })).toBeUndefined()
+    expect(fieldsReadBy(post, 'count', { where: { author: { name: 'x' } } })).toBeUndefined() // relation filter
+    expect(fieldsReadBy(post, 'count', { where: { authorId_title: { authorId: 1, title: 'x' } } })).toBeUndefined()
+    expect(fieldsReadBy(post, 'count', { where: { views: { gt: { name: 'id', modelName: 'Post' } } } })).toEqual(['views']) // a plain object is a value
+    expect(fieldsReadBy(post, 'count', { where: { views: { gt: new (class FieldRef {})() } } })).toBeUndefined() // a field reference
+    expect(fieldsReadBy(post, 'count', { take: 10 })).toBeUndefined()
+    expect(fieldsReadBy(post, 'aggregate', { cursor: { id: 1 }, _count: true })).toBeUndefined()
+    expect(fieldsReadBy(post, 'count', { nonsense: 1 })).toBeUndefined()
   })
 })

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import { datamodel } from '../prisma/generated/cacheops/index.ts'
 import { cacheKeyFor } from '../src/query/cacheKey.ts'
-import { readPlan } from '../src/query/dependencies.ts'
+import { fieldsReadBy, readPlan } from '../src/query/dependencies.ts'
 import { DEFAULT_DNF_OPTIONS } from '../src/query/dnf.ts'
 import { PreparedReads } from '../src/runtime/preparedReads.ts'
 import { leaseRequestOf } from '../src/runtime/readPath.ts'
@@ -32,7 +32,8 @@ describe('PreparedReads', () => {
         const got = prepared.of('Post', op, a, tags, [])
         expect(got.key).toBe(cacheKeyFor('Post', op, tags.length > 0 ? { args: a, tags } : a, []))
         const plan = readPlan(datamodel, 'Post', a, DEFAULT_DNF_OPTIONS, true)
-        expect(got.lease).toEqual(leaseRequestOf(plan, tags, []))
+        const fields = fieldsReadBy(datamodel.models.Post!, op, a)
+        expect(got.lease).toEqual(leaseRequestOf(plan, tags, [], fields && { model: 'Post', fields }))
       }),
       { numRuns: 300 },
     )

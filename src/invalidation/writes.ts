@@ -1,4 +1,5 @@
 import type { CacheopsDatamodel, ModelInfo } from '../datamodel/types.js'
+import { fieldsOfScheme } from '../query/dependencies.js'
 import { encodeConjValue } from '../query/values.js'
 import type { RowValues } from '../redis/store.js'
 import { modelsChangedByKeyUpdate } from './cascades.js'
@@ -70,6 +71,27 @@ export function planWrite(dm: CacheopsDatamodel, model: string, operation: strin
 }
 
 /**
+ * The fields an update changes, for field-scoped schemes (invalidate_rows.lua): its data's
+ * scalar fields and every `@updatedAt` field (Prisma sets those behind the data's back).
+ * Undefined — every field — for anything that may create or delete rows (upsert too) or
+ * whose data reaches a relation.
+ */
+export function changedFieldsOf(model: ModelInfo, operation: string, args: Record<string, unknown>): string[] | undefined {
+  if (operation !== 'update' && operation !== 'updateMany' && operation !== 'updateManyAndReturn') return undefined
+  const data = args.data
+  if (!isObject(data)) return undefined
+  const changed = new Set<string>()
+  for (const [name, value] of Object.entries(data)) {
+    if (value === undefined) continue
+    const f = model.fields[name]
+    if (!f || f.kind === 'relation') return undefined
+    changed.add(name)
+  }
+  for (const [name, f] of Object.entries(model.fields)) if (f.kind !== 'relation' && f.isUpdatedAt) changed.add(name)
+  return [...changed].sort()
+}
+
+/**
  * Scalar fields whose values can appear in a conjunction: not Json or lists, and not
  * `@updatedAt` fields, which Prisma sets behind the data's back (see updateTransformOf).
  */
@@ -124,7 +146,7 @@ export function rowValuesOf(model: ModelInfo, row: Record<string, unknown>, sche
 }
 
 function schemeFieldsOf(model: ModelInfo, schemes: readonly string[]): string[] {
-  const wanted = new Set(schemes.flatMap((s) => (s === '' ? [] : s.split(','))))
+  const wanted = new Set(schemes.flatMap(fieldsOfScheme))
   return conjFieldsOf(model).filter((f) => wanted.has(f))
 }
 
@@ -204,7 +226,7 @@ function withExtraCondition(where: unknown, condition: Record<string, unknown>):
  */
 export function preImageFields(model: ModelInfo, seen: readonly string[] | undefined): string[] {
   if (seen !== undefined && seen.length === 0) return []
-  const fields = new Set(seen === undefined ? conjFieldsOf(model) : seen.flatMap((s) => (s === '' ? [] : s.split(','))))
+  const fields = new Set(seen === undefined ? conjFieldsOf(model) : seen.flatMap(fieldsOfScheme))
   for (const id of model.idFields) fields.add(id)
   return [...fields].filter((f) => model.fields[f] && model.fields[f]!.kind !== 'relation')
 }

@@ -9,6 +9,11 @@ export interface Invalidation {
   readonly cause: string
   /** Schemes the writer saw before writing (rows carry only their fields); see begin_write.lua. */
   readonly seenSchemes?: readonly string[]
+  /**
+   * Fields of `model` the write changed, when it only updated rows (with `@updatedAt`
+   * fields); undefined when unknown or when it created or deleted rows.
+   */
+  readonly changedFields?: readonly string[]
   /** Lower the model's write-in-progress counter raised for this write. */
   readonly endWrite?: boolean
   /** End this writer's update transform (see begin_write.lua). */

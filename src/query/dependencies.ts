@@ -138,6 +138,101 @@ export function boundTagsKeyOf(model: string): string {
   return `#bound:${model}`
 }
 
+/**
+ * The fields of `model` whose values can change the result of a count or an aggregate,
+ * sorted; undefined when that is every field (any other operation, a relation filter, a
+ * field reference, anything not understood). A write that changes none of them leaves
+ * the result as it was, provided it creates or deletes no row: see fieldScopedScheme.
+ */
+export function fieldsReadBy(model: ModelInfo, operation: string, args: unknown): string[] | undefined {
+  if (operation !== 'count' && operation !== 'aggregate') return undefined
+  if (args !== undefined && !isPlainObject(args)) return undefined
+  const fields = new Set<string>()
+  const scalar = (name: string) => {
+    const f = model.fields[name]
+    if (!f || f.kind === 'relation') return false
+    fields.add(name)
+    return true
+  }
+  for (const [key, value] of Object.entries(args ?? {})) {
+    if (value === undefined) continue
+    // take, skip and cursor are left out on purpose: which rows a page holds can depend on
+    // their physical order among equal sort keys, which any update may change.
+    switch (key) {
+      case 'where':
+        if (!whereFields(value, scalar)) return undefined
+        break
+      case 'orderBy':
+        for (const item of Array.isArray(value) ? value : [value]) {
+          if (!isPlainObject(item) || !Object.keys(item).every(scalar)) return undefined
+        }
+        break
+      case 'distinct':
+        if (!(Array.isArray(value) ? value : [value]).every((f) => typeof f === 'string' && scalar(f))) return undefined
+        break
+      case 'select': // count({ select: { _all, field } }): non-null values of the field
+      case '_count':
+      case '_sum':
+      case '_avg':
+      case '_min':
+      case '_max':
+        if (value === true && key === '_count') break
+        if (!isPlainObject(value)) return undefined
+        for (const [name, on] of Object.entries(value)) if (on && name !== '_all' && !scalar(name)) return undefined
+        break
+      default:
+        return undefined
+    }
+  }
+  return [...fields].sort()
+}
+
+/** Field names a where (or cursor) filters on; false if it reaches beyond plain scalar filters. */
+function whereFields(where: unknown, scalar: (name: string) => boolean): boolean {
+  if (!isPlainObject(where)) return false
+  for (const [key, value] of Object.entries(where)) {
+    if (value === undefined) continue
+    if (key === 'AND' || key === 'OR' || key === 'NOT') {
+      if (!(Array.isArray(value) ? value : [value]).every((w) => whereFields(w, scalar))) return false
+    } else if (!scalar(key) || !plainFilterValue(value)) {
+      // A relation filter, a compound unique, or an unknown key.
+      return false
+    }
+  }
+  return true
+}
+
+/**
+ * Whether a field's filter holds only values (no field reference, which would read
+ * another field of the row): plain objects, arrays and values of the scalar types.
+ */
+function plainFilterValue(value: unknown): boolean {
+  if (value === null || typeof value !== 'object' || value instanceof Date || value instanceof Uint8Array) return true
+  if (Array.isArray(value)) return value.every(plainFilterValue)
+  const proto = Object.getPrototypeOf(value)
+  if (proto === Object.prototype || proto === null) return Object.values(value).every(plainFilterValue)
+  return /^Decimal\d*$/.test((proto?.constructor as { name?: string } | undefined)?.name ?? '')
+}
+
+/**
+ * A conjunction scheme scoped to the fields a read reads (`authorId~authorId,views`), and
+ * the model part of its keys (`Post~authorId,views`): a write that changes none of those
+ * fields and creates or deletes no row skips it (invalidate_rows.lua).
+ */
+export function fieldScopedScheme(conj: Conjunction, fields: readonly string[]): string {
+  return `${schemeOf(conj)}~${fields.join(',')}`
+}
+export function fieldScopedModel(model: string, fields: readonly string[]): string {
+  return `${model}~${fields.join(',')}`
+}
+
+/** The fields a scheme keys on (its field-scoped part, after `~`, left out). */
+export function fieldsOfScheme(scheme: string): string[] {
+  const cut = scheme.indexOf('~')
+  const own = cut < 0 ? scheme : scheme.slice(0, cut)
+  return own === '' ? [] : own.split(',')
+}
+
 /** Scheme of a conjunction: its field names, sorted, comma-joined ('' for model-wide). */
 export function schemeOf(conj: Conjunction): string {
   return [...conj.keys()].sort().join(',')

@@ -308,8 +308,10 @@ export class CacheStore {
 
   /**
    * Deletes the conjunction keys the rows fall under. `seenSchemes`: the schemes the
-   * writer saw at beginWrite (undefined: the rows carry every field). Returns conj keys
-   * deleted, or -1 when the model was invalidated whole.
+   * writer saw at beginWrite (undefined: the rows carry every field). `changedFields`: the
+   * fields an update changed (undefined: unknown, or rows were created or deleted), which
+   * field-scoped schemes are checked against. Returns conj keys deleted, or -1 when the
+   * model was invalidated whole.
    */
   async invalidateRows(
     model: string,
@@ -317,12 +319,15 @@ export class CacheStore {
     seenSchemes?: readonly string[],
     endWrite = false,
     endTransform = '',
+    changedFields?: readonly string[],
   ): Promise<number> {
     if (rows.length === 0 && seenSchemes === undefined && !endWrite && !endTransform) return 0
     const args: string[] = [this.prefix, model]
     if (seenSchemes === undefined) args.push('*')
     else args.push(String(seenSchemes.length), ...seenSchemes)
-    args.push(endWrite ? '1' : '0', endTransform, String(TRANSFORM_GRACE_MS), String(rows.length))
+    // '' would be "no field changed"; '*' every field (creates, deletes, unknown).
+    const changed = changedFields === undefined ? '*' : changedFields.join(',')
+    args.push(endWrite ? '1' : '0', endTransform, String(TRANSFORM_GRACE_MS), changed, String(rows.length))
     for (const row of rows) {
       args.push(String(row.length))
       for (const [f, v] of row) args.push(f, v)

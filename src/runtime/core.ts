@@ -136,7 +136,7 @@ export class CacheopsRuntime {
         const whole = inv.modelWide.includes(inv.model)
         // Even when the model went whole, a raised write-in-progress counter must come down.
         if (!whole || inv.endWrite || inv.endTransform) {
-          const deleted = await this.store.invalidateRows(inv.model, whole ? [] : inv.rows, whole ? undefined : inv.seenSchemes, inv.endWrite, inv.endTransform)
+          const deleted = await this.store.invalidateRows(inv.model, whole ? [] : inv.rows, whole ? undefined : inv.seenSchemes, inv.endWrite, inv.endTransform, inv.changedFields)
           // Went whole (maybe for a scheme we did not know): ask Redis on the next write.
           if (deleted === -1) this.knownSchemes.delete(inv.model)
         }

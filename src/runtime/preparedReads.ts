@@ -1,5 +1,5 @@
 import { cacheKeyOfText, cacheKeyText } from '../query/cacheKey.js'
-import { readPlan, type ReadPlan } from '../query/dependencies.js'
+import { fieldsReadBy, readPlan, type ReadPlan } from '../query/dependencies.js'
 import type { DnfOptions } from '../query/dnf.js'
 import type { CacheopsDatamodel } from '../datamodel/types.js'
 import type { LeaseRequest } from '../redis/store.js'
@@ -37,7 +37,7 @@ export class PreparedReads {
     const text = cacheKeyText(model, operation, tags.length > 0 ? { args, tags } : args, dataPath)
     const known = this.young.get(text)
     if (known) return known
-    const prepared = this.old.get(text) ?? this.prepare(text, model, args, tags, dataPath)
+    const prepared = this.old.get(text) ?? this.prepare(text, model, operation, args, tags, dataPath)
     if (text.length <= MAX_MEMO_TEXT) {
       if (this.young.size >= this.perGeneration) {
         this.old = this.young
@@ -48,11 +48,14 @@ export class PreparedReads {
     return prepared
   }
 
-  private prepare(text: string, model: string, args: Record<string, unknown>, tags: readonly string[], dataPath: readonly string[]): PreparedRead {
+  private prepare(text: string, model: string, operation: string, args: Record<string, unknown>, tags: readonly string[], dataPath: readonly string[]): PreparedRead {
     // Included relations are narrowed from the result, except for fluent calls, whose
     // value is the related rows alone.
     const plan = readPlan(this.datamodel, model, args, this.dnfOptions, dataPath.length === 0)
-    return { key: cacheKeyOfText(text), plan, lease: leaseRequestOf(plan, tags, this.boundModels) }
+    // Counts and aggregates depend only on some fields: writes of other fields spare them.
+    const info = this.datamodel.models[model]
+    const fields = info && dataPath.length === 0 ? fieldsReadBy(info, operation, args) : undefined
+    return { key: cacheKeyOfText(text), plan, lease: leaseRequestOf(plan, tags, this.boundModels, fields && { model, fields }) }
   }
 
   get size(): number {

@@ -2,10 +2,11 @@ import type { ModelInfo, RelationFieldInfo } from '../datamodel/types.js'
 import { modelsChangedByDelete, modelsChangedByKeyUpdate, modelsTouchedByNestedWrite } from '../invalidation/cascades.js'
 import { MAX_NESTED_ROWS, planNestedWrite, rowsOfNestedRead, type NestedWritePlan } from '../invalidation/nested.js'
 import { modelsWrittenBySql } from '../invalidation/rawSql.js'
-import { compareAndSetWhere, createOnlyWhere, planWrite, preImageFields, readBackWhere, rowValuesOf, updateChangesConjFields, updateTransformOf, withConjFieldsSelected } from '../invalidation/writes.js'
+import { changedFieldsOf, compareAndSetWhere, createOnlyWhere, planWrite, preImageFields, readBackWhere, rowValuesOf, updateChangesConjFields, updateTransformOf, withConjFieldsSelected } from '../invalidation/writes.js'
 import type { Invalidation, TxScope } from '../prisma/transactions.js'
 import { transformOf, type RowValues, type UpdateTransform } from '../redis/store.js'
 import { encodeConjValue } from '../query/values.js'
+import { fieldsOfScheme } from '../query/dependencies.js'
 import type { CacheopsRuntime } from './core.js'
 
 /** A write as the Prisma hook hands it over. */
@@ -174,6 +175,8 @@ export async function invalidatingWrite(core: CacheopsRuntime, c: WriteCall): Pr
     modelWide: [...modelWide],
     cause: `${c.model}.${c.operation}`,
     seenSchemes,
+    // Fluent calls: the images are not this model's rows (it goes whole anyway).
+    changedFields: c.dataPath.length === 0 ? changedFieldsOf(info, c.operation, c.args) : undefined,
     endWrite,
     endTransform: endWrite ? transform?.token : undefined,
     tags: bound.tags,
@@ -434,7 +437,7 @@ function rekeyImages(rekey: Rekey, result: unknown): void {
  */
 /** createMany's data rows as images, when each holds every field of the given schemes. */
 function rowsFromData(info: ModelInfo, data: readonly unknown[], schemes: readonly string[]): Record<string, unknown>[] | null {
-  const fields = [...new Set(schemes.flatMap((s) => (s === '' ? [] : s.split(','))))]
+  const fields = [...new Set(schemes.flatMap(fieldsOfScheme))]
   const rows: Record<string, unknown>[] = []
   for (const row of data) {
     if (typeof row !== 'object' || row === null) return null

@@ -101,6 +101,13 @@ export const READ_SHAPES: readonly ReadShape[] = [
   { name: 'post.count(author.role)', weight: 1, params: (r) => ({ role: r.pick(ROLES) }), run: (db, f, p) => post(db, f).count({ where: { author: { role: s(p, 'role') as (typeof ROLES)[number] } } }) },
   { name: 'post.aggregate(authorId) _sum _max _count', weight: 2, params: (r) => ({ authorId: r.skewed(USERS) }), run: (db, f, p) => post(db, f).aggregate({ where: { authorId: n(p, 'authorId') }, _sum: { views: true }, _max: { views: true, id: true }, _count: true }) },
   { name: 'post.groupBy(authorId)', weight: 2, params: (r) => ({ published: r.chance(0.5) }), run: (db, f, p) => post(db, f).groupBy({ by: ['authorId'], where: { published: b(p, 'published') }, _count: { _all: true }, _sum: { views: true }, orderBy: { authorId: 'asc' } }) },
+  // Field-scoped (counts and aggregates spare writes of fields they do not read): each one
+  // reads a different set of Post fields, and the hot one races the hot writers' moves.
+  { name: 'post.count()', weight: 1, params: () => ({}), run: (db, f) => post(db, f).count() },
+  { name: 'post.count(title)', weight: 1, params: (r) => ({ title: r.pick(TITLES) }), run: (db, f, p) => post(db, f).count({ where: { title: s(p, 'title') } }) },
+  { name: 'post.count(views gt)', weight: 1, params: (r) => ({ gt: r.pick(VIEWS_GT) }), run: (db, f, p) => post(db, f).count({ where: { views: { gt: n(p, 'gt') } } }) },
+  { name: 'post.count(hot authorId, views gt)', weight: 2, hot: true, params: (r) => ({ authorId: r.pick(HOT_AUTHORS), gt: r.pick(VIEWS_GT) }), run: (db, f, p) => post(db, f).count({ where: { authorId: n(p, 'authorId'), views: { gt: n(p, 'gt') } } }) },
+  { name: 'post.aggregate(hot authorId, published) _avg views', weight: 2, hot: true, params: (r) => ({ authorId: r.pick(HOT_AUTHORS), published: r.chance(0.5) }), run: (db, f, p) => post(db, f).aggregate({ where: { authorId: n(p, 'authorId'), published: b(p, 'published') }, _avg: { views: true }, _count: { _all: true, categoryId: true } }) },
   { name: 'user.aggregate() _sum balance', weight: 1, params: () => ({}), run: (db, f) => user(db, f).aggregate({ _sum: { balance: true, big: true }, _max: { score: true }, _count: { _all: true } }) },
 ]
 

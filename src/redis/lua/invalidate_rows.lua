@@ -12,6 +12,10 @@
 -- then     the data of the writer's update transform to end ('' for none, see
 --          begin_write.lua), and the grace period (ms) during which it still applies to
 --          later invalidations
+-- then     the fields the write changed, comma-joined, or '*' when unknown or when it
+--          created or deleted rows: a field-scoped scheme (`S~R`, see fieldScopedScheme in
+--          src/query/dependencies.ts) whose read fields R the write did not change is
+--          skipped, as long as no update transform is active (its data changes fields too)
 -- then     number of rows R, then R times: number of fields F, then F pairs field, value
 --          (values already in canonical form, see src/query/values.ts)
 -- Every active update transform of the model (begin_write.lua) is applied to every row
@@ -39,7 +43,14 @@ end
 local end_write = ARGV[i] == '1'
 local end_transform = ARGV[i + 1]
 local grace_ms = tonumber(ARGV[i + 2])
-i = i + 3
+local changed = nil
+if ARGV[i + 3] ~= '*' then
+  changed = {}
+  for name in string.gmatch(ARGV[i + 3], '[^,]+') do
+    changed[name] = true
+  end
+end
+i = i + 4
 
 -- Active update transforms: { {field = value, ...}, ... }; expired ones are pruned.
 local transforms = {}
@@ -87,6 +98,22 @@ if end_write then
   end
 end
 
+if #transforms > 0 then
+  changed = nil
+end
+-- A field-scoped scheme "S~R" the write can change: some field of R changed (or unknown).
+local function touched(read_fields)
+  if not changed then
+    return true
+  end
+  for name in string.gmatch(read_fields, '[^,]+') do
+    if changed[name] then
+      return true
+    end
+  end
+  return false
+end
+
 local schemes = {}
 for _, f in ipairs(redis.call('HKEYS', epoch)) do
   if string.sub(f, 1, 2) == 's:' then
@@ -95,11 +122,19 @@ for _, f in ipairs(redis.call('HKEYS', epoch)) do
       redis.call('DEL', epoch)
       return -1
     end
-    local fields = {}
-    for name in string.gmatch(scheme, '[^,]+') do
-      fields[#fields + 1] = name
+    local own, key_model = scheme, model
+    local cut = string.find(scheme, '~', 1, true)
+    if cut then
+      own = string.sub(scheme, 1, cut - 1)
+      key_model = model .. '~' .. string.sub(scheme, cut + 1)
     end
-    schemes[#schemes + 1] = fields
+    if not cut or touched(string.sub(scheme, cut + 1)) then
+      local fields = {}
+      for name in string.gmatch(own, '[^,]+') do
+        fields[#fields + 1] = name
+      end
+      schemes[#schemes + 1] = { fields = fields, key_model = key_model }
+    end
   end
 end
 if #schemes == 0 then
@@ -110,7 +145,8 @@ local MAX_VARIANTS = 64
 -- Per scheme: its fields, and the distinct partial rows (field -> value) that the active
 -- transforms put on those fields; a transform setting none of them changes no key of it.
 local plans = {}
-for _, fields in ipairs(schemes) do
+for _, scheme in ipairs(schemes) do
+  local fields = scheme.fields
   local variants, seen_variant, count = {}, {}, 0
   for _, data in ipairs(transforms) do
     local parts, set = {}, nil
@@ -135,7 +171,7 @@ for _, fields in ipairs(schemes) do
       end
     end
   end
-  plans[#plans + 1] = { fields = fields, variants = variants }
+  plans[#plans + 1] = { fields = fields, key_model = scheme.key_model, variants = variants }
 end
 
 local deleted = 0
@@ -146,17 +182,18 @@ local function delete_once(key)
     deleted = deleted + redis.call('DEL', key)
   end
 end
--- The conjunction key of `fields` for the row (overridden by `set`); nil if a field is missing.
-local function conj_key(fields, row, set)
+-- The conjunction key of the plan's fields for the row (overridden by `set`); nil if a
+-- field is missing.
+local function conj_key(plan, row, set)
   local parts = {}
-  for k, name in ipairs(fields) do
+  for k, name in ipairs(plan.fields) do
     local v = (set and set[name]) or row[name]
     if v == nil then
       return nil
     end
     parts[k] = name .. '=' .. v
   end
-  return prefix .. 'c:' .. model .. ':' .. table.concat(parts, '&')
+  return prefix .. 'c:' .. plan.key_model .. ':' .. table.concat(parts, '&')
 end
 
 for _ = 1, tonumber(ARGV[i]) do
@@ -168,14 +205,14 @@ for _ = 1, tonumber(ARGV[i]) do
     i = i + 2
   end
   for _, plan in ipairs(plans) do
-    local key = conj_key(plan.fields, row, nil)
+    local key = conj_key(plan, row, nil)
     if key == nil then
       redis.call('DEL', epoch)
       return -1
     end
     delete_once(key)
     for _, set in ipairs(plan.variants) do
-      delete_once(conj_key(plan.fields, row, set))
+      delete_once(conj_key(plan, row, set))
     end
   end
 end
