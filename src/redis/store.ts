@@ -121,6 +121,7 @@ export type RowValues = readonly (readonly [field: string, value: string])[]
  *   <prefix>q:<sha1>         entry: "<header length>\n<header><payload>", with TTL
  *   <prefix>e:<Model>        hash: "_" → model stamp, "s:<scheme>" → registered schemes
  *   <prefix>c:<Model>:<conj> conjunction stamp, with TTL ≥ every entry built on it
+ *   <prefix>c:<Model>~<fields>:<conj>  the same for counts/aggregates reading only <fields>
  *   <prefix>w:<Model>        mass writes of the model in progress (counter, with TTL)
  *   <prefix>u:<Model>        hash: running (and just ended) updateMany data → writers, expiry
  */
