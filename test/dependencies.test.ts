@@ -238,6 +238,8 @@ describe('fieldsReadBy: the fields a count or aggregate reads', () => {
     expect(fieldsReadBy(post, 'count', { where: { authorId: 1, OR: [{ views: { gt: 5 } }, { NOT: { title: 'x' } }] } })).toEqual(['authorId', 'title', 'views'])
     expect(fieldsReadBy(post, 'count', { select: { _all: true, categoryId: true } })).toEqual(['categoryId'])
     expect(fieldsReadBy(post, 'aggregate', { where: { published: true }, _sum: { views: true }, _count: true, _max: { createdAt: true }, orderBy: { id: 'asc' } })).toEqual(['createdAt', 'id', 'published', 'views'])
+    expect(fieldsReadBy(post, 'groupBy', { by: ['authorId'], where: { published: true }, having: { views: { _sum: { gt: 3 } } }, _count: { _all: true }, orderBy: { _count: { categoryId: 'desc' } } })).toEqual(['authorId', 'categoryId', 'published', 'views'])
+    expect(fieldsReadBy(post, 'groupBy', { by: 'categoryId', _sum: { views: true } })).toEqual(['categoryId', 'views'])
   })
   it('every field (undefined) for other reads and for what it cannot bound', () => {
     expect(fieldsReadBy(post, 'findMany', { where: { authorId: 1 } })).toBeUndefined()
@@ -248,5 +250,7 @@ describe('fieldsReadBy: the fields a count or aggregate reads', () => {
     expect(fieldsReadBy(post, 'count', { take: 10 })).toBeUndefined()
     expect(fieldsReadBy(post, 'aggregate', { cursor: { id: 1 }, _count: true })).toBeUndefined()
     expect(fieldsReadBy(post, 'count', { nonsense: 1 })).toBeUndefined()
+    expect(fieldsReadBy(post, 'groupBy', { by: ['authorId'], orderBy: { authorId: 'asc' }, take: 2 })).toBeUndefined()
+    expect(fieldsReadBy(post, 'groupBy', { by: ['author'] })).toBeUndefined()
   })
 })

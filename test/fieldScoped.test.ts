@@ -27,7 +27,7 @@ afterAll(async () => {
   await t.close()
 })
 
-describe('counts and aggregates spare writes of fields they do not read', () => {
+describe('counts, aggregates and groupBy spare writes of fields they do not read', () => {
   it('an update of views keeps count(authorId, published), drops what reads views', async () => {
     const post = await t.base.post.create({ data: { title: 'p', authorId: a, published: true, views: 1 } })
     const published = () => t.prisma.post.count({ where: { authorId: a, published: true } })
@@ -77,6 +77,20 @@ describe('counts and aggregates spare writes of fields they do not read', () => 
     expect(await titled()).toBe(0)
     await t.prisma.post.delete({ where: { id: post.id } })
     expect(await all()).toBe(0)
+  })
+
+  it('groupBy: its by, where and aggregated fields', async () => {
+    const post = await t.base.post.create({ data: { title: 'p', authorId: a, published: true, views: 1 } })
+    await t.base.post.create({ data: { title: 'q', authorId: b, published: true, views: 2 } })
+    const byAuthor = () => t.prisma.post.groupBy({ by: ['authorId'], where: { published: true }, _count: { _all: true }, orderBy: { authorId: 'asc' } })
+    const viewsByAuthor = () => t.prisma.post.groupBy({ by: ['authorId'], _sum: { views: true }, orderBy: { authorId: 'asc' } })
+    expect((await byAuthor()).map((g) => g._count._all)).toEqual([1, 1])
+    expect((await viewsByAuthor()).map((g) => g._sum.views)).toEqual([1, 2])
+    await t.prisma.post.update({ where: { id: post.id }, data: { views: 7, title: 'p2' } })
+    expect(await cached(byAuthor)).toBe(true)
+    expect((await viewsByAuthor()).map((g) => g._sum.views)).toEqual([7, 2])
+    await t.prisma.post.update({ where: { id: post.id }, data: { authorId: b } })
+    expect((await byAuthor()).map((g) => [g.authorId, g._count._all])).toEqual([[b, 2]])
   })
 
   it('@updatedAt fields change on every update, whatever the data', async () => {

@@ -139,13 +139,13 @@ export function boundTagsKeyOf(model: string): string {
 }
 
 /**
- * The fields of `model` whose values can change the result of a count or an aggregate,
- * sorted; undefined when that is every field (any other operation, a relation filter, a
- * field reference, anything not understood). A write that changes none of them leaves
+ * The fields of `model` whose values can change the result of a count, an aggregate or a
+ * groupBy, sorted; undefined when that is every field (any other operation, a relation
+ * filter, a field reference, anything not understood). A write that changes none of them leaves
  * the result as it was, provided it creates or deletes no row: see fieldScopedScheme.
  */
 export function fieldsReadBy(model: ModelInfo, operation: string, args: unknown): string[] | undefined {
-  if (operation !== 'count' && operation !== 'aggregate') return undefined
+  if (operation !== 'count' && operation !== 'aggregate' && operation !== 'groupBy') return undefined
   if (args !== undefined && !isPlainObject(args)) return undefined
   const fields = new Set<string>()
   const scalar = (name: string) => {
@@ -160,11 +160,22 @@ export function fieldsReadBy(model: ModelInfo, operation: string, args: unknown)
     // their physical order among equal sort keys, which any update may change.
     switch (key) {
       case 'where':
+      case 'having': // groupBy: filters on the groups' fields and aggregates
         if (!whereFields(value, scalar)) return undefined
+        break
+      case 'by': // groupBy: a row moves between groups when these change
+        if (!(Array.isArray(value) ? value : [value]).every((f) => typeof f === 'string' && scalar(f))) return undefined
         break
       case 'orderBy':
         for (const item of Array.isArray(value) ? value : [value]) {
-          if (!isPlainObject(item) || !Object.keys(item).every(scalar)) return undefined
+          if (!isPlainObject(item)) return undefined
+          for (const [name, order] of Object.entries(item)) {
+            // groupBy orders by aggregates too: { _count: { field: 'asc' } }
+            const ok = AGGREGATES.has(name) && isPlainObject(order)
+              ? Object.keys(order).every((f) => f === '_all' || scalar(f))
+              : scalar(name)
+            if (!ok) return undefined
+          }
         }
         break
       case 'distinct':
@@ -187,7 +198,9 @@ export function fieldsReadBy(model: ModelInfo, operation: string, args: unknown)
   return [...fields].sort()
 }
 
-/** Field names a where (or cursor) filters on; false if it reaches beyond plain scalar filters. */
+const AGGREGATES = new Set(['_count', '_sum', '_avg', '_min', '_max'])
+
+/** Field names a where (or having) filters on; false if it reaches beyond plain scalar filters. */
 function whereFields(where: unknown, scalar: (name: string) => boolean): boolean {
   if (!isPlainObject(where)) return false
   for (const [key, value] of Object.entries(where)) {

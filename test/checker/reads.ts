@@ -108,6 +108,7 @@ export const READ_SHAPES: readonly ReadShape[] = [
   { name: 'post.count(views gt)', weight: 1, params: (r) => ({ gt: r.pick(VIEWS_GT) }), run: (db, f, p) => post(db, f).count({ where: { views: { gt: n(p, 'gt') } } }) },
   { name: 'post.count(hot authorId, views gt)', weight: 2, hot: true, params: (r) => ({ authorId: r.pick(HOT_AUTHORS), gt: r.pick(VIEWS_GT) }), run: (db, f, p) => post(db, f).count({ where: { authorId: n(p, 'authorId'), views: { gt: n(p, 'gt') } } }) },
   { name: 'post.aggregate(hot authorId, published) _avg views', weight: 2, hot: true, params: (r) => ({ authorId: r.pick(HOT_AUTHORS), published: r.chance(0.5) }), run: (db, f, p) => post(db, f).aggregate({ where: { authorId: n(p, 'authorId'), published: b(p, 'published') }, _avg: { views: true }, _count: { _all: true, categoryId: true } }) },
+  { name: 'post.groupBy(published) hot authors _max views', weight: 1, hot: true, params: () => ({}), run: (db, f) => post(db, f).groupBy({ by: ['published'], where: { authorId: { in: HOT_AUTHORS } }, _max: { views: true }, _count: { _all: true }, orderBy: { published: 'asc' } }) },
   { name: 'user.aggregate() _sum balance', weight: 1, params: () => ({}), run: (db, f) => user(db, f).aggregate({ _sum: { balance: true, big: true }, _max: { score: true }, _count: { _all: true } }) },
 ]
 
