@@ -2,16 +2,13 @@
 // of them, and creates or deletes no row, leaves them cached (fieldsReadBy,
 // fieldScopedScheme, invalidate_rows.lua). Against the real PostgreSQL and Redis.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { countSql, freshDatabase, testClient, type TestClient } from './helpers.ts'
+import { freshDatabase, servedFromCache, testClient, type TestClient } from './helpers.ts'
 
 let t: TestClient
 let a: number
 let b: number
 
-/** True when `read` is still answered from the cache (ran no SQL). */
-async function cached(read: () => Promise<unknown>): Promise<boolean> {
-  return (await countSql(t, read)).sql === 0
-}
+const cached = (read: () => Promise<unknown>) => servedFromCache(t, read)
 
 beforeAll(async () => {
   t = testClient(await freshDatabase('field_scoped'))

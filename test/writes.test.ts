@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { Redis } from 'ioredis'
-import { countSql, freshDatabase, pauseFirst, startThrowawayRedis, testClient, type TestClient } from './helpers.ts'
+import { countSql, freshDatabase, pauseFirst, servedFromCache, startThrowawayRedis, testClient, type TestClient } from './helpers.ts'
 
 let t: TestClient
 let dbUrl: string
@@ -8,10 +8,7 @@ let a: number
 let b: number
 let c: number
 
-/** True when `read` is still answered from the cache (ran no SQL). */
-async function cached(read: () => Promise<unknown>): Promise<boolean> {
-  return (await countSql(t, read)).sql === 0
-}
+const cached = (read: () => Promise<unknown>) => servedFromCache(t, read)
 
 beforeAll(async () => {
   dbUrl = await freshDatabase('writes')

@@ -1,4 +1,5 @@
 import type { CacheopsDatamodel, ModelInfo } from '../datamodel/types.js'
+import { isDecimalLike } from './values.js'
 import { type Conjunction, type DnfOptions, type WalkContext, FALSE, TRUE, dnfOfWhere, isPlainObject, or } from './dnf.js'
 
 /**
@@ -163,9 +164,6 @@ export function fieldsReadBy(model: ModelInfo, operation: string, args: unknown)
       case 'having': // groupBy: filters on the groups' fields and aggregates
         if (!whereFields(value, scalar)) return undefined
         break
-      case 'by': // groupBy: a row moves between groups when these change
-        if (!(Array.isArray(value) ? value : [value]).every((f) => typeof f === 'string' && scalar(f))) return undefined
-        break
       case 'orderBy':
         for (const item of Array.isArray(value) ? value : [value]) {
           if (!isPlainObject(item)) return undefined
@@ -178,6 +176,7 @@ export function fieldsReadBy(model: ModelInfo, operation: string, args: unknown)
           }
         }
         break
+      case 'by': // groupBy: a row moves between groups when these change
       case 'distinct':
         if (!(Array.isArray(value) ? value : [value]).every((f) => typeof f === 'string' && scalar(f))) return undefined
         break
@@ -224,7 +223,7 @@ function plainFilterValue(value: unknown): boolean {
   if (Array.isArray(value)) return value.every(plainFilterValue)
   const proto = Object.getPrototypeOf(value)
   if (proto === Object.prototype || proto === null) return Object.values(value).every(plainFilterValue)
-  return /^Decimal\d*$/.test((proto?.constructor as { name?: string } | undefined)?.name ?? '')
+  return isDecimalLike(value)
 }
 
 /**

@@ -132,6 +132,7 @@ function canonicalDecimal(value: unknown): string | undefined {
   return `N${neg ? '-' : ''}${int}${frac ? `.${frac}` : ''}`
 }
 
-function isDecimalLike(v: unknown): v is { toFixed(): string } {
+/** A Decimal (decimal.js, as Prisma's), whatever copy of the class made it. */
+export function isDecimalLike(v: unknown): v is { toFixed(): string } {
   return typeof v === 'object' && v !== null && typeof (v as { toFixed?: unknown }).toFixed === 'function' && 'd' in v && 'e' in v && 's' in v
 }
