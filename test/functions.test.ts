@@ -41,7 +41,7 @@ describe('cachedAs', () => {
     expect(runs).toBe(4)
     await block(1)
     expect(runs).toBe(4)
-    expect(block.key(5)).toMatch(/^cacheops-test:.*:q:f/)
+    expect(block.key(5)).toMatch(/^cacheops-test:.*:r:f/)
     expect(block.key(5)).not.toBe(block.key(1))
   })
 

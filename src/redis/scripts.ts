@@ -15,11 +15,21 @@ export class LuaScript {
 
   /** Not an async function: one promise less on every call (this is on every hit). */
   run(redis: Redis | Cluster, args: (string | Buffer | number)[]): Promise<unknown> {
-    return redis.callBuffer('EVALSHA', this.sha, this.numberOfKeys, ...args).catch((err: unknown) => {
-      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err
+    return this.runLoaded(redis, args).catch((err: unknown) => {
+      if (!isNoScript(err)) throw err
       return redis.callBuffer('EVAL', this.source, this.numberOfKeys, ...args)
     })
   }
+
+  /** EVALSHA only: for a caller that must redo what it sent behind the script on NOSCRIPT. */
+  runLoaded(redis: Redis | Cluster, args: (string | Buffer | number)[]): Promise<unknown> {
+    return redis.callBuffer('EVALSHA', this.sha, this.numberOfKeys, ...args)
+  }
+}
+
+/** Redis does not have the script (SCRIPT FLUSH, a restart): EVAL sends it along. */
+export function isNoScript(err: unknown): boolean {
+  return err instanceof Error && err.message.startsWith('NOSCRIPT')
 }
 
 /**

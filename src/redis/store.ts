@@ -1,5 +1,5 @@
 import type { Redis, Cluster } from 'ioredis'
-import { preloadScripts, scripts } from './scripts.js'
+import { isNoScript, preloadScripts, scripts } from './scripts.js'
 
 /** Dependencies of one entry in the form the scripts take (conj keys without prefix). */
 export interface LeaseRequest {
@@ -35,6 +35,11 @@ export type LockState = 'acquired' | 'held' | 'none'
 export type ReadResult =
   | { readonly hit: true; readonly payload: Buffer; readonly stale?: true; readonly refresh?: Lease }
   | ({ readonly hit: false; readonly lock: LockState } & Lease)
+
+/** Payloads up to this size come back inside the read script's reply (see readOrLease). */
+export const INLINE_PAYLOAD_BYTES = 1024
+/** Entries remembered as large (a bounded hint: forgetting one costs one inline copy). */
+const MAX_LARGE_ENTRIES = 10_000
 
 /** How long an entry lock lives (a holder that died), and how long waiters wait for it. */
 export const LOCK_MS = 10_000
@@ -118,7 +123,7 @@ export type RowValues = readonly (readonly [field: string, value: string])[]
 
 /**
  * Everything prisma-cacheops says to Redis. Data layout (docs/design.md):
- *   <prefix>q:<sha1>         entry: "<header length>\n<header><payload>", with TTL
+ *   <prefix>r:<sha1>         entry, hash with TTL: h → header (stamps), t → stale-at ms, p → payload
  *   <prefix>e:<Model>        hash: "_" → model stamp, "s:<scheme>" → registered schemes
  *   <prefix>c:<Model>:<conj> conjunction stamp, with TTL ≥ every entry built on it
  *   <prefix>c:<Model>~<fields>:<conj>  the same for counts/aggregates reading only <fields>
@@ -227,7 +232,7 @@ export class CacheStore {
   }
 
   entryKey(hash: string): string {
-    return `${this.prefix}q:${hash}`
+    return `${this.prefix}r:${hash}`
   }
 
   /**
@@ -235,24 +240,69 @@ export class CacheStore {
    * `refreshMs` > 0 accepts stale entries (stale-while-revalidate): the first caller to
    * see one gets a lease to refresh it, held against other refreshers for that long.
    */
-  readOrLease(entryKey: string, lease: LeaseRequest, token: string, ttl: number, lockMs = 0, refreshMs = 0): Promise<ReadResult> {
+  readOrLease(entryKey: string, lease: LeaseRequest, token: string, ttl: number, lockMs = 0, refreshMs = 0, retried = false): Promise<ReadResult> {
+    const inline = !this.largeEntries.has(entryKey)
     const args: (string | number)[] = [entryKey, this.prefix, token, ttl, lease.models.length]
     for (const m of lease.models) args.push(m.name, m.schemes.length, ...m.schemes)
     const conjKeys = lease.checkOnlyKeys.length > 0 ? [...lease.conjKeys, ...lease.checkOnlyKeys] : lease.conjKeys
-    args.push(conjKeys.length, ...conjKeys, lockMs, refreshMs)
+    args.push(conjKeys.length, ...conjKeys, lockMs, refreshMs, inline ? 1 : 0)
     const generation = this.generation
-    return this.call(() => scripts.readOrLease.run(this.redis, args)).then((r) => {
-      const reply = r as [number, ...Buffer[]]
-      if (reply[0] === 1) return { hit: true, payload: reply[1] as Buffer }
-      if (reply[0] === 3) return { hit: true, payload: reply[1] as Buffer, stale: true }
+    const sent = inline
+      ? this.call(() => scripts.readOrLease.run(this.redis, args)).then((r) => [r, (r as unknown[])[1]] as const)
+      : this.call(() => this.checkAndFetch(entryKey, args))
+    return sent.then(([r, fetched]) => {
+      const reply = r as [number, ...unknown[]]
+      const payload = Buffer.isBuffer(fetched) ? fetched : null
+      if (reply[0] !== 0) {
+        if (payload === null) {
+          // Read with HGET behind the check, the entry went in between (it expired, or a
+          // reader that saw it invalidated deleted it): ask again, which now takes a lease.
+          if (retried) throw new Error(`cache entry ${entryKey} vanished twice between its check and its read`)
+          return this.readOrLease(entryKey, lease, token, ttl, lockMs, refreshMs, true)
+        }
+        this.notePayloadSize(entryKey, payload.length)
+      }
+      if (reply[0] === 1) return { hit: true, payload: payload! }
+      if (reply[0] === 3) return { hit: true, payload: payload!, stale: true }
       const stamps = reply.slice(2).map((b) => String(b))
       const { header, checkOnly } = leaseOf(lease, conjKeys, stamps, generation)
-      if (reply[0] === 2) return { hit: true, payload: reply[1] as Buffer, stale: true, refresh: { header, checkOnly } }
-      const lock: LockState = (reply[1] as unknown) === 1 ? 'acquired' : (reply[1] as unknown) === 2 ? 'held' : 'none'
+      if (reply[0] === 2) return { hit: true, payload: payload!, stale: true, refresh: { header, checkOnly } }
+      const lock: LockState = reply[1] === 1 ? 'acquired' : reply[1] === 2 ? 'held' : 'none'
       return { hit: false, header, checkOnly, lock }
     })
   }
 
+  /**
+   * The read script and `HGET <entry> p` sent back to back on one connection: one round
+   * trip, and the payload never passes through Lua (see read_or_lease.lua). The HGET must
+   * run after the script, so if Redis lacks the script the pair is sent again in order.
+   */
+  private checkAndFetch(entryKey: string, args: (string | number)[]): Promise<readonly [unknown, Buffer | null]> {
+    const checked = scripts.readOrLease.runLoaded(this.redis, args)
+    const payload = this.redis.hgetBuffer(entryKey, 'p')
+    return Promise.all([checked, payload]).catch(async (err: unknown) => {
+      if (!isNoScript(err)) throw err
+      const reply = await scripts.readOrLease.run(this.redis, args)
+      return [reply, await this.redis.hgetBuffer(entryKey, 'p')] as const
+    })
+  }
+
+  /**
+   * Entries whose payload was last seen larger than INLINE_PAYLOAD_BYTES: their hits fetch
+   * it with an HGET behind the check instead of through Lua. A second command costs the
+   * client a few µs; a payload copied into Lua and out costs Redis ~1.3 µs per kB, and
+   * Redis is the part every process shares. Bounded: cleared when full.
+   */
+  private readonly largeEntries = new Set<string>()
+
+  private notePayloadSize(entryKey: string, bytes: number): void {
+    if (bytes <= INLINE_PAYLOAD_BYTES) {
+      if (this.largeEntries.size > 0) this.largeEntries.delete(entryKey)
+      return
+    }
+    if (this.largeEntries.size >= MAX_LARGE_ENTRIES) this.largeEntries.clear()
+    this.largeEntries.add(entryKey)
+  }
 
   /** The channel lock waiters listen on. */
   get unlockChannel(): string {
@@ -289,6 +339,7 @@ export class CacheStore {
   ): Promise<boolean> {
     // Taken before a disconnect: Redis may have restarted and lost what a write did since.
     if (lease.generation !== undefined && lease.generation !== this.generation) return false
+    this.notePayloadSize(entryKey, payload.length)
     const extra = fromResult.map((c) => `${c.scheme}|${c.key}\n`).join('')
     const reply = await this.call(() =>
       scripts.storeIfFresh.run(this.redis, [entryKey, this.prefix, ttl, lease.header, payload, token, lease.checkOnly, extra, freshSeconds]),

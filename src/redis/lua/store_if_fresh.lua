@@ -18,6 +18,8 @@
 -- ARGV[7]  conjunctions from the result, lines "<scheme>|<conj key>\n"
 -- ARGV[8]  seconds the entry is fresh (stale-while-revalidate), 0 when it is fresh for
 --          its whole ttl: the entry then records when it goes stale (Redis clock)
+-- The entry is a hash: h = header, t = when it goes stale (ms, 0: never before its TTL),
+-- p = payload.
 -- Returns  1 when stored, 0 when refused.
 local prefix = ARGV[1]
 local ttl = tonumber(ARGV[2])
@@ -72,12 +74,15 @@ for scheme, name in string.gmatch(ARGV[7], '([^|\n]*)|([^\n]*)\n') do
 end
 header = header .. table.concat(extra)
 
-local first_line = tostring(#header)
+local fresh_until = '0'
 if fresh_seconds > 0 then
   local now = redis.call('TIME')
-  first_line = first_line .. ' ' .. string.format('%d', tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) + fresh_seconds * 1000)
+  fresh_until = string.format('%d', tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) + fresh_seconds * 1000)
 end
-redis.call('SET', KEYS[1], first_line .. '\n' .. header .. ARGV[4], 'EX', ttl)
+-- A hash, so that a hit checks the header without Lua ever copying the payload (see
+-- read_or_lease.lua). Every field is written: nothing of a previous entry survives.
+redis.call('HSET', KEYS[1], 'h', header, 't', fresh_until, 'p', ARGV[4])
+redis.call('EXPIRE', KEYS[1], ttl)
 -- A stamp must outlive every entry that depends on it (a vanished stamp is a miss).
 for _, key in ipairs(conj_keys) do
   if redis.call('TTL', key) < ttl then
