@@ -21,11 +21,11 @@ const redis = new Redis(REDIS_URL)
 await redis.set(`${prefix}raw`, encodeResult(post))
 await prisma.post.findUnique({ where: { id: post.id } })
 await new Promise((r) => setTimeout(r, 50)) // the store is sent in the background
-const key = (await redis.keys(`${prefix}r:*`))[0]!
-const hitArgs = [key, prefix, 'token', 700, 1, 'Post', 1, 'id', 1, `Post:id=${post.id}`, 0, 0, 1]
+const key = (await redis.keys(`${prefix}r:*`)).find((k) => !k.includes('#'))!
+const hitArgs = [key, `${key}#p`, prefix, 'token', 700, 1, 'Post', 1, 'id', 1, `Post:id=${post.id}`, 0, 0, 0]
 const ext = base.$extends({ query: { $allOperations: async () => post } })
 const getDecode = base.$extends({ query: { $allOperations: async () => decodeResult((await redis.getBuffer(`${prefix}raw`))!) } })
-// A small payload comes back inline, in the script's reply.
+// A small payload is kept inside its entry and comes back in the script's reply.
 const script = base.$extends({ query: { $allOperations: async () => decodeResult(((await scripts.readOrLease.run(redis, hitArgs)) as Buffer[])[1]!) } })
 const variants = [
   ['extension returning a constant', () => ext.post.findUnique({ where: { id: post.id } })],

@@ -12,14 +12,14 @@ afterAll(async () => {
   other.disconnect()
 })
 
-/** Counts the HGETs the store sends on its connection (the real command still runs). */
-let hgets = 0
-let beforeHget: (key: string) => Promise<void> = async () => {}
-const hgetBuffer = redis.hgetBuffer.bind(redis) as (key: string, field: string) => Promise<Buffer | null>
-;(redis as unknown as { hgetBuffer: typeof hgetBuffer }).hgetBuffer = async (key, field) => {
-  hgets++
-  await beforeHget(key)
-  return hgetBuffer(key, field)
+/** Counts the GETs of payloads the store sends on its connection (the real command still runs). */
+let gets = 0
+let beforeGet: (key: string) => Promise<void> = async () => {}
+const getBuffer = redis.getBuffer.bind(redis) as (key: string) => Promise<Buffer | null>
+;(redis as unknown as { getBuffer: typeof getBuffer }).getBuffer = async (key) => {
+  gets++
+  await beforeGet(key)
+  return getBuffer(key)
 }
 const store = new CacheStore(redis, prefix)
 const dependsOnPost1: LeaseRequest = { models: [{ name: 'Post', schemes: ['id'] }], conjKeys: ['Post:id=1'], checkOnlyKeys: [] }
@@ -33,44 +33,90 @@ async function cached(name: string, payload: Buffer): Promise<string> {
 }
 
 describe('entry payloads', () => {
-  it('a small payload comes back inside the check; a large one by an HGET behind it', async () => {
+  it('a small payload stays inside its entry and comes back with the check; a large one has its own key, read by a GET behind it', async () => {
     const small = Buffer.alloc(INLINE_PAYLOAD_BYTES, 1)
     const large = Buffer.alloc(INLINE_PAYLOAD_BYTES + 1, 2)
     const smallKey = await cached('small', small)
     const largeKey = await cached('large', large)
-    hgets = 0
+    expect(await other.exists(`${smallKey}#p`)).toBe(0)
+    expect((await other.getBuffer(`${largeKey}#p`))!.equals(large)).toBe(true)
+    expect((await other.strlen(largeKey)) < 200).toBe(true) // the header only
+    gets = 0
     expect(await store.readOrLease(smallKey, dependsOnPost1, 's-2', 60)).toEqual({ hit: true, payload: small })
-    expect(hgets).toBe(0)
+    expect(gets).toBe(0)
     expect(await store.readOrLease(largeKey, dependsOnPost1, 'l-2', 60)).toEqual({ hit: true, payload: large })
-    expect(hgets).toBe(1)
-    // Invalidated: the check deletes the dead entry before the HGET, which finds nothing.
+    expect(gets).toBe(1)
+    // Invalidated: the check deletes the dead entry and its payload before the GET runs.
     await other.del(`${prefix}c:Post:id=1`)
     expect(await store.readOrLease(largeKey, dependsOnPost1, 'l-3', 60)).toMatchObject({ hit: false })
-    expect(hgets).toBe(2)
-    expect(await other.exists(largeKey)).toBe(0)
+    expect(gets).toBe(2)
+    expect(await other.exists(largeKey, `${largeKey}#p`)).toBe(0)
   })
 
-  it('an entry that vanishes between the check and the HGET is asked for again: a lease', async () => {
+  it('a payload that vanishes between the check and the GET: asked for again, now a lease', async () => {
     const key = await cached('vanishing', Buffer.alloc(4 * INLINE_PAYLOAD_BYTES, 3))
-    hgets = 0
-    beforeHget = async (k) => {
-      beforeHget = async () => {}
-      // Well after the check behind which it was sent has run: as if the entry expired now.
+    gets = 0
+    beforeGet = async (k) => {
+      beforeGet = async () => {}
+      // Well after the check it was sent behind has run: as if it expired just now.
       await new Promise((r) => setTimeout(r, 20))
       await other.del(k)
     }
     expect(await store.readOrLease(key, dependsOnPost1, 'v-2', 60)).toMatchObject({ hit: false, lock: 'none' })
-    expect(hgets).toBe(2)
+    expect(gets).toBe(2)
   })
 
-  it('a payload that shrank is asked for inline again', async () => {
-    const key = await cached('shrinking', Buffer.alloc(2 * INLINE_PAYLOAD_BYTES, 4))
-    await other.del(`${prefix}c:Post:id=1`)
-    const lease = await store.readOrLease(key, dependsOnPost1, 'sh-2', 60)
+  it('a stale hit of a large entry brings its payload too (one refresher, then the others)', async () => {
+    const key = store.entryKey('stale-large')
+    const big = Buffer.alloc(3 * INLINE_PAYLOAD_BYTES, 8)
+    const lease = await store.readOrLease(key, dependsOnPost1, 'sl-1', 60)
     if (lease.hit) throw new Error('expected a miss')
-    expect(await store.storeIfFresh(key, lease, Buffer.from('tiny'), 60, 'sh-2')).toBe(true)
-    hgets = 0
-    expect(await store.readOrLease(key, dependsOnPost1, 'sh-3', 60)).toEqual({ hit: true, payload: Buffer.from('tiny') })
-    expect(hgets).toBe(0)
+    expect(await store.storeIfFresh(key, lease, big, 60, 'sl-1', [], 30)).toBe(true)
+    // Its time runs out (stale at 1 ms after the epoch); no write touched it.
+    const entry = (await other.getBuffer(key))!
+    const nl = entry.indexOf(10)
+    const [len, , external] = entry.subarray(0, nl).toString().split(' ')
+    expect(external).toBe('1')
+    await other.set(key, Buffer.concat([Buffer.from(`${len} 1 ${external}`), entry.subarray(nl)]), 'KEEPTTL')
+    gets = 0
+    const first = await store.readOrLease(key, dependsOnPost1, 'sl-2', 60, 0, 5_000)
+    expect(first).toMatchObject({ hit: true, payload: big, stale: true, refresh: { header: expect.stringContaining('Post:id=1') } })
+    expect(await store.readOrLease(key, dependsOnPost1, 'sl-3', 60, 0, 5_000)).toEqual({ hit: true, payload: big, stale: true })
+    expect(gets).toBe(2)
+  })
+
+  it('a payload evicted apart from its entry makes the entry a miss (it is deleted, a lease taken)', async () => {
+    const key = await cached('evicted', Buffer.alloc(2 * INLINE_PAYLOAD_BYTES, 5))
+    await other.del(`${key}#p`)
+    expect(await store.readOrLease(key, dependsOnPost1, 'e-2', 60)).toMatchObject({ hit: false })
+    expect(await other.exists(key)).toBe(0)
+    // The same when this process did not expect it large (it reads the payload inline).
+    const again = await cached('evicted-2', Buffer.alloc(2 * INLINE_PAYLOAD_BYTES, 6))
+    await other.del(`${again}#p`)
+    const fresh = new CacheStore(other, prefix)
+    expect(await fresh.readOrLease(again, dependsOnPost1, 'e-3', 60)).toMatchObject({ hit: false })
+  })
+
+  it('a payload that grew or shrank moves in or out of its entry; whoever reads it gets it', async () => {
+    const key = await cached('resizing', Buffer.alloc(2 * INLINE_PAYLOAD_BYTES, 4))
+    const restore = async (payload: Buffer, token: string) => {
+      await other.del(`${prefix}c:Post:id=1`)
+      const lease = await store.readOrLease(key, dependsOnPost1, token, 60)
+      if (lease.hit) throw new Error('expected a miss')
+      expect(await store.storeIfFresh(key, lease, payload, 60, token)).toBe(true)
+    }
+    await restore(Buffer.from('tiny'), 'r-2')
+    expect(await other.exists(`${key}#p`)).toBe(0)
+    gets = 0
+    expect(await store.readOrLease(key, dependsOnPost1, 'r-3', 60)).toEqual({ hit: true, payload: Buffer.from('tiny') })
+    expect(gets).toBe(0)
+    // Another process still expecting it large, and one not expecting it large, both get it.
+    const big = Buffer.alloc(3 * INLINE_PAYLOAD_BYTES, 7)
+    await restore(big, 'r-4')
+    const unaware = new CacheStore(other, prefix)
+    expect(await unaware.readOrLease(key, dependsOnPost1, 'r-5', 60)).toEqual({ hit: true, payload: big })
+    await restore(Buffer.from('small again'), 'r-6')
+    await store.readOrLease(key, dependsOnPost1, 'r-7', 60) // notes it small
+    expect(await store.readOrLease(key, dependsOnPost1, 'r-8', 60)).toEqual({ hit: true, payload: Buffer.from('small again') })
   })
 })

@@ -43,8 +43,8 @@ export function preloadScripts(redis: Redis | Cluster): void {
 
 /** Every script, loaded once. Names say what each does; see the comment atop each file. */
 export const scripts = {
-  readOrLease: LuaScript.load('read_or_lease', 1),
-  storeIfFresh: LuaScript.load('store_if_fresh', 1),
+  readOrLease: LuaScript.load('read_or_lease', 2),
+  storeIfFresh: LuaScript.load('store_if_fresh', 2),
   invalidateRows: LuaScript.load('invalidate_rows', 0),
   beginWrite: LuaScript.load('begin_write', 0),
   releaseLock: LuaScript.load('release_lock', 1),

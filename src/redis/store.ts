@@ -36,8 +36,16 @@ export type ReadResult =
   | { readonly hit: true; readonly payload: Buffer; readonly stale?: true; readonly refresh?: Lease }
   | ({ readonly hit: false; readonly lock: LockState } & Lease)
 
-/** Payloads up to this size come back inside the read script's reply (see readOrLease). */
+/**
+ * Payloads up to this size are kept inside their entry and come back in the read script's
+ * reply; larger ones get a key of their own (see readOrLease).
+ */
 export const INLINE_PAYLOAD_BYTES = 1024
+
+/** Where an entry's payload is kept when it is too large to keep inside the entry. */
+function payloadKeyOf(entryKey: string): string {
+  return `${entryKey}#p`
+}
 /** Entries remembered as large (a bounded hint: forgetting one costs one inline copy). */
 const MAX_LARGE_ENTRIES = 10_000
 
@@ -123,7 +131,8 @@ export type RowValues = readonly (readonly [field: string, value: string])[]
 
 /**
  * Everything prisma-cacheops says to Redis. Data layout (docs/design.md):
- *   <prefix>r:<sha1>         entry, hash with TTL: h → header (stamps), t → stale-at ms, p → payload
+ *   <prefix>r:<sha1>         entry: "<header length> <stale at ms> <external>\n<header>[<payload>]", TTL
+ *   <prefix>r:<sha1>#p       its payload when over INLINE_PAYLOAD_BYTES (external = 1), same TTL
  *   <prefix>e:<Model>        hash: "_" → model stamp, "s:<scheme>" → registered schemes
  *   <prefix>c:<Model>:<conj> conjunction stamp, with TTL ≥ every entry built on it
  *   <prefix>c:<Model>~<fields>:<conj>  the same for counts/aggregates reading only <fields>
@@ -241,22 +250,22 @@ export class CacheStore {
    * see one gets a lease to refresh it, held against other refreshers for that long.
    */
   readOrLease(entryKey: string, lease: LeaseRequest, token: string, ttl: number, lockMs = 0, refreshMs = 0, retried = false): Promise<ReadResult> {
-    const inline = !this.largeEntries.has(entryKey)
-    const args: (string | number)[] = [entryKey, this.prefix, token, ttl, lease.models.length]
+    const fetchesPayload = this.largeEntries.has(entryKey)
+    const args: (string | number)[] = [entryKey, payloadKeyOf(entryKey), this.prefix, token, ttl, lease.models.length]
     for (const m of lease.models) args.push(m.name, m.schemes.length, ...m.schemes)
     const conjKeys = lease.checkOnlyKeys.length > 0 ? [...lease.conjKeys, ...lease.checkOnlyKeys] : lease.conjKeys
-    args.push(conjKeys.length, ...conjKeys, lockMs, refreshMs, inline ? 1 : 0)
+    args.push(conjKeys.length, ...conjKeys, lockMs, refreshMs, fetchesPayload ? 1 : 0)
     const generation = this.generation
-    const sent = inline
-      ? this.call(() => scripts.readOrLease.run(this.redis, args)).then((r) => [r, (r as unknown[])[1]] as const)
-      : this.call(() => this.checkAndFetch(entryKey, args))
+    const sent = fetchesPayload
+      ? this.call(() => this.checkAndFetch(entryKey, args))
+      : this.call(() => scripts.readOrLease.run(this.redis, args)).then((r) => [r, null] as const)
     return sent.then(([r, fetched]) => {
       const reply = r as [number, ...unknown[]]
-      const payload = Buffer.isBuffer(fetched) ? fetched : null
+      const payload = Buffer.isBuffer(reply[1]) ? reply[1] : fetched
       if (reply[0] !== 0) {
         if (payload === null) {
-          // Read with HGET behind the check, the entry went in between (it expired, or a
-          // reader that saw it invalidated deleted it): ask again, which now takes a lease.
+          // Read with a GET behind the check, the payload went in between (it expired, or a
+          // reader that saw the entry invalidated deleted it): ask again, now for a lease.
           if (retried) throw new Error(`cache entry ${entryKey} vanished twice between its check and its read`)
           return this.readOrLease(entryKey, lease, token, ttl, lockMs, refreshMs, true)
         }
@@ -273,25 +282,27 @@ export class CacheStore {
   }
 
   /**
-   * The read script and `HGET <entry> p` sent back to back on one connection: one round
-   * trip, and the payload never passes through Lua (see read_or_lease.lua). The HGET must
-   * run after the script, so if Redis lacks the script the pair is sent again in order.
+   * The read script and a GET of the entry's external payload sent back to back on one
+   * connection: one round trip, and the payload never passes through Lua (see
+   * read_or_lease.lua). The GET must run after the script, so if Redis lacks the script the
+   * pair is sent again in order.
    */
   private checkAndFetch(entryKey: string, args: (string | number)[]): Promise<readonly [unknown, Buffer | null]> {
     const checked = scripts.readOrLease.runLoaded(this.redis, args)
-    const payload = this.redis.hgetBuffer(entryKey, 'p')
+    const payload = this.redis.getBuffer(payloadKeyOf(entryKey))
     return Promise.all([checked, payload]).catch(async (err: unknown) => {
       if (!isNoScript(err)) throw err
       const reply = await scripts.readOrLease.run(this.redis, args)
-      return [reply, await this.redis.hgetBuffer(entryKey, 'p')] as const
+      return [reply, await this.redis.getBuffer(payloadKeyOf(entryKey))] as const
     })
   }
 
   /**
-   * Entries whose payload was last seen larger than INLINE_PAYLOAD_BYTES: their hits fetch
-   * it with an HGET behind the check instead of through Lua. A second command costs the
-   * client a few µs; a payload copied into Lua and out costs Redis ~1.3 µs per kB, and
-   * Redis is the part every process shares. Bounded: cleared when full.
+   * Entries whose payload was last seen larger than INLINE_PAYLOAD_BYTES (so stored under a
+   * key of its own): their hits fetch it with a GET behind the check instead of through
+   * Lua. A second command costs the client a few µs; a payload copied into Lua and out
+   * costs Redis ~1.3 µs per kB, and Redis is the part every process shares. Bounded:
+   * cleared when full (a forgotten entry costs one copy through Lua).
    */
   private readonly largeEntries = new Set<string>()
 
@@ -341,8 +352,9 @@ export class CacheStore {
     if (lease.generation !== undefined && lease.generation !== this.generation) return false
     this.notePayloadSize(entryKey, payload.length)
     const extra = fromResult.map((c) => `${c.scheme}|${c.key}\n`).join('')
+    const external = payload.length > INLINE_PAYLOAD_BYTES ? 1 : 0
     const reply = await this.call(() =>
-      scripts.storeIfFresh.run(this.redis, [entryKey, this.prefix, ttl, lease.header, payload, token, lease.checkOnly, extra, freshSeconds]),
+      scripts.storeIfFresh.run(this.redis, [entryKey, payloadKeyOf(entryKey), this.prefix, ttl, lease.header, payload, token, lease.checkOnly, extra, freshSeconds, external]),
     )
     return reply === 1
   }

@@ -1,20 +1,24 @@
--- Checks that every stamp a cached entry was stored with is still current. Small payloads
--- come back in the reply (inline); a large one is not touched here: the caller sends
--- `HGET <entry key> p` right behind this call on the same connection, so both come back in
--- one round trip and Lua never copies the payload (a 60 kB payload read into Lua and out
--- again costs Redis ~160 µs of CPU per hit; the header is a few hundred bytes). If a store
+-- Checks that every stamp a cached entry was stored with is still current, and returns the
+-- entry's payload, unless it is large and the caller reads it itself: a payload over 1 kB
+-- is stored under its own key (KEYS[2]), and a caller that expects a large one sends
+-- `GET <KEYS[2]>` right behind this call on the same connection, so both come back in one
+-- round trip and Lua never copies the payload (a 60 kB payload read into Lua and out again
+-- cost Redis ~160 µs of CPU per hit, 13 µs without; the header is a few hundred bytes). If a store
 -- replaced the entry between the two commands, the payload read is the newer one, which
--- its own store checked. The caller picks inline or not by the size it last saw.
+-- its own store checked. Small payloads stay inside the entry (one key: less memory).
 -- An entry whose stamps changed can never be valid again (stamps are never reused), so it
--- is deleted here: an HGET behind then finds nothing, and no dead payload travels.
+-- is deleted here: a GET behind then finds nothing, and no dead payload travels.
 -- On a miss it takes the lease for the coming database read instead: it makes sure every
 -- stamp the entry will depend on exists (and registers the conjunction schemes so writes
 -- see them) and returns those stamps, which store_if_fresh.lua checks again later.
 --
--- Entry (hash): h = header lines "e <stamp> <Model>\n" / "c <stamp> <conj key>\n",
---               t = ms since epoch (Redis clock) when it goes stale, or 0, p = payload.
+-- Entry: "<header length> <stale at> <external>\n<header>[<payload>]", where <stale at> is
+-- the time it goes stale (ms, Redis clock; 0: not before its TTL), <external> 1 when the
+-- payload is under KEYS[2], and the header lines are "e <stamp> <Model>\n" (model stamp)
+-- and "c <stamp> <conj key>\n".
 --
 -- KEYS[1]  entry key
+-- KEYS[2]  its external payload's key
 -- ARGV[1]  key prefix
 -- ARGV[2]  fresh random token, used for any stamp that does not exist yet
 -- ARGV[3]  ttl (seconds) for newly created conjunction stamps
@@ -25,61 +29,71 @@
 -- then     refresh milliseconds R: with R > 0 the caller accepts a stale entry (its time
 --          ran out, see store_if_fresh.lua, but no write invalidated it); the first such
 --          caller takes `<entry key>#swr` for R ms and gets a lease to refresh it with
--- then     1 to return a hit's payload inline, 0 when the caller reads it with HGET
+-- then     1 when the caller reads an external payload itself (GET behind this call)
 -- Returns  {1, P} on a hit; {0, lock, stamp...} on a miss (models first, then conj keys),
 --          lock being 1 when this call took it, 2 when another caller holds it, 0 when
 --          none was asked for; {2, P, stamp...} on a stale hit whose refresh is this
---          caller's; {3, P} on a stale hit another caller refreshes. P is the payload,
---          or 0 when it was not asked for inline.
+--          caller's; {3, P} on a stale hit another caller refreshes. P is the payload, or
+--          0 for an external one the caller reads itself.
 local prefix = ARGV[1]
-local inline = ARGV[#ARGV] == '1'
+local caller_fetches = ARGV[#ARGV] == '1'
 local stale_hit = nil
 
-local entry = redis.call('HMGET', KEYS[1], 'h', 't')
-local header = entry[1]
-if header then
-  local fresh = true
-  for kind, stamp, name in string.gmatch(header, '(%a) (%S+) ([^\n]*)\n') do
-    local current
-    if kind == 'e' then
-      current = redis.call('HGET', prefix .. 'e:' .. name, '_')
-    else
-      current = redis.call('GET', prefix .. 'c:' .. name)
-    end
-    if current ~= stamp then
-      fresh = false
-      break
-    end
+local value = redis.call('GET', KEYS[1])
+if value then
+  local nl = string.find(value, '\n', 1, true)
+  local header_len, fresh_until, external
+  if nl then
+    local len_text, until_text, ext = string.match(string.sub(value, 1, nl - 1), '^(%d+) (%d+) ([01])$')
+    header_len = tonumber(len_text)
+    fresh_until = tonumber(until_text)
+    external = ext == '1'
   end
-  -- Never without its payload (stores write every field at once); when it is not wanted
-  -- inline, checked without copying it.
-  local payload = 0
-  if fresh then
-    if inline then
-      payload = redis.call('HGET', KEYS[1], 'p')
-      fresh = payload ~= false
-    else
-      fresh = redis.call('HSTRLEN', KEYS[1], 'p') > 0
-    end
-  end
-  if not fresh then
-    redis.call('UNLINK', KEYS[1])
-  else
-    local fresh_until = tonumber(entry[2] or '0') or 0
-    if fresh_until == 0 then
-      return {1, payload}
-    end
-    local now = redis.call('TIME')
-    if tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) < fresh_until then
-      return {1, payload}
-    end
-    -- Expired by time only (never invalidated): served stale while one caller refreshes.
-    local refresh_ms = tonumber(ARGV[#ARGV - 1])
-    if refresh_ms > 0 then
-      if not redis.call('SET', KEYS[1] .. '#swr', ARGV[2], 'NX', 'PX', refresh_ms) then
-        return {3, payload}
+  if header_len then
+    local header = string.sub(value, nl + 1, nl + header_len)
+    local fresh = true
+    for kind, stamp, name in string.gmatch(header, '(%a) (%S+) ([^\n]*)\n') do
+      local current
+      if kind == 'e' then
+        current = redis.call('HGET', prefix .. 'e:' .. name, '_')
+      else
+        current = redis.call('GET', prefix .. 'c:' .. name)
       end
-      stale_hit = payload
+      if current ~= stamp then
+        fresh = false
+        break
+      end
+    end
+    local payload = 0
+    if fresh then
+      if not external then
+        payload = string.sub(value, nl + header_len + 1)
+      elseif caller_fetches then
+        -- Evicted or expired apart from its entry: then the entry is no hit.
+        fresh = redis.call('EXISTS', KEYS[2]) == 1
+      else
+        payload = redis.call('GET', KEYS[2])
+        fresh = payload ~= false
+      end
+    end
+    if not fresh then
+      redis.call('UNLINK', KEYS[1], KEYS[2])
+    else
+      if fresh_until == 0 then
+        return {1, payload}
+      end
+      local now = redis.call('TIME')
+      if tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) < fresh_until then
+        return {1, payload}
+      end
+      -- Expired by time only (never invalidated): served stale while one caller refreshes.
+      local refresh_ms = tonumber(ARGV[#ARGV - 1])
+      if refresh_ms > 0 then
+        if not redis.call('SET', KEYS[1] .. '#swr', ARGV[2], 'NX', 'PX', refresh_ms) then
+          return {3, payload}
+        end
+        stale_hit = payload
+      end
     end
   end
 end

@@ -9,6 +9,7 @@
 -- created now and recorded instead.
 --
 -- KEYS[1]  entry key
+-- KEYS[2]  its external payload's key
 -- ARGV[1]  key prefix
 -- ARGV[2]  ttl (seconds)
 -- ARGV[3]  header kept with the entry: lines "e <stamp> <model>\n", "c <stamp> <conj key>\n"
@@ -18,8 +19,8 @@
 -- ARGV[7]  conjunctions from the result, lines "<scheme>|<conj key>\n"
 -- ARGV[8]  seconds the entry is fresh (stale-while-revalidate), 0 when it is fresh for
 --          its whole ttl: the entry then records when it goes stale (Redis clock)
--- The entry is a hash: h = header, t = when it goes stale (ms, 0: never before its TTL),
--- p = payload.
+-- ARGV[9]  1 to store the payload under KEYS[2] (large ones), else inside the entry
+-- Layout: see read_or_lease.lua.
 -- Returns  1 when stored, 0 when refused.
 local prefix = ARGV[1]
 local ttl = tonumber(ARGV[2])
@@ -79,10 +80,15 @@ if fresh_seconds > 0 then
   local now = redis.call('TIME')
   fresh_until = string.format('%d', tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) + fresh_seconds * 1000)
 end
--- A hash, so that a hit checks the header without Lua ever copying the payload (see
--- read_or_lease.lua). Every field is written: nothing of a previous entry survives.
-redis.call('HSET', KEYS[1], 'h', header, 't', fresh_until, 'p', ARGV[4])
-redis.call('EXPIRE', KEYS[1], ttl)
+-- A large payload under a key of its own, so that hits never copy it through Lua (see
+-- read_or_lease.lua); a small one inside the entry.
+if ARGV[9] == '1' then
+  redis.call('SET', KEYS[2], ARGV[4], 'EX', ttl)
+  redis.call('SET', KEYS[1], #header .. ' ' .. fresh_until .. ' 1\n' .. header, 'EX', ttl)
+else
+  redis.call('SET', KEYS[1], #header .. ' ' .. fresh_until .. ' 0\n' .. header .. ARGV[4], 'EX', ttl)
+  redis.call('UNLINK', KEYS[2])
+end
 -- A stamp must outlive every entry that depends on it (a vanished stamp is a miss).
 for _, key in ipairs(conj_keys) do
   if redis.call('TTL', key) < ttl then
