@@ -38,6 +38,9 @@ export function modelsChangedByKeyUpdate(
   visited = new Set<string>(),
 ): Set<string> {
   const changed = new Set(changedFields)
+  // Most updates change no referenced key: answered from a per-model set, not a schema walk.
+  const referenced = referencedKeyFieldsOf(dm, model)
+  if (![...changed].some((f) => referenced.has(f))) return out
   for (const other of Object.values(dm.models)) {
     for (const f of Object.values(other.fields)) {
       if (f.kind !== 'relation' || f.type !== model || f.fromFields.length === 0) continue
@@ -88,3 +91,23 @@ function walkData(dm: CacheopsDatamodel, model: string, value: unknown, out: Set
 function acts(action: string): boolean {
   return action === 'Cascade' || action === 'SetNull' || action === 'SetDefault'
 }
+
+/** Fields of `model` that some foreign key references with an ON UPDATE action, per schema. */
+function referencedKeyFieldsOf(dm: CacheopsDatamodel, model: string): ReadonlySet<string> {
+  let byModel = referencedKeyFields.get(dm)
+  if (!byModel) {
+    byModel = new Map()
+    for (const other of Object.values(dm.models)) {
+      for (const f of Object.values(other.fields)) {
+        if (f.kind !== 'relation' || f.fromFields.length === 0 || !acts(f.onUpdate)) continue
+        const set = byModel.get(f.type) ?? new Set<string>()
+        for (const t of f.toFields) set.add(t)
+        byModel.set(f.type, set)
+      }
+    }
+    referencedKeyFields.set(dm, byModel)
+  }
+  return byModel.get(model) ?? NONE
+}
+const referencedKeyFields = new WeakMap<CacheopsDatamodel, Map<string, Set<string>>>()
+const NONE: ReadonlySet<string> = new Set()

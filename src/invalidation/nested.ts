@@ -34,6 +34,8 @@ export interface NestedWritePlan {
 export function planNestedWrite(dm: CacheopsDatamodel, modelName: string, data: readonly unknown[]): NestedWritePlan | null {
   const model = dm.models[modelName]
   if (!model) return null
+  // Most writes set scalar fields only: no plan to build.
+  if (!data.some((d) => isObject(d) && Object.keys(d).some((key) => model.fields[key]?.kind === 'relation'))) return null
   const targets: { model: string; where: unknown }[] = []
   const models = new Set<string>()
   const cascades = new Set<string>()

@@ -145,10 +145,26 @@ export function rowValuesOf(model: ModelInfo, row: Record<string, unknown>, sche
   return out
 }
 
-function schemeFieldsOf(model: ModelInfo, schemes: readonly string[]): string[] {
-  const wanted = new Set(schemes.flatMap(fieldsOfScheme))
-  return conjFieldsOf(model).filter((f) => wanted.has(f))
+function schemeFieldsOf(model: ModelInfo, schemes: readonly string[]): readonly string[] {
+  return memoBySchemes(schemeFieldsMemo, model, schemes, () => {
+    const wanted = new Set(schemes.flatMap(fieldsOfScheme))
+    return conjFieldsOf(model).filter((f) => wanted.has(f))
+  })
 }
+
+/**
+ * Per list of schemes (the same array while a model's schemes stay the same, see
+ * CacheopsRuntime.beginWrite) and model: every write asks, the answer rarely changes.
+ */
+function memoBySchemes<T>(memo: WeakMap<readonly string[], Map<ModelInfo, T>>, model: ModelInfo, schemes: readonly string[], compute: () => T): T {
+  let byModel = memo.get(schemes)
+  if (!byModel) memo.set(schemes, (byModel = new Map()))
+  let value = byModel.get(model)
+  if (value === undefined) byModel.set(model, (value = compute()))
+  return value
+}
+const schemeFieldsMemo = new WeakMap<readonly string[], Map<ModelInfo, readonly string[]>>()
+const preImageFieldsMemo = new WeakMap<readonly string[], Map<ModelInfo, readonly string[]>>()
 
 /**
  * Makes a write return every conjunction field, whatever the caller selected, and gives
@@ -224,11 +240,14 @@ function withExtraCondition(where: unknown, condition: Record<string, unknown>):
  * begin_write.lua), or every conjunction field when unknown. Always with the id fields,
  * so a select is never empty. Empty when nothing is cached: no pre-image is needed.
  */
-export function preImageFields(model: ModelInfo, seen: readonly string[] | undefined): string[] {
+export function preImageFields(model: ModelInfo, seen: readonly string[] | undefined): readonly string[] {
   if (seen !== undefined && seen.length === 0) return []
-  const fields = new Set(seen === undefined ? conjFieldsOf(model) : seen.flatMap(fieldsOfScheme))
-  for (const id of model.idFields) fields.add(id)
-  return [...fields].filter((f) => model.fields[f] && model.fields[f]!.kind !== 'relation')
+  const compute = () => {
+    const fields = new Set(seen === undefined ? conjFieldsOf(model) : seen.flatMap(fieldsOfScheme))
+    for (const id of model.idFields) fields.add(id)
+    return [...fields].filter((f) => model.fields[f] && model.fields[f]!.kind !== 'relation')
+  }
+  return seen === undefined ? compute() : memoBySchemes(preImageFieldsMemo, model, seen, compute)
 }
 
 /**

@@ -98,23 +98,24 @@ export class CacheopsRuntime {
    * invalidates the model whole, and we ask again next time. Extra schemes that are gone
    * from Redis only make pre-reads read a few more fields.
    */
-  private readonly knownSchemes = new Map<string, Set<string>>()
+  private readonly knownSchemes = new Map<string, readonly string[]>()
 
   /** Schemes a lease of this process registered (see leaseRequestOf) keep the local copy current. */
   learnSchemes(model: string, schemes: readonly string[]): void {
     const known = this.knownSchemes.get(model)
-    if (known) for (const s of schemes) known.add(s)
+    // A new array only when something is new: what writes derive from it is kept per array.
+    if (known && schemes.some((s) => !known.includes(s))) this.knownSchemes.set(model, [...new Set([...known, ...schemes])])
   }
 
   /** Schemes of the model's cached reads (see begin_write.lua); undefined if Redis failed. */
-  async beginWrite(model: string, guard: boolean, transform?: UpdateTransform): Promise<string[] | undefined> {
+  async beginWrite(model: string, guard: boolean, transform?: UpdateTransform): Promise<readonly string[] | undefined> {
     if (!guard && !transform) {
       const known = this.knownSchemes.get(model)
-      if (known) return [...known]
+      if (known) return known
     }
     try {
       const schemes = await this.store.beginWrite(model, guard, transform)
-      this.knownSchemes.set(model, new Set(schemes))
+      this.knownSchemes.set(model, schemes)
       return schemes
     } catch (err) {
       this.report(new CacheopsRedisError(`cache write preparation failed for ${model}: ${message(err)}`, 'invalidate', model, err))

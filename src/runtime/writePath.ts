@@ -101,7 +101,7 @@ export async function invalidatingWrite(core: CacheopsRuntime, c: WriteCall): Pr
   }
   let before: Record<string, unknown>[] = []
   let result: unknown
-  let seenSchemes: string[] | undefined
+  let seenSchemes: readonly string[] | undefined
   let endWrite = false
   try {
     if (plan.preImageWhere !== undefined) {
