@@ -72,12 +72,12 @@ export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
   if (keys.length) await redis.del(...keys)
 }
 
-/** Runs `fn` and returns its value with the number of SQL statements it ran. */
 /** True when `read` is answered from the cache (ran no SQL). */
 export async function servedFromCache(t: TestClient, read: () => Promise<unknown>): Promise<boolean> {
   return (await countSql(t, read)).sql === 0
 }
 
+/** Runs `fn` and returns its value with the number of SQL statements it ran. */
 export async function countSql<T>(t: TestClient, fn: () => Promise<T>): Promise<{ value: T; sql: number }> {
   const before = t.sql.length
   const value = await fn()
