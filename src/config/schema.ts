@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import type { Cluster, Redis, RedisOptions } from 'ioredis'
+import type { Redis, RedisOptions } from 'ioredis'
 import type { CacheopsDatamodel } from '../datamodel/types.js'
 import { CacheopsConfigError, type CacheopsError } from '../errors.js'
 import type { CacheopsEvent } from '../runtime/events.js'
@@ -26,8 +26,8 @@ export interface ModelProfile {
 export type ModelName<DM extends CacheopsDatamodel> = Extract<keyof DM['models'], string>
 
 export interface CacheopsConfig<DM extends CacheopsDatamodel = CacheopsDatamodel> {
-  /** A Redis URL, ioredis options, or an ioredis `Redis`/`Cluster` instance (not closed by us). */
-  readonly redis: string | RedisOptions | Redis | Cluster
+  /** A Redis URL, ioredis options, or an ioredis `Redis` instance (not closed by us). */
+  readonly redis: string | RedisOptions | Redis
   /** `datamodel` from the prisma-cacheops generator's output. */
   readonly datamodel: DM
   /** Prepended to every Redis key; entries under different prefixes never meet. */
@@ -89,6 +89,24 @@ const datamodelSchema = z.custom<CacheopsDatamodel>(
 const isRedisClient = (v: unknown): boolean =>
   typeof v === 'object' && v !== null && typeof (v as { evalsha?: unknown }).evalsha === 'function'
 
+/**
+ * Connection settings that cannot work, found before anything is sent. Keys are built
+ * inside Lua scripts from the prefix, where ioredis' `keyPrefix` does not reach: the DELs
+ * sent from here would get it and those built in Lua would not, so invalidations would
+ * miss. Cluster: one script call touches keys of many hash slots.
+ */
+export function redisConnectionIssue(redis: unknown): { path: string; message: string } | undefined {
+  if (typeof redis !== 'object' || redis === null) return undefined
+  if ((redis as { isCluster?: unknown }).isCluster === true) {
+    return { path: 'redis', message: 'Redis Cluster is not supported yet (one script call touches keys of many hash slots); use a standalone Redis or a primary with replicas' }
+  }
+  const options = isRedisClient(redis) ? (redis as { options?: { keyPrefix?: unknown } }).options : (redis as { keyPrefix?: unknown })
+  if (options?.keyPrefix) {
+    return { path: 'redis.keyPrefix', message: `ioredis keyPrefix "${String(options.keyPrefix)}" is not supported (keys built inside Lua scripts would not get it); use the \`prefix\` option instead` }
+  }
+  return undefined
+}
+
 const configSchema = z
   .object({
     redis: z.union([
@@ -109,6 +127,8 @@ const configSchema = z
   })
   .strict()
   .superRefine((cfg, ctx) => {
+    const connection = redisConnectionIssue(cfg.redis)
+    if (connection) ctx.addIssue({ code: 'custom', path: connection.path.split('.'), message: connection.message })
     const known = cfg.datamodel && typeof cfg.datamodel === 'object' ? Object.keys(cfg.datamodel.models ?? {}) : []
     for (const name of Object.keys(cfg.models ?? {})) {
       if (name !== '*' && !known.includes(name)) {

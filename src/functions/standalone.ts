@@ -1,5 +1,6 @@
-import { Redis, type Cluster } from 'ioredis'
+import { Redis } from 'ioredis'
 import { assertTags } from '../config/profiles.js'
+import { redisConnectionIssue } from '../config/schema.js'
 import { CacheopsConfigError, type CacheopsError } from '../errors.js'
 import { tagKeyOf } from '../query/dependencies.js'
 import { CacheStore } from '../redis/store.js'
@@ -7,7 +8,7 @@ import { memoize, type MemoizeOptions, type MemoizedFunction } from './memoize.j
 
 export interface StandaloneCachedOptions<A extends unknown[]> extends MemoizeOptions<A> {
   /** An ioredis client (used as is), or a URL (one connection per URL, kept for the process). */
-  readonly redis: Redis | Cluster | string
+  readonly redis: Redis | string
   readonly timeout: number
   /** Key prefix (default `cacheops:`); use the same as your `cacheops()` to share tags. */
   readonly prefix?: string
@@ -28,6 +29,8 @@ export function cached<A extends unknown[], R>(fn: (...args: A) => R | PromiseLi
     throw new CacheopsConfigError(`prisma-cacheops: cached() needs a positive whole number of seconds as timeout, got ${String(options.timeout)}`, [{ path: 'timeout', message: 'must be positive' }])
   }
   if (options.tags !== undefined) assertTags(options.tags)
+  const connection = redisConnectionIssue(options.redis)
+  if (connection) throw new CacheopsConfigError(`prisma-cacheops: cached(): ${connection.path}: ${connection.message}`, [connection])
   let redis = options.redis
   if (typeof redis === 'string') {
     const url = redis

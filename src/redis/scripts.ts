@@ -17,14 +17,23 @@ export class LuaScript {
   run(redis: Redis | Cluster, args: (string | Buffer | number)[]): Promise<unknown> {
     return this.runLoaded(redis, args).catch((err: unknown) => {
       if (!isNoScript(err)) throw err
-      return redis.callBuffer('EVAL', this.source, this.numberOfKeys, ...args)
+      return (redis as unknown as ScriptCommands).evalBuffer(this.source, this.numberOfKeys, ...args)
     })
   }
 
   /** EVALSHA only: for a caller that must redo what it sent behind the script on NOSCRIPT. */
   runLoaded(redis: Redis | Cluster, args: (string | Buffer | number)[]): Promise<unknown> {
-    return redis.callBuffer('EVALSHA', this.sha, this.numberOfKeys, ...args)
+    return (redis as unknown as ScriptCommands).evalshaBuffer(this.sha, this.numberOfKeys, ...args)
   }
+}
+
+/**
+ * ioredis defines a `<command>Buffer` method for every command, but types only some. These,
+ * not `callBuffer`, because auto-pipelining drops the command name of `callBuffer` calls.
+ */
+interface ScriptCommands {
+  evalBuffer(source: string, numberOfKeys: number, ...args: (string | Buffer | number)[]): Promise<unknown>
+  evalshaBuffer(sha: string, numberOfKeys: number, ...args: (string | Buffer | number)[]): Promise<unknown>
 }
 
 /** Redis does not have the script (SCRIPT FLUSH, a restart): EVAL sends it along. */

@@ -1,0 +1,111 @@
+// Redis connections the user brings: an ioredis instance is used as configured, so every
+// setting that changes how commands are sent must either work or be refused up front.
+import { PrismaPg } from '@prisma/adapter-pg'
+import { Cluster, Redis } from 'ioredis'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { PrismaClient } from '../prisma/generated/client/client.ts'
+import { cacheops, cached, CacheopsConfigError } from '../src/index.ts'
+import { datamodel, deleteKeys, freshDatabase, newPrefix, rawRedis, REDIS_URL } from './helpers.ts'
+
+let dbUrl: string
+beforeAll(async () => {
+  dbUrl = await freshDatabase('connections')
+})
+
+const settle = () => new Promise((r) => setTimeout(r, 30)) // stores are sent in the background
+
+describe('an ioredis instance with enableAutoPipelining', () => {
+  const redis = new Redis(REDIS_URL, { enableAutoPipelining: true })
+  const inspect = rawRedis()
+  const prefix = newPrefix()
+  const logging = (url: string) => new PrismaClient({ adapter: new PrismaPg({ connectionString: url }), log: [{ emit: 'event', level: 'query' }] })
+  let base: ReturnType<typeof logging>
+  let sql = 0
+  let prisma: ReturnType<typeof extend>
+  const errors: Error[] = []
+  const extend = (b: ReturnType<typeof logging>) => b.$extends(cacheops({ redis, datamodel, prefix, models: { '*': { ops: 'all', timeout: 60 } }, onError: (e) => errors.push(e) }))
+  beforeAll(() => {
+    base = logging(dbUrl)
+    base.$on('query', () => void sql++)
+    prisma = extend(base)
+  })
+  afterAll(async () => {
+    await prisma.$cacheops.close()
+    await deleteKeys(inspect, prefix)
+    // Ours to close: cacheops never closes an instance it was given.
+    expect(redis.status).toBe('ready')
+    redis.disconnect()
+    inspect.disconnect()
+    await base.$disconnect()
+  })
+  const fromCache = async <T>(read: () => Promise<T>): Promise<{ value: T; cached: boolean }> => {
+    const before = sql
+    const value = await read()
+    return { value, cached: sql === before }
+  }
+
+  it('caches reads, small and large, and invalidates them on writes', async () => {
+    const author = await prisma.user.create({ data: { email: 'pipelined@x.io' } })
+    // 40 posts: a payload over 1 kB, fetched by a GET sent behind the script (same pipeline).
+    await prisma.post.createMany({ data: Array.from({ length: 40 }, (_, i) => ({ title: `post number ${i} of the pipelined author`, authorId: author.id })) })
+    const one = () => prisma.user.findUnique({ where: { id: author.id } })
+    const list = () => prisma.post.findMany({ where: { authorId: author.id }, orderBy: { id: 'asc' } })
+    expect((await fromCache(one)).cached).toBe(false)
+    expect((await fromCache(list)).cached).toBe(false)
+    await settle()
+    expect(await fromCache(one)).toEqual({ value: expect.objectContaining({ email: 'pipelined@x.io' }), cached: true })
+    const hit = await fromCache(list)
+    expect(hit.cached).toBe(true)
+    expect(hit.value).toHaveLength(40)
+    expect(await inspect.exists(...(await inspect.keys(`${prefix}r:*#p`)))).toBeGreaterThan(0)
+
+    await prisma.user.update({ where: { id: author.id }, data: { name: 'renamed' } })
+    await prisma.post.update({ where: { id: hit.value[0]!.id }, data: { title: 'changed' } })
+    expect(await fromCache(one)).toEqual({ value: expect.objectContaining({ name: 'renamed' }), cached: false })
+    expect(await fromCache(list)).toEqual({ value: expect.arrayContaining([expect.objectContaining({ title: 'changed' })]), cached: false })
+    expect(errors).toEqual([])
+  })
+
+  it('serves concurrent hits from one pipeline', async () => {
+    const author = await prisma.user.create({ data: { email: 'pipelined-many@x.io' } })
+    const read = () => prisma.user.findUnique({ where: { id: author.id } })
+    await read()
+    await settle()
+    const before = sql
+    const rows = await Promise.all(Array.from({ length: 50 }, read))
+    expect(sql).toBe(before)
+    expect(rows.every((r) => r?.email === 'pipelined-many@x.io')).toBe(true)
+    expect(errors).toEqual([])
+  })
+})
+
+describe('connections refused at cacheops() time', () => {
+  const refused = (redis: unknown): CacheopsConfigError => {
+    try {
+      cacheops({ redis: redis as never, datamodel })
+    } catch (err) {
+      expect(err).toBeInstanceOf(CacheopsConfigError)
+      return err as CacheopsConfigError
+    }
+    throw new Error('expected a CacheopsConfigError')
+  }
+
+  it('an ioredis keyPrefix, in options or on an instance (Lua builds keys it cannot prefix)', () => {
+    const fromOptions = refused({ host: '127.0.0.1', keyPrefix: 'app:' })
+    expect(fromOptions.issues[0]?.path).toBe('redis.keyPrefix')
+    expect(fromOptions.message).toMatch(/use the `prefix` option/)
+    const instance = new Redis(REDIS_URL, { keyPrefix: 'app:', lazyConnect: true })
+    expect(refused(instance).issues[0]?.path).toBe('redis.keyPrefix')
+    expect(() => cached(async () => 1, { redis: instance, timeout: 5 })).toThrow(/keyPrefix/)
+    instance.disconnect()
+  })
+
+  it('a Redis Cluster (scripts touch keys of many slots)', () => {
+    const cluster = new Cluster([{ host: '127.0.0.1', port: 1 }], { lazyConnect: true })
+    const err = refused(cluster)
+    expect(err.issues[0]?.path).toBe('redis')
+    expect(err.message).toMatch(/Cluster is not supported/)
+    expect(() => cached(async () => 1, { redis: cluster as never, timeout: 5 })).toThrow(/Cluster is not supported/)
+    cluster.disconnect()
+  })
+})
