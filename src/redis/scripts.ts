@@ -14,16 +14,17 @@ export class LuaScript {
   }
 
   /** Not an async function: one promise less on every call (this is on every hit). */
-  run(redis: Redis | Cluster, args: (string | Buffer | number)[]): Promise<unknown> {
-    return this.runLoaded(redis, args).catch((err: unknown) => {
+  /** `numberOfKeys`: for a script whose number of keys varies per call (-1 in its entry below). */
+  run(redis: Redis | Cluster, args: (string | Buffer | number)[], numberOfKeys = this.numberOfKeys): Promise<unknown> {
+    return this.runLoaded(redis, args, numberOfKeys).catch((err: unknown) => {
       if (!isNoScript(err)) throw err
-      return (redis as unknown as ScriptCommands).evalBuffer(this.source, this.numberOfKeys, ...args)
+      return (redis as unknown as ScriptCommands).evalBuffer(this.source, numberOfKeys, ...args)
     })
   }
 
   /** EVALSHA only: for a caller that must redo what it sent behind the script on NOSCRIPT. */
-  runLoaded(redis: Redis | Cluster, args: (string | Buffer | number)[]): Promise<unknown> {
-    return (redis as unknown as ScriptCommands).evalshaBuffer(this.sha, this.numberOfKeys, ...args)
+  runLoaded(redis: Redis | Cluster, args: (string | Buffer | number)[], numberOfKeys = this.numberOfKeys): Promise<unknown> {
+    return (redis as unknown as ScriptCommands).evalshaBuffer(this.sha, numberOfKeys, ...args)
   }
 }
 
@@ -55,6 +56,7 @@ export const scripts = {
   readOrLease: LuaScript.load('read_or_lease', 2),
   storeIfFresh: LuaScript.load('store_if_fresh', 2),
   invalidateRows: LuaScript.load('invalidate_rows', 0),
+  deleteConjKeys: LuaScript.load('delete_conj_keys', -1),
   beginWrite: LuaScript.load('begin_write', 0),
   releaseLock: LuaScript.load('release_lock', 1),
 }

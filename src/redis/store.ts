@@ -102,6 +102,9 @@ function isConnectionFailure(err: unknown): boolean {
   return err instanceof Error && err.name !== 'ReplyError'
 }
 
+/** More conjunction keys than this for one write go through invalidate_rows.lua (Lua's stack). */
+const MAX_DIRECT_KEYS = 1_000
+
 /** Seconds a write-in-progress counter outlives a writer that crashed before lowering it. */
 const WRITE_GUARD_SECONDS = 60
 
@@ -124,6 +127,23 @@ export interface UpdateTransform {
 export function transformOf(data: RowValues): UpdateTransform {
   const sorted = [...data].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
   return { token: sorted.map(([f, v]) => `${f}\t${v}`).join('\t'), data: sorted }
+}
+
+/** How invalidateRows treats the rows (see invalidate_rows.lua). */
+export interface RowInvalidation {
+  /** The schemes the writer saw at beginWrite; undefined: the rows carry every field. */
+  readonly seenSchemes?: readonly string[] | undefined
+  /** Lower the write-in-progress counter raised by beginWrite. */
+  readonly endWrite?: boolean | undefined
+  /** The update transform (token) to end. */
+  readonly endTransform?: string | undefined
+  /**
+   * Fields an update changed (undefined: unknown, or rows were created or deleted), which
+   * field-scoped schemes are checked against.
+   */
+  readonly changedFields?: readonly string[] | undefined
+  /** The keys the rows fall under for seenSchemes (see conjKeysOfRows), built by the caller. */
+  readonly conjKeys?: readonly string[] | undefined
 }
 
 /** A row of one model as canonical field values, ready for invalidate_rows.lua. */
@@ -372,21 +392,19 @@ export class CacheStore {
   }
 
   /**
-   * Deletes the conjunction keys the rows fall under. `seenSchemes`: the schemes the
-   * writer saw at beginWrite (undefined: the rows carry every field). `changedFields`: the
-   * fields an update changed (undefined: unknown, or rows were created or deleted), which
-   * field-scoped schemes are checked against. Returns conj keys deleted, or -1 when the
-   * model was invalidated whole.
+   * Deletes the conjunction keys the rows fall under. Returns conj keys deleted, or -1 when
+   * the model was invalidated whole.
    */
-  async invalidateRows(
-    model: string,
-    rows: readonly RowValues[],
-    seenSchemes?: readonly string[],
-    endWrite = false,
-    endTransform = '',
-    changedFields?: readonly string[],
-  ): Promise<number> {
+  async invalidateRows(model: string, rows: readonly RowValues[], how: RowInvalidation = {}): Promise<number> {
+    const { seenSchemes, endWrite = false, endTransform = '', changedFields, conjKeys } = how
     if (rows.length === 0 && seenSchemes === undefined && !endWrite && !endTransform) return 0
+    // The common case: the caller built the keys, Redis only checks and deletes; -2 means a
+    // transform or a scheme the caller did not know needs the full script.
+    if (conjKeys !== undefined && seenSchemes !== undefined && !endWrite && !endTransform && conjKeys.length <= MAX_DIRECT_KEYS) {
+      const args = [`${this.prefix}e:${model}`, `${this.prefix}u:${model}`, ...conjKeys.map((k) => `${this.prefix}c:${k}`), ...seenSchemes.map((s) => `s:${s}`)]
+      const reply = (await this.call(() => scripts.deleteConjKeys.run(this.redis, args, conjKeys.length + 2))) as number
+      if (reply !== -2) return reply
+    }
     const args: string[] = [this.prefix, model]
     if (seenSchemes === undefined) args.push('*')
     else args.push(String(seenSchemes.length), ...seenSchemes)

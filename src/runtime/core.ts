@@ -3,6 +3,7 @@ import type { ParsedConfig } from '../config/schema.js'
 import type { ModelInfo } from '../datamodel/types.js'
 import { CacheopsError, CacheopsRedisError, message } from '../errors.js'
 import type { Invalidation, TxScope } from '../prisma/transactions.js'
+import { conjKeysOfRows } from '../invalidation/conjKeys.js'
 import { DEFAULT_DNF_OPTIONS, type DnfOptions } from '../query/dnf.js'
 import { LockWaiter } from '../redis/lockWaiter.js'
 import { CacheStore, type UpdateTransform } from '../redis/store.js'
@@ -137,7 +138,10 @@ export class CacheopsRuntime {
         const whole = inv.modelWide.includes(inv.model)
         // Even when the model went whole, a raised write-in-progress counter must come down.
         if (!whole || inv.endWrite || inv.endTransform) {
-          const deleted = await this.store.invalidateRows(inv.model, whole ? [] : inv.rows, whole ? undefined : inv.seenSchemes, inv.endWrite, inv.endTransform, inv.changedFields)
+          const rows = whole ? [] : inv.rows
+          const seenSchemes = whole ? undefined : inv.seenSchemes
+          const conjKeys = seenSchemes && !inv.endWrite && !inv.endTransform ? (conjKeysOfRows(inv.model, seenSchemes, rows, inv.changedFields) ?? undefined) : undefined
+          const deleted = await this.store.invalidateRows(inv.model, rows, { seenSchemes, endWrite: inv.endWrite, endTransform: inv.endTransform, changedFields: inv.changedFields, conjKeys })
           // Went whole (maybe for a scheme we did not know): ask Redis on the next write.
           if (deleted === -1) this.knownSchemes.delete(inv.model)
         }

@@ -1,0 +1,100 @@
+// The keys a write's rows fall under, built in TypeScript (conjKeysOfRows) and deleted by
+// delete_conj_keys.lua, against what invalidate_rows.lua builds and deletes itself.
+import fc from 'fast-check'
+import { afterAll, describe, expect, it } from 'vitest'
+import { conjKeysOfRows } from '../src/invalidation/conjKeys.ts'
+import { scripts } from '../src/redis/scripts.ts'
+import { CacheStore, type RowValues } from '../src/redis/store.ts'
+import { deleteKeys, newPrefix, rawRedis } from './helpers.ts'
+
+const redis = rawRedis()
+// The connection the stores use records which scripts it runs.
+const storeRedis = rawRedis()
+const ran: string[] = []
+const evalsha = (storeRedis as unknown as { evalshaBuffer: (sha: string, ...args: unknown[]) => Promise<unknown> }).evalshaBuffer.bind(storeRedis)
+;(storeRedis as unknown as { evalshaBuffer: typeof evalsha }).evalshaBuffer = (sha, ...args) => {
+  ran.push(Object.entries(scripts).find(([, s]) => s.sha === sha)?.[0] ?? sha)
+  return evalsha(sha, ...args)
+}
+const prefixes: string[] = []
+afterAll(async () => {
+  for (const p of prefixes) await deleteKeys(redis, p)
+  redis.disconnect()
+  storeRedis.disconnect()
+})
+
+describe('conjKeysOfRows (no server)', () => {
+  it('builds one key per row and scheme, fields in scheme order, duplicates once', () => {
+    const rows: RowValues[] = [
+      [['id', '1'], ['authorId', '7'], ['published', 'true']],
+      [['id', '2'], ['authorId', '7'], ['published', 'true']],
+    ]
+    expect(conjKeysOfRows('Post', ['id', 'authorId,published', ''], rows, undefined)).toEqual(['Post:id=1', 'Post:authorId=7&published=true', 'Post:', 'Post:id=2'])
+  })
+
+  it('skips a field-scoped scheme whose read fields the update did not change', () => {
+    const rows: RowValues[] = [[['authorId', '7'], ['views', '3']]]
+    const schemes = ['authorId~views', 'authorId~title']
+    expect(conjKeysOfRows('Post', schemes, rows, ['views'])).toEqual(['Post~views:authorId=7'])
+    expect(conjKeysOfRows('Post', schemes, rows, undefined)).toEqual(['Post~views:authorId=7', 'Post~title:authorId=7'])
+  })
+
+  it('is null when a row lacks a field a scheme needs', () => {
+    expect(conjKeysOfRows('Post', ['id', 'authorId'], [[['id', '1']]], undefined)).toBeNull()
+  })
+})
+
+// Rows and schemes over a few fields and values, so that keys collide across rows.
+const FIELDS = ['a', 'b', 'c']
+const scheme = fc.subarray(FIELDS).map((fs) => fs.join(','))
+const scoped = fc.tuple(scheme, fc.subarray(FIELDS, { minLength: 1 })).map(([s, r]) => `${s}~${r.join(',')}`)
+const row = fc.subarray(FIELDS).chain((fs) => fc.tuple(...fs.map((f) => fc.constantFrom('1', '2').map((v) => [f, v] as const)))).map((r) => r as RowValues)
+
+describe('delete_conj_keys.lua against invalidate_rows.lua (real Redis)', () => {
+  /** Every key any row could fall under, under a fresh prefix with the schemes registered. */
+  async function seeded(schemes: readonly string[]): Promise<{ store: CacheStore; prefix: string; all: string[] }> {
+    const prefix = newPrefix()
+    prefixes.push(prefix)
+    const all = conjKeysOfRows('M', schemes, [[['a', '1'], ['b', '1'], ['c', '1']], [['a', '2'], ['b', '2'], ['c', '2']], [['a', '1'], ['b', '2'], ['c', '1']], [['a', '2'], ['b', '1'], ['c', '2']], [['a', '1'], ['b', '1'], ['c', '2']], [['a', '2'], ['b', '2'], ['c', '1']], [['a', '1'], ['b', '2'], ['c', '2']], [['a', '2'], ['b', '1'], ['c', '1']]], undefined)!
+    const pipe = redis.pipeline().hset(`${prefix}e:M`, '_', 'stamp', ...schemes.flatMap((s) => [`s:${s}`, '1']))
+    for (const k of all) pipe.set(`${prefix}c:${k}`, 'stamp')
+    await pipe.exec()
+    return { store: new CacheStore(storeRedis, prefix), prefix, all }
+  }
+  const remaining = async (prefix: string, all: string[]) => (await Promise.all(all.map(async (k) => ((await redis.exists(`${prefix}c:${k}`)) ? k : null)))).filter((k) => k !== null)
+
+  it('deletes exactly the keys the full script deletes', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.uniqueArray(fc.oneof(scheme, scoped), { minLength: 1, maxLength: 4 }), fc.array(row, { minLength: 1, maxLength: 3 }), fc.option(fc.subarray(FIELDS)), async (schemes, rows, changed) => {
+        const changedFields = changed ?? undefined
+        const full = await seeded(schemes)
+        const direct = await seeded(schemes)
+        const fullReply = await full.store.invalidateRows('M', rows, { seenSchemes: schemes, changedFields })
+        const keys = conjKeysOfRows('M', schemes, rows, changedFields)
+        ran.length = 0
+        const directReply = await direct.store.invalidateRows('M', rows, { seenSchemes: schemes, changedFields, conjKeys: keys ?? undefined })
+        expect(directReply).toBe(fullReply)
+        expect(ran).toEqual(keys === null ? ['invalidateRows'] : ['deleteConjKeys'])
+        expect(await remaining(direct.prefix, direct.all)).toEqual(await remaining(full.prefix, full.all))
+        // A row lacking a scheme's field: the model went whole in both.
+        if (keys === null) expect(fullReply).toBe(-1)
+      }),
+      { numRuns: 60 },
+    )
+  })
+
+  it('leaves a scheme the writer did not see, or an active transform, to the full script', async () => {
+    const rows: RowValues[] = [[['a', '1'], ['b', '1']]]
+    // A scheme registered since the writer looked: the model goes whole.
+    const late = await seeded(['a', 'b'])
+    ran.length = 0
+    expect(await late.store.invalidateRows('M', rows, { seenSchemes: ['a'], conjKeys: conjKeysOfRows('M', ['a'], rows, undefined)! })).toBe(-1)
+    expect(await redis.exists(`${late.prefix}e:M`)).toBe(0)
+    expect(ran).toEqual(['deleteConjKeys', 'invalidateRows'])
+    // An updateMany's transform (b = 2) is active: the row's transformed image goes too.
+    const transformed = await seeded(['b'])
+    await redis.hset(`${transformed.prefix}u:M`, 'b\t2', `1\t${Date.now() + 60_000}`)
+    expect(await transformed.store.invalidateRows('M', rows, { seenSchemes: ['b'], conjKeys: ['M:b=1'] })).toBe(2)
+    expect(await remaining(transformed.prefix, transformed.all)).toEqual([])
+  })
+})
