@@ -94,7 +94,17 @@ describe('delete_conj_keys.lua against invalidate_rows.lua (real Redis)', () => 
     // An updateMany's transform (b = 2) is active: the row's transformed image goes too.
     const transformed = await seeded(['b'])
     await redis.hset(`${transformed.prefix}u:M`, 'b\t2', `1\t${Date.now() + 60_000}`)
+    ran.length = 0
     expect(await transformed.store.invalidateRows('M', rows, { seenSchemes: ['b'], conjKeys: ['M:b=1'] })).toBe(2)
     expect(await remaining(transformed.prefix, transformed.all)).toEqual([])
+    expect(ran).toEqual(['deleteConjKeys', 'invalidateRows'])
+    // updateManys tend to recur: the model's next writes go to the full script at once.
+    ran.length = 0
+    await transformed.store.invalidateRows('M', rows, { seenSchemes: ['b'], conjKeys: ['M:b=1'] })
+    expect(ran).toEqual(['invalidateRows'])
+    // Other models are not affected.
+    ran.length = 0
+    await transformed.store.invalidateRows('N', rows, { seenSchemes: [], conjKeys: [] })
+    expect(ran).toEqual(['deleteConjKeys'])
   })
 })

@@ -380,13 +380,31 @@ export class CacheStore {
     return reply === 1
   }
 
+  /** Models with an update transform seen active, until when (ms): see invalidateRows. */
+  private readonly transformsSeen = new Map<string, number>()
+
+  private transformsActive(model: string): boolean {
+    const until = this.transformsSeen.get(model)
+    if (until === undefined) return false
+    if (until > Date.now()) return true
+    this.transformsSeen.delete(model)
+    return false
+  }
+
+  private noteTransforms(model: string): void {
+    this.transformsSeen.set(model, Date.now() + TRANSFORM_GRACE_MS)
+  }
+
   /**
    * Schemes cached reads of `model` depend on now; with `guard`, also raises the model's
    * write-in-progress counter (lowered by invalidateRows with `endWrite`).
    */
   async beginWrite(model: string, guard: boolean, transform?: UpdateTransform): Promise<string[]> {
     const args: (string | number)[] = [this.prefix, model, guard ? '1' : '0', WRITE_GUARD_SECONDS]
-    if (transform?.token) args.push(transform.token)
+    if (transform?.token) {
+      args.push(transform.token)
+      this.noteTransforms(model)
+    }
     const reply = (await this.call(() => scripts.beginWrite.run(this.redis, args))) as Buffer[]
     return reply.map(String)
   }
@@ -398,12 +416,14 @@ export class CacheStore {
   async invalidateRows(model: string, rows: readonly RowValues[], how: RowInvalidation = {}): Promise<number> {
     const { seenSchemes, endWrite = false, endTransform = '', changedFields, conjKeys } = how
     if (rows.length === 0 && seenSchemes === undefined && !endWrite && !endTransform) return 0
-    // The common case: the caller built the keys, Redis only checks and deletes; -2 means a
-    // transform or a scheme the caller did not know needs the full script.
-    if (conjKeys !== undefined && seenSchemes !== undefined && !endWrite && !endTransform && conjKeys.length <= MAX_DIRECT_KEYS) {
+    // The common case: the caller built the keys, Redis only checks and deletes. -2: an
+    // update transform is active (the model's writes go to the full script for a while
+    // without asking: updateManys tend to recur); -3: a scheme the caller did not know.
+    if (conjKeys !== undefined && seenSchemes !== undefined && !endWrite && !endTransform && conjKeys.length <= MAX_DIRECT_KEYS && !this.transformsActive(model)) {
       const args = [`${this.prefix}e:${model}`, `${this.prefix}u:${model}`, ...conjKeys.map((k) => `${this.prefix}c:${k}`), ...seenSchemes.map((s) => `s:${s}`)]
       const reply = (await this.call(() => scripts.deleteConjKeys.run(this.redis, args, conjKeys.length + 2))) as number
-      if (reply !== -2) return reply
+      if (reply >= 0) return reply
+      if (reply === -2) this.noteTransforms(model)
     }
     const args: string[] = [this.prefix, model]
     if (seenSchemes === undefined) args.push('*')
