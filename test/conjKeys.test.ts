@@ -69,10 +69,10 @@ describe('delete_conj_keys.lua against invalidate_rows.lua (real Redis)', () => 
         const changedFields = changed ?? undefined
         const full = await seeded(schemes)
         const direct = await seeded(schemes)
-        const fullReply = await full.store.invalidateRows('M', rows, { seenSchemes: schemes, changedFields })
+        const fullReply = (await full.store.invalidateRows('M', rows, { seenSchemes: schemes, changedFields })).deleted
         const keys = conjKeysOfRows('M', schemes, rows, changedFields)
         ran.length = 0
-        const directReply = await direct.store.invalidateRows('M', rows, { seenSchemes: schemes, changedFields, conjKeys: keys ?? undefined })
+        const directReply = (await direct.store.invalidateRows('M', rows, { seenSchemes: schemes, changedFields, conjKeys: keys ?? undefined })).deleted
         expect(directReply).toBe(fullReply)
         expect(ran).toEqual(keys === null ? ['invalidateRows'] : ['deleteConjKeys'])
         expect(await remaining(direct.prefix, direct.all)).toEqual(await remaining(full.prefix, full.all))
@@ -88,14 +88,19 @@ describe('delete_conj_keys.lua against invalidate_rows.lua (real Redis)', () => 
     // A scheme registered since the writer looked: the model goes whole.
     const late = await seeded(['a', 'b'])
     ran.length = 0
-    expect(await late.store.invalidateRows('M', rows, { seenSchemes: ['a'], conjKeys: conjKeysOfRows('M', ['a'], rows, undefined)! })).toBe(-1)
+    expect(await late.store.invalidateRows('M', rows, { seenSchemes: ['a'], conjKeys: conjKeysOfRows('M', ['a'], rows, undefined)! })).toEqual({ deleted: -1, schemesDiffer: true })
     expect(await redis.exists(`${late.prefix}e:M`)).toBe(0)
     expect(ran).toEqual(['deleteConjKeys', 'invalidateRows'])
+    // The registry was dropped and rebuilt with fewer schemes: the keys go all the same,
+    // and the caller learns that its copy of the schemes is out of date.
+    const fewer = await seeded(['a'])
+    expect(await fewer.store.invalidateRows('M', rows, { seenSchemes: ['a', 'b'], conjKeys: conjKeysOfRows('M', ['a', 'b'], rows, undefined)! })).toEqual({ deleted: 1, schemesDiffer: true })
+    expect(await remaining(fewer.prefix, fewer.all)).not.toContain('M:a=1')
     // An updateMany's transform (b = 2) is active: the row's transformed image goes too.
     const transformed = await seeded(['b'])
     await redis.hset(`${transformed.prefix}u:M`, 'b\t2', `1\t${Date.now() + 60_000}`)
     ran.length = 0
-    expect(await transformed.store.invalidateRows('M', rows, { seenSchemes: ['b'], conjKeys: ['M:b=1'] })).toBe(2)
+    expect(await transformed.store.invalidateRows('M', rows, { seenSchemes: ['b'], conjKeys: ['M:b=1'] })).toEqual({ deleted: 2, schemesDiffer: false })
     expect(await remaining(transformed.prefix, transformed.all)).toEqual([])
     expect(ran).toEqual(['deleteConjKeys', 'invalidateRows'])
     // updateManys tend to recur: the model's next writes go to the full script at once.

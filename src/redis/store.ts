@@ -410,20 +410,23 @@ export class CacheStore {
   }
 
   /**
-   * Deletes the conjunction keys the rows fall under. Returns conj keys deleted, or -1 when
-   * the model was invalidated whole.
+   * Deletes the conjunction keys the rows fall under: how many, or -1 when the model was
+   * invalidated whole. `schemesDiffer`: the registry did not hold exactly `seenSchemes`
+   * (the caller's copy of them is out of date).
    */
-  async invalidateRows(model: string, rows: readonly RowValues[], how: RowInvalidation = {}): Promise<number> {
+  async invalidateRows(model: string, rows: readonly RowValues[], how: RowInvalidation = {}): Promise<{ deleted: number; schemesDiffer: boolean }> {
     const { seenSchemes, endWrite = false, endTransform = '', changedFields, conjKeys } = how
-    if (rows.length === 0 && seenSchemes === undefined && !endWrite && !endTransform) return 0
+    if (rows.length === 0 && seenSchemes === undefined && !endWrite && !endTransform) return { deleted: 0, schemesDiffer: false }
+    let schemesDiffer = false
     // The common case: the caller built the keys, Redis only checks and deletes. -2: an
     // update transform is active (the model's writes go to the full script for a while
     // without asking: updateManys tend to recur); -3: a scheme the caller did not know.
     if (conjKeys !== undefined && seenSchemes !== undefined && !endWrite && !endTransform && conjKeys.length <= MAX_DIRECT_KEYS && !this.transformsActive(model)) {
       const args = [`${this.prefix}e:${model}`, `${this.prefix}u:${model}`, ...conjKeys.map((k) => `${this.prefix}c:${k}`), ...seenSchemes.map((s) => `s:${s}`)]
       const reply = (await this.call(() => scripts.deleteConjKeys.run(this.redis, args, conjKeys.length + 2))) as number
-      if (reply >= 0) return reply
+      if (reply >= 0) return { deleted: reply, schemesDiffer }
       if (reply === -2) this.noteTransforms(model)
+      else schemesDiffer = true
     }
     const args: string[] = [this.prefix, model]
     if (seenSchemes === undefined) args.push('*')
@@ -435,7 +438,8 @@ export class CacheStore {
       args.push(String(row.length))
       for (const [f, v] of row) args.push(f, v)
     }
-    return (await this.call(() => scripts.invalidateRows.run(this.redis, args))) as number
+    const deleted = (await this.call(() => scripts.invalidateRows.run(this.redis, args))) as number
+    return { deleted, schemesDiffer: schemesDiffer || deleted === -1 }
   }
 
   /** Voids every entry depending on these models (their model stamps go). */

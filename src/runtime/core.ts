@@ -141,9 +141,10 @@ export class CacheopsRuntime {
           const rows = whole ? [] : inv.rows
           const seenSchemes = whole ? undefined : inv.seenSchemes
           const conjKeys = seenSchemes && !inv.endWrite && !inv.endTransform ? (conjKeysOfRows(inv.model, seenSchemes, rows, inv.changedFields) ?? undefined) : undefined
-          const deleted = await this.store.invalidateRows(inv.model, rows, { seenSchemes, endWrite: inv.endWrite, endTransform: inv.endTransform, changedFields: inv.changedFields, conjKeys })
-          // Went whole (maybe for a scheme we did not know): ask Redis on the next write.
-          if (deleted === -1) this.knownSchemes.delete(inv.model)
+          const done = await this.store.invalidateRows(inv.model, rows, { seenSchemes, endWrite: inv.endWrite, endTransform: inv.endTransform, changedFields: inv.changedFields, conjKeys })
+          // Went whole, or our copy of the schemes is out of date (a scheme we did not know,
+          // or one gone since the registry was dropped and rebuilt): ask on the next write.
+          if (done.schemesDiffer) this.knownSchemes.delete(inv.model)
         }
       }
       this.events.emit({ type: 'invalidate', model: inv.model, cause: inv.cause, rows: inv.rows.length, modelWide: inv.modelWide, tags: inv.tags ?? [] })
