@@ -5,7 +5,8 @@ import { Cluster, Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PrismaClient } from '../prisma/generated/client/client.ts'
 import { cacheops, cached, CacheopsConfigError } from '../src/index.ts'
-import { datamodel, deleteKeys, freshDatabase, newPrefix, rawRedis, REDIS_URL } from './helpers.ts'
+import { COMMAND_DEADLINE_MS } from '../src/redis/store.ts'
+import { datamodel, deleteKeys, freshDatabase, newPrefix, rawRedis, REDIS_URL, startThrowawayRedis } from './helpers.ts'
 
 let dbUrl: string
 beforeAll(async () => {
@@ -108,4 +109,33 @@ describe('connections refused at cacheops() time', () => {
     expect(() => cached(async () => 1, { redis: cluster as never, timeout: 5 })).toThrow(/Cluster is not supported/)
     cluster.disconnect()
   })
+})
+
+describe('an ioredis instance with default options (no command timeout)', () => {
+  it('a hung Redis delays writes and reads by a bounded time, never forever', async () => {
+    const server = await startThrowawayRedis(25_000 + Math.floor(Math.random() * 2000))
+    const redis = new Redis(server.url) // ioredis defaults: commands wait as long as the connection stays open
+    redis.on('error', () => {})
+    const base = new PrismaClient({ adapter: new PrismaPg({ connectionString: dbUrl }) })
+    const errors: Error[] = []
+    const prisma = base.$extends(cacheops({ redis, datamodel, prefix: newPrefix(), models: { '*': { ops: 'all', timeout: 60 } }, onError: (e) => errors.push(e) }))
+    try {
+      const author = await prisma.user.create({ data: { email: 'hung@x.io' } })
+      await prisma.user.findUnique({ where: { id: author.id } })
+      server.process.kill('SIGSTOP') // the connection stays open, nothing answers
+      const started = Date.now()
+      const updated = await prisma.user.update({ where: { id: author.id }, data: { name: 'written while hung' } })
+      expect(updated.name).toBe('written while hung')
+      expect(await prisma.user.findUnique({ where: { id: author.id } })).toEqual(expect.objectContaining({ name: 'written while hung' }))
+      // Each call waited at most the deadline (2 s) for Redis, then went on without it.
+      expect(Date.now() - started).toBeLessThan(4 * COMMAND_DEADLINE_MS)
+      expect(errors.some((e) => /did not answer within/.test(e.message))).toBe(true)
+    } finally {
+      server.process.kill('SIGCONT')
+      await prisma.$cacheops.close()
+      redis.disconnect()
+      await base.$disconnect()
+      await server.kill()
+    }
+  }, 30_000)
 })

@@ -89,6 +89,21 @@ export class UnverifiedRedisError extends Error {
   }
 }
 
+/**
+ * A command on a connection without a command timeout of its own (an ioredis instance the
+ * user passed, with defaults) that got no answer in time: on a hung Redis it would wait
+ * forever, and with it the database write whose invalidation it is.
+ */
+export class CommandDeadlineError extends Error {
+  override name = 'CommandDeadlineError'
+  constructor(ms: number) {
+    super(`Redis did not answer within ${ms} ms`)
+  }
+}
+
+/** How long a command may take on a connection that sets no command timeout of its own. */
+export const COMMAND_DEADLINE_MS = 2_000
+
 /** A command refused at once because Redis failed repeatedly just before. */
 export class CircuitOpenError extends Error {
   override name = 'CircuitOpenError'
@@ -166,6 +181,7 @@ export class CacheStore {
     /** Told when a restart was detected and the prefix cleared (how many keys went). */
     private readonly onRestart: (deleted: number) => void = () => {},
   ) {
+    this.needsDeadline = !(Number((redis as Redis).options?.commandTimeout) > 0)
     preloadScripts(redis)
     redis.on('ready', () => {
       // Redis restarted or failed over: its script cache is empty again.
@@ -178,6 +194,14 @@ export class CacheStore {
     })
     if ((redis as Redis).status === 'ready') this.verifyServer()
   }
+
+  /**
+   * A connection we did not open may have no command timeout (ioredis' default): then
+   * every command gets a deadline here. A command that misses it may still run later;
+   * everything sent is safe to run late (stores are checked when they run, a late guard
+   * expires, a failed invalidation is retried model-wide).
+   */
+  private readonly needsDeadline: boolean
 
   private get isCluster(): boolean {
     return (this.redis as Cluster).isCluster === true
@@ -232,6 +256,7 @@ export class CacheStore {
     } catch (err) {
       sent = Promise.reject(err)
     }
+    if (this.needsDeadline) sent = withDeadline(sent, COMMAND_DEADLINE_MS)
     return sent.then(
       (result) => {
         this.consecutiveFailures = 0
@@ -465,4 +490,13 @@ export class CacheStore {
     } while (cursor !== '0')
     return deleted
   }
+}
+
+function withDeadline<T>(sent: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new CommandDeadlineError(ms)), ms)
+    timer.unref()
+  })
+  return Promise.race([sent, deadline]).finally(() => clearTimeout(timer))
 }
