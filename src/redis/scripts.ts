@@ -13,8 +13,10 @@ export class LuaScript {
     return new LuaScript(name, readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8'), numberOfKeys)
   }
 
-  /** Not an async function: one promise less on every call (this is on every hit). */
-  /** `numberOfKeys`: for a script whose number of keys varies per call (-1 in its entry below). */
+  /**
+   * Not an async function: one promise less on every call (this is on every hit).
+   * `numberOfKeys`: for a script whose number of keys varies per call (-1 in its entry below).
+   */
   run(redis: Redis | Cluster, args: (string | Buffer | number)[], numberOfKeys = this.numberOfKeys): Promise<unknown> {
     return this.runLoaded(redis, args, numberOfKeys).catch((err: unknown) => {
       if (!isNoScript(err)) throw err
