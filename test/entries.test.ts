@@ -119,4 +119,35 @@ describe('entry payloads', () => {
     await store.readOrLease(key, dependsOnPost1, 'r-7', 60) // notes it small
     expect(await store.readOrLease(key, dependsOnPost1, 'r-8', 60)).toEqual({ hit: true, payload: Buffer.from('small again') })
   })
+
+  it('a stale entry refreshed with a small result drops its old external payload and the refresh lock', async () => {
+    const key = store.entryKey('stale-shrinks')
+    const lease = await store.readOrLease(key, dependsOnPost1, 'ss-1', 60)
+    if (lease.hit) throw new Error('expected a miss')
+    expect(await store.storeIfFresh(key, lease, Buffer.alloc(3 * INLINE_PAYLOAD_BYTES, 9), 60, 'ss-1', [], 30)).toBe(true)
+    const entry = (await other.getBuffer(key))!
+    const nl = entry.indexOf(10)
+    const [len, , external] = entry.subarray(0, nl).toString().split(' ')
+    await other.set(key, Buffer.concat([Buffer.from(`${len} 1 ${external}`), entry.subarray(nl)]), 'KEEPTTL')
+    const stale = await store.readOrLease(key, dependsOnPost1, 'ss-2', 60, 0, 5_000)
+    if (!stale.hit || !stale.refresh) throw new Error('expected a stale hit to refresh')
+    expect(await other.exists(`${key}#swr`)).toBe(1)
+    expect(await store.storeIfFresh(key, stale.refresh, Buffer.from('now small'), 60, 'ss-2', [], 30)).toBe(true)
+    expect(await other.exists(`${key}#p`, `${key}#swr`)).toBe(0)
+    expect(await store.readOrLease(key, dependsOnPost1, 'ss-3', 60)).toEqual({ hit: true, payload: Buffer.from('now small') })
+  })
+
+  it("a store soon after its lease leaves the stamps' time alone (the lease gave them a margin); a late one extends them", async () => {
+    const stamp = `${prefix}c:Post:id=1`
+    const storeWithStampLeft = async (name: string, takenAgoMs: number) => {
+      const key = store.entryKey(name)
+      const lease = await store.readOrLease(key, dependsOnPost1, name, 60 + 60)
+      if (lease.hit) throw new Error('expected a miss')
+      await other.expire(stamp, 5) // as if the lease were long ago
+      expect(await store.storeIfFresh(key, { ...lease, takenAt: Date.now() - takenAgoMs }, Buffer.from(name), 60, name)).toBe(true)
+      return other.ttl(stamp)
+    }
+    expect(await storeWithStampLeft('prompt-store', 0)).toBeLessThanOrEqual(5)
+    expect(await storeWithStampLeft('late-store', 55_000)).toBeGreaterThanOrEqual(59)
+  })
 })

@@ -23,6 +23,10 @@ export interface Lease {
   readonly checkOnly: string
   /** The connection generation it was taken in (see CacheStore: restarts). */
   readonly generation?: number
+  /** When it was taken (ms, this process's clock): its stamps got LEASE_MARGIN_SECONDS of slack. */
+  readonly takenAt?: number
+  /** The lease of a stale hit's refresh: its store ends the refresh (store_if_fresh.lua). */
+  readonly refreshes?: true
 }
 
 /** A miss's lock: taken by this call, held by another caller, or not asked for. */
@@ -54,6 +58,8 @@ export const LOCK_MS = 10_000
 export const LOCK_WAIT_MS = 5_000
 /** Extra seconds a conjunction stamp outlives the entry TTL while the result is computed. */
 export const LEASE_MARGIN_SECONDS = 60
+/** A store this soon after its lease leaves the lease's stamps alone (they outlive the entry). */
+const STAMP_SLACK_MS = (LEASE_MARGIN_SECONDS - 10) * 1000
 /** How long one caller owns the refresh of a stale entry (one refresher across processes). */
 export const REFRESH_MS = 10_000
 
@@ -67,7 +73,7 @@ function leaseOf(lease: LeaseRequest, conjKeys: readonly string[], stamps: reado
     if (i < lease.conjKeys.length) header += line
     else checkOnly += line
   })
-  return { header, checkOnly, generation }
+  return { header, checkOnly, generation, takenAt: Date.now() }
 }
 
 /**
@@ -319,10 +325,10 @@ export class CacheStore {
       if (reply[0] === 1) return { hit: true, payload: payload! }
       if (reply[0] === 3) return { hit: true, payload: payload!, stale: true }
       const stamps = reply.slice(2).map((b) => String(b))
-      const { header, checkOnly } = leaseOf(lease, conjKeys, stamps, generation)
-      if (reply[0] === 2) return { hit: true, payload: payload!, stale: true, refresh: { header, checkOnly } }
+      const leased = leaseOf(lease, conjKeys, stamps, generation)
+      if (reply[0] === 2) return { hit: true, payload: payload!, stale: true, refresh: { ...leased, refreshes: true } }
       const lock: LockState = reply[1] === 1 ? 'acquired' : reply[1] === 2 ? 'held' : 'none'
-      return { hit: false, header, checkOnly, lock }
+      return { hit: false, ...leased, lock }
     })
   }
 
@@ -399,8 +405,12 @@ export class CacheStore {
     this.notePayloadSize(entryKey, payload.length)
     const extra = fromResult.map((c) => `${c.scheme}|${c.key}\n`).join('')
     const external = payload.length > INLINE_PAYLOAD_BYTES ? 1 : 0
+    const endsRefresh = lease.refreshes ? 1 : 0
+    // The lease gave its stamps LEASE_MARGIN_SECONDS beyond the TTL; a result computed for
+    // longer than most of that (or a lease of unknown age) extends them again.
+    const extendHeader = lease.takenAt === undefined || Date.now() - lease.takenAt > STAMP_SLACK_MS ? 1 : 0
     const reply = await this.call(() =>
-      scripts.storeIfFresh.run(this.redis, [entryKey, payloadKeyOf(entryKey), this.prefix, ttl, lease.header, payload, token, lease.checkOnly, extra, freshSeconds, external]),
+      scripts.storeIfFresh.run(this.redis, [entryKey, payloadKeyOf(entryKey), this.prefix, ttl, lease.header, payload, token, lease.checkOnly, extra, freshSeconds, external, endsRefresh, extendHeader]),
     )
     return reply === 1
   }

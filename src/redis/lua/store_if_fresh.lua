@@ -20,6 +20,12 @@
 -- ARGV[8]  seconds the entry is fresh (stale-while-revalidate), 0 when it is fresh for
 --          its whole ttl: the entry then records when it goes stale (Redis clock)
 -- ARGV[9]  1 to store the payload under KEYS[2] (large ones), else inside the entry
+-- ARGV[10] 1 when this store ends the refresh of a stale entry: only then can the refresh
+--          lock be this caller's, and an older external payload still be there (a miss
+--          found the entry gone or void, and read_or_lease.lua dropped both keys)
+-- ARGV[11] 1 to extend the header's stamps to the entry's TTL: needed only when the lease
+--          is older than the margin it gave them (LEASE_MARGIN_SECONDS); each of these
+--          commands costs Redis a few µs of Lua call overhead on every miss
 -- Layout: see read_or_lease.lua.
 -- Returns  1 when stored, 0 when refused.
 local prefix = ARGV[1]
@@ -27,11 +33,15 @@ local ttl = tonumber(ARGV[2])
 local header = ARGV[3]
 local token = ARGV[5]
 local fresh_seconds = tonumber(ARGV[8] or '0')
+local ends_refresh = ARGV[10] == '1'
+local extend_header = ARGV[11] == '1'
 
 -- A refresh of a stale entry (read_or_lease.lua) ends here, stored or not.
-local refresh_lock = KEYS[1] .. '#swr'
-if redis.call('GET', refresh_lock) == token then
-  redis.call('DEL', refresh_lock)
+if ends_refresh then
+  local refresh_lock = KEYS[1] .. '#swr'
+  if redis.call('GET', refresh_lock) == token then
+    redis.call('DEL', refresh_lock)
+  end
 end
 
 local function current(kind, name)
@@ -50,7 +60,7 @@ for kind, stamp, name in string.gmatch(header, '(%a) (%S+) ([^\n]*)\n') do
   if current(kind, name) ~= stamp then
     return 0
   end
-  if kind == 'c' then
+  if kind == 'c' and extend_header then
     conj_keys[#conj_keys + 1] = prefix .. 'c:' .. name
   end
 end
@@ -87,9 +97,12 @@ if ARGV[9] == '1' then
   redis.call('SET', KEYS[1], #header .. ' ' .. fresh_until .. ' 1\n' .. header, 'EX', ttl)
 else
   redis.call('SET', KEYS[1], #header .. ' ' .. fresh_until .. ' 0\n' .. header .. ARGV[4], 'EX', ttl)
-  redis.call('UNLINK', KEYS[2])
+  if ends_refresh then
+    redis.call('UNLINK', KEYS[2])
+  end
 end
--- A stamp must outlive every entry that depends on it (a vanished stamp is a miss).
+-- A stamp must outlive every entry that depends on it (a vanished stamp is a miss). Those
+-- of the result's conjunctions may be old ones with little time left.
 for _, key in ipairs(conj_keys) do
   if redis.call('TTL', key) < ttl then
     redis.call('EXPIRE', key, ttl)
