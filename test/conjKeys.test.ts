@@ -2,9 +2,9 @@
 // delete_conj_keys.lua, against what invalidate_rows.lua builds and deletes itself.
 import fc from 'fast-check'
 import { afterAll, describe, expect, it } from 'vitest'
-import { conjKeysOfRows } from '../src/invalidation/conjKeys.ts'
+import { conjKeysOfRows, rowsUnderTransforms } from '../src/invalidation/conjKeys.ts'
 import { scripts } from '../src/redis/scripts.ts'
-import { CacheStore, type RowValues } from '../src/redis/store.ts'
+import { CacheStore, transformOf, type RowValues } from '../src/redis/store.ts'
 import { deleteKeys, newPrefix, rawRedis } from './helpers.ts'
 
 const redis = rawRedis()
@@ -111,5 +111,56 @@ describe('delete_conj_keys.lua against invalidate_rows.lua (real Redis)', () => 
     ran.length = 0
     await transformed.store.invalidateRows('N', rows, { seenSchemes: [], conjKeys: [] })
     expect(ran).toEqual(['deleteConjKeys'])
+  })
+
+  // An updateMany's end: its rows with every transform active at its start applied, its
+  // counter and its own transform lowered, in one short script.
+  const transformData = fc.subarray(FIELDS, { minLength: 1 }).chain((fs) => fc.tuple(...fs.map((f) => fc.constantFrom('1', '2').map((v) => [f, v] as const)))).map((d) => transformOf(d).token)
+  async function updateManyRunning(schemes: readonly string[], own: string, others: readonly string[]) {
+    const s = await seeded(schemes)
+    const until = Date.now() + 60_000
+    await redis.hset(`${s.prefix}u:M`, ...[...new Set([own, ...others])].flatMap((t) => [t, `${t === own ? 2 : 1}\t${until}`]))
+    await redis.set(`${s.prefix}w:M`, '2')
+    return s
+  }
+  const transformState = async (prefix: string) => {
+    const u = await redis.hgetall(`${prefix}u:M`)
+    return { w: await redis.get(`${prefix}w:M`), u: Object.fromEntries(Object.entries(u).map(([t, v]) => [t, v.split('\t')[0]])) }
+  }
+
+  it("an updateMany's end: the same keys deleted, counter and transform lowered, as by the full script", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.uniqueArray(fc.oneof(scheme, scoped), { minLength: 1, maxLength: 4 }), fc.array(row, { minLength: 0, maxLength: 3 }), transformData, fc.uniqueArray(transformData, { maxLength: 2 }), async (schemes, rows, own, others) => {
+        const full = await updateManyRunning(schemes, own, others)
+        const direct = await updateManyRunning(schemes, own, others)
+        const how = { seenSchemes: schemes, endWrite: true, endTransform: own, changedFields: ['a'] }
+        const fullReply = (await full.store.invalidateRows('M', rows, how)).deleted
+        const transforms = [...new Set([own, ...others])]
+        const keys = conjKeysOfRows('M', schemes, rowsUnderTransforms(rows, transforms), undefined)
+        ran.length = 0
+        const directReply = (await direct.store.invalidateRows('M', rows, { ...how, conjKeys: keys ?? undefined, transforms })).deleted
+        expect(directReply).toBe(fullReply)
+        expect(ran).toEqual(keys === null ? ['invalidateRows'] : ['deleteConjKeys'])
+        expect(await remaining(direct.prefix, direct.all)).toEqual(await remaining(full.prefix, full.all))
+        expect(await transformState(direct.prefix)).toEqual(await transformState(full.prefix))
+      }),
+      { numRuns: 60 },
+    )
+  })
+
+  it("a transform that began after the updateMany did leaves its end to the full script", async () => {
+    const rows: RowValues[] = [[['a', '1'], ['b', '1']]]
+    const own = transformOf([['a', '2']]).token
+    const late = transformOf([['b', '2']]).token
+    const s = await updateManyRunning(['a', 'b'], own, [late])
+    const keys = conjKeysOfRows('M', ['a', 'b'], rowsUnderTransforms(rows, [own]), undefined)!
+    expect(keys).toEqual(['M:a=1', 'M:b=1', 'M:a=2'])
+    ran.length = 0
+    const reply = await s.store.invalidateRows('M', rows, { seenSchemes: ['a', 'b'], endWrite: true, endTransform: own, conjKeys: keys, transforms: [own] })
+    expect(ran).toEqual(['deleteConjKeys', 'invalidateRows'])
+    // The late transform's image of the row (b = 2) went too, and the counter came down once.
+    expect(reply.deleted).toBe(4)
+    expect(await remaining(s.prefix, s.all)).not.toContain('M:b=2')
+    expect(await transformState(s.prefix)).toEqual({ w: '1', u: { [own]: '1', [late]: '1' } })
   })
 })

@@ -57,3 +57,30 @@ export function conjKeysOfRows(model: string, schemes: readonly string[], rows: 
   }
   return [...keys]
 }
+
+/**
+ * More update transforms active than this, and an updateMany's end goes through
+ * invalidate_rows.lua: each one adds a transformed copy of every row.
+ */
+export const MAX_APPLIED_TRANSFORMS = 8
+
+/**
+ * The rows, each also with every update transform's data applied (a transform's data text
+ * is "field\tvalue\t...", see UpdateTransform): the images invalidate_rows.lua derives
+ * from them while those transforms are active. Keys of these under every scheme (no
+ * field-scoped skipping: a transform changes fields too) are what it deletes.
+ */
+export function rowsUnderTransforms(rows: readonly RowValues[], transforms: readonly string[]): RowValues[] {
+  const data = transforms.map((text) => {
+    const parts = text.split('\t').filter((p) => p !== '')
+    const set = new Map<string, string>()
+    for (let k = 0; k + 1 < parts.length; k += 2) set.set(parts[k]!, parts[k + 1]!)
+    return set
+  })
+  const out: RowValues[] = []
+  for (const row of rows) {
+    out.push(row)
+    for (const set of data) out.push([...row.filter(([f]) => !set.has(f)), ...set])
+  }
+  return out
+}

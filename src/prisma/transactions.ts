@@ -18,6 +18,11 @@ export interface Invalidation {
   readonly endWrite?: boolean
   /** End this writer's update transform (see begin_write.lua). */
   readonly endTransform?: string
+  /**
+   * An updateMany's: the update transforms active when it began (its own among them), to be
+   * applied to its rows by the writer itself (see delete_conj_keys.lua).
+   */
+  readonly transformsAtStart?: readonly string[]
   /** Tags whose entries go too. */
   readonly tags?: readonly string[]
   /** Models whose bound tags are unknown for some changed row (see boundTagsKeyOf). */

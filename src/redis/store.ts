@@ -165,6 +165,18 @@ export interface RowInvalidation {
   readonly changedFields?: readonly string[] | undefined
   /** The keys the rows fall under for seenSchemes (see conjKeysOfRows), built by the caller. */
   readonly conjKeys?: readonly string[] | undefined
+  /**
+   * The update transforms (data texts, see UpdateTransform) applied to the rows in
+   * `conjKeys`: those beginWrite found active for an updateMany. Redis checks that no
+   * other is active before deleting. Undefined: none applied, and none may be active.
+   */
+  readonly transforms?: readonly string[] | undefined
+}
+
+/** What beginWrite found: the model's schemes, and with a transform, the active transforms. */
+export interface BegunWrite {
+  readonly schemes: string[]
+  readonly transforms: string[]
 }
 
 /** A row of one model as canonical field values, ready for invalidate_rows.lua. */
@@ -434,14 +446,14 @@ export class CacheStore {
    * Schemes cached reads of `model` depend on now; with `guard`, also raises the model's
    * write-in-progress counter (lowered by invalidateRows with `endWrite`).
    */
-  async beginWrite(model: string, guard: boolean, transform?: UpdateTransform): Promise<string[]> {
+  async beginWrite(model: string, guard: boolean, transform?: UpdateTransform): Promise<BegunWrite> {
     const args: (string | number)[] = [this.prefix, model, guard ? '1' : '0', WRITE_GUARD_SECONDS]
     if (transform?.token) {
       args.push(transform.token)
       this.noteTransforms(model)
     }
-    const reply = (await this.call(() => scripts.beginWrite.run(this.redis, args))) as Buffer[]
-    return reply.map(String)
+    const [schemes, transforms] = (await this.call(() => scripts.beginWrite.run(this.redis, args))) as [Buffer[], Buffer[]]
+    return { schemes: schemes.map(String), transforms: transforms.map(String) }
   }
 
   /**
@@ -450,15 +462,22 @@ export class CacheStore {
    * (the caller's copy of them is out of date).
    */
   async invalidateRows(model: string, rows: readonly RowValues[], how: RowInvalidation = {}): Promise<{ deleted: number; schemesDiffer: boolean }> {
-    const { seenSchemes, endWrite = false, endTransform = '', changedFields, conjKeys } = how
+    const { seenSchemes, endWrite = false, endTransform = '', changedFields, conjKeys, transforms } = how
     if (rows.length === 0 && seenSchemes === undefined && !endWrite && !endTransform) return { deleted: 0, schemesDiffer: false }
     let schemesDiffer = false
-    // The common case: the caller built the keys, Redis only checks and deletes. -2: an
-    // update transform is active (the model's writes go to the full script for a while
-    // without asking: updateManys tend to recur); -3: a scheme the caller did not know.
-    if (conjKeys !== undefined && seenSchemes !== undefined && !endWrite && !endTransform && conjKeys.length <= MAX_DIRECT_KEYS && !this.transformsActive(model)) {
-      const args = [`${this.prefix}e:${model}`, `${this.prefix}u:${model}`, ...conjKeys.map((k) => `${this.prefix}c:${k}`), ...seenSchemes.map((s) => `s:${s}`)]
-      const reply = (await this.call(() => scripts.deleteConjKeys.run(this.redis, args, conjKeys.length + 2))) as number
+    // The common cases: the caller built the keys, Redis only checks, deletes, and ends an
+    // updateMany. -2: an update transform the keys did not apply is active (a plain write
+    // then sends the model's writes to the full script for a while without asking:
+    // updateManys tend to recur); -3: a scheme the caller did not know.
+    const direct = conjKeys !== undefined && seenSchemes !== undefined && conjKeys.length <= MAX_DIRECT_KEYS &&
+      (transforms !== undefined || (!endWrite && !endTransform && !this.transformsActive(model)))
+    if (direct) {
+      const applied = transforms ?? []
+      const args = [
+        `${this.prefix}e:${model}`, `${this.prefix}u:${model}`, `${this.prefix}w:${model}`, ...conjKeys.map((k) => `${this.prefix}c:${k}`),
+        endTransform, String(TRANSFORM_GRACE_MS), endWrite ? '1' : '0', String(applied.length), ...applied, ...seenSchemes.map((s) => `s:${s}`),
+      ]
+      const reply = (await this.call(() => scripts.deleteConjKeys.run(this.redis, args, conjKeys.length + 3))) as number
       if (reply >= 0) return { deleted: reply, schemesDiffer }
       if (reply === -2) this.noteTransforms(model)
       else schemesDiffer = true

@@ -3,10 +3,10 @@ import type { ParsedConfig } from '../config/schema.js'
 import type { ModelInfo } from '../datamodel/types.js'
 import { CacheopsError, CacheopsRedisError, message } from '../errors.js'
 import type { Invalidation, TxScope } from '../prisma/transactions.js'
-import { conjKeysOfRows } from '../invalidation/conjKeys.js'
+import { conjKeysOfRows, MAX_APPLIED_TRANSFORMS, rowsUnderTransforms } from '../invalidation/conjKeys.js'
 import { DEFAULT_DNF_OPTIONS, type DnfOptions } from '../query/dnf.js'
 import { LockWaiter } from '../redis/lockWaiter.js'
-import { CacheStore, type UpdateTransform } from '../redis/store.js'
+import { CacheStore, type BegunWrite, type UpdateTransform } from '../redis/store.js'
 import { boundTagsKeyOf, tagKeyOf } from '../query/dependencies.js'
 import { EventHub } from './events.js'
 import { PreparedReads } from './preparedReads.js'
@@ -114,10 +114,15 @@ export class CacheopsRuntime {
       const known = this.knownSchemes.get(model)
       if (known) return known
     }
+    return (await this.beginWriteFully(model, guard, transform))?.schemes
+  }
+
+  /** beginWrite asking Redis, with the update transforms active (when `transform` is given). */
+  async beginWriteFully(model: string, guard: boolean, transform?: UpdateTransform): Promise<BegunWrite | undefined> {
     try {
-      const schemes = await this.store.beginWrite(model, guard, transform)
-      this.knownSchemes.set(model, schemes)
-      return schemes
+      const begun = await this.store.beginWrite(model, guard, transform)
+      this.knownSchemes.set(model, begun.schemes)
+      return begun
     } catch (err) {
       this.report(new CacheopsRedisError(`cache write preparation failed for ${model}: ${message(err)}`, 'invalidate', model, err))
       return undefined
@@ -140,8 +145,21 @@ export class CacheopsRuntime {
         if (!whole || inv.endWrite || inv.endTransform) {
           const rows = whole ? [] : inv.rows
           const seenSchemes = whole ? undefined : inv.seenSchemes
-          const conjKeys = seenSchemes && !inv.endWrite && !inv.endTransform ? (conjKeysOfRows(inv.model, seenSchemes, rows, inv.changedFields) ?? undefined) : undefined
-          const done = await this.store.invalidateRows(inv.model, rows, { seenSchemes, endWrite: inv.endWrite, endTransform: inv.endTransform, changedFields: inv.changedFields, conjKeys })
+          // The keys are built here when no update transform is involved, or when it is an
+          // updateMany's end and few are active (each one multiplies the keys).
+          const transforms = inv.transformsAtStart && inv.transformsAtStart.length <= MAX_APPLIED_TRANSFORMS ? inv.transformsAtStart : undefined
+          const keys = !seenSchemes ? null
+            : transforms ? conjKeysOfRows(inv.model, seenSchemes, rowsUnderTransforms(rows, transforms), transforms.length > 0 ? undefined : inv.changedFields)
+            : !inv.endWrite && !inv.endTransform ? conjKeysOfRows(inv.model, seenSchemes, rows, inv.changedFields)
+            : null
+          const done = await this.store.invalidateRows(inv.model, rows, {
+            seenSchemes,
+            endWrite: inv.endWrite,
+            endTransform: inv.endTransform,
+            changedFields: inv.changedFields,
+            conjKeys: keys ?? undefined,
+            transforms: keys ? transforms : undefined,
+          })
           // Went whole, or our copy of the schemes is out of date (a scheme we did not know,
           // or one gone since the registry was dropped and rebuilt): ask on the next write.
           if (done.schemesDiffer) this.knownSchemes.delete(inv.model)

@@ -103,6 +103,7 @@ export async function invalidatingWrite(core: CacheopsRuntime, c: WriteCall): Pr
   let result: unknown
   let seenSchemes: readonly string[] | undefined
   let endWrite = false
+  let transformsAtStart: readonly string[] | undefined
   try {
     if (plan.preImageWhere !== undefined) {
       seenSchemes = await core.beginWrite(c.model, false)
@@ -123,8 +124,10 @@ export async function invalidatingWrite(core: CacheopsRuntime, c: WriteCall): Pr
         if (cas.before) before = [cas.before]
       }
     } else if (plan.massPreImageWhere !== undefined && !c.scope && transform !== null) {
-      seenSchemes = await core.beginWrite(c.model, true, transform)
-      endWrite = seenSchemes !== undefined
+      const begun = await core.beginWriteFully(c.model, true, transform)
+      seenSchemes = begun?.schemes
+      transformsAtStart = begun?.transforms
+      endWrite = begun !== undefined
       if (!endWrite) modelWide.add(c.model)
       try {
         const fields = preImageFields(info, core.hasBoundTags(c.model) ? undefined : seenSchemes)
@@ -179,6 +182,7 @@ export async function invalidatingWrite(core: CacheopsRuntime, c: WriteCall): Pr
     changedFields: c.dataPath.length === 0 ? changedFieldsOf(info, c.operation, c.args) : undefined,
     endWrite,
     endTransform: endWrite ? transform?.token : undefined,
+    transformsAtStart,
     tags: bound.tags,
     boundTagsUnknown: boundUnknown ? [c.model] : [],
   }

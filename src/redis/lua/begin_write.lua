@@ -16,9 +16,13 @@
 --          update's where clause after its pre-read. Transforms are keyed by their data, so
 --          a thousand updateManys setting `published = true` cost one: the value is
 --          "<running writers>\t<expiry ms>"; the expiry of a running one is a crash guard.
--- Returns  the schemes, e.g. {'', 'authorId', 'authorId,published'}
+-- Returns  {schemes, transforms}: the schemes, e.g. {'', 'authorId', 'authorId,published'},
+--          and, with ARGV[5], the data of every update transform the model now has (its
+--          own included; some may have expired): the writer applies them to its rows
+--          itself and ends through delete_conj_keys.lua while no other appears
 local prefix = ARGV[1]
 local model = ARGV[2]
+local transforms = {}
 if ARGV[3] == '1' then
   local w = prefix .. 'w:' .. model
   redis.call('INCR', w)
@@ -39,6 +43,7 @@ if ARGV[5] then
   if redis.call('PTTL', u) < crash_ms then
     redis.call('PEXPIRE', u, crash_ms)
   end
+  transforms = redis.call('HKEYS', u)
 end
 local schemes = {}
 for _, f in ipairs(redis.call('HKEYS', prefix .. 'e:' .. model)) do
@@ -46,4 +51,4 @@ for _, f in ipairs(redis.call('HKEYS', prefix .. 'e:' .. model)) do
     schemes[#schemes + 1] = string.sub(f, 3)
   end
 end
-return schemes
+return {schemes, transforms}

@@ -1,21 +1,46 @@
--- The common case of invalidate_rows.lua, with the keys worked out by the caller: deletes
+-- The common cases of invalidate_rows.lua, with the keys worked out by the caller: deletes
 -- the conjunction keys a write's rows fall under, provided the model's registered schemes
--- are exactly the ones the caller computed them for and no update transform is active.
--- Otherwise it deletes nothing and returns -2 (a transform is active) or -3 (the schemes
--- differ): the caller then runs invalidate_rows.lua, which handles both. Building the keys in Lua (parsing schemes and
--- rows, concatenating) was most of that script's Redis CPU for a single-row update.
+-- are exactly the ones the caller computed them for, and every active update transform is
+-- one the caller applied to its rows too. An updateMany ends here as well: its write
+-- counter and its own transform come down with the delete (see begin_write.lua; the
+-- caller learnt the transforms active at its start from there). Otherwise it does nothing
+-- and returns -2 (a transform the caller does not know) or -3 (the schemes differ): the
+-- caller then runs invalidate_rows.lua, which handles both. Building the keys in Lua
+-- (parsing schemes and rows, concatenating) was most of that script's Redis CPU.
+--
+-- Transforms the caller applied that have ended since only add keys (a row that would
+-- have had those values): deleting more never serves anything stale.
 --
 -- KEYS[1]  the model's stamp and scheme registry (e:<Model>)
 -- KEYS[2]  its active update transforms (u:<Model>)
--- KEYS[3..] the conjunction keys to delete
--- ARGV     the schemes the keys were computed for, each as its registry field (s:<scheme>)
+-- KEYS[3]  its write-in-progress counter (w:<Model>)
+-- KEYS[4..] the conjunction keys to delete
+-- ARGV[1]  the data of the caller's own update transform to end ('' for none)
+-- ARGV[2]  the grace period (ms) it still applies after its last writer ends
+-- ARGV[3]  1 to lower the write-in-progress counter, 0 not to
+-- ARGV[4]  number K of transforms the caller applied, then K transform data texts
+-- then     the schemes the keys were computed for, each as its registry field (s:<scheme>)
 -- Returns  number of keys deleted, or -2 / -3 (nothing done)
+local end_transform = ARGV[1]
+local known_count = tonumber(ARGV[4])
+local schemes_at = 5 + known_count
 if redis.call('EXISTS', KEYS[2]) == 1 then
-  return -2
+  if known_count == 0 then
+    return -2
+  end
+  local known = {}
+  for k = 5, schemes_at - 1 do
+    known[ARGV[k]] = true
+  end
+  for _, data in ipairs(redis.call('HKEYS', KEYS[2])) do
+    if not known[data] then
+      return -2
+    end
+  end
 end
 -- Same set: every given scheme registered, and nothing else but the model stamp ('_').
-local present = redis.call('HMGET', KEYS[1], '_', unpack(ARGV))
-local expected = #ARGV
+local present = redis.call('HMGET', KEYS[1], '_', unpack(ARGV, schemes_at))
+local expected = #ARGV - schemes_at + 1
 if present[1] then
   expected = expected + 1
 end
@@ -27,7 +52,28 @@ end
 if redis.call('HLEN', KEYS[1]) ~= expected then
   return -3
 end
-if #KEYS == 2 then
+
+if end_transform ~= '' then
+  -- As in invalidate_rows.lua: the last writer with this data leaves it for the grace period.
+  local value = redis.call('HGET', KEYS[2], end_transform)
+  if value then
+    local grace_ms = tonumber(ARGV[2])
+    local tab = string.find(value, '\t', 1, true)
+    local running, expires = tonumber(string.sub(value, 1, tab - 1)) - 1, tonumber(string.sub(value, tab + 1))
+    if running <= 0 then
+      local t = redis.call('TIME')
+      running, expires = 0, tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + grace_ms
+    end
+    redis.call('HSET', KEYS[2], end_transform, running .. '\t' .. expires)
+    if redis.call('PTTL', KEYS[2]) < grace_ms then
+      redis.call('PEXPIRE', KEYS[2], grace_ms)
+    end
+  end
+end
+if ARGV[3] == '1' and redis.call('DECR', KEYS[3]) <= 0 then
+  redis.call('DEL', KEYS[3])
+end
+if #KEYS == 3 then
   return 0
 end
-return redis.call('DEL', unpack(KEYS, 3))
+return redis.call('DEL', unpack(KEYS, 4))
