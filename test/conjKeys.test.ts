@@ -72,7 +72,7 @@ describe('delete_conj_keys.lua against invalidate_rows.lua (real Redis)', () => 
         const fullReply = (await full.store.invalidateRows('M', rows, { seenSchemes: schemes, changedFields })).deleted
         const keys = conjKeysOfRows('M', schemes, rows, changedFields)
         ran.length = 0
-        const directReply = (await direct.store.invalidateRows('M', rows, { seenSchemes: schemes, changedFields, conjKeys: keys ?? undefined })).deleted
+        const directReply = (await direct.store.invalidateRows('M', rows, { seenSchemes: schemes, changedFields, conjKeys: keys ?? undefined, transforms: [] })).deleted
         expect(directReply).toBe(fullReply)
         expect(ran).toEqual(keys === null ? ['invalidateRows'] : ['deleteConjKeys'])
         expect(await remaining(direct.prefix, direct.all)).toEqual(await remaining(full.prefix, full.all))
@@ -88,29 +88,33 @@ describe('delete_conj_keys.lua against invalidate_rows.lua (real Redis)', () => 
     // A scheme registered since the writer looked: the model goes whole.
     const late = await seeded(['a', 'b'])
     ran.length = 0
-    expect(await late.store.invalidateRows('M', rows, { seenSchemes: ['a'], conjKeys: conjKeysOfRows('M', ['a'], rows, undefined)! })).toEqual({ deleted: -1, schemesDiffer: true })
+    expect(await late.store.invalidateRows('M', rows, { seenSchemes: ['a'], conjKeys: conjKeysOfRows('M', ['a'], rows, undefined)!, transforms: [] })).toEqual({ deleted: -1, schemesDiffer: true })
     expect(await redis.exists(`${late.prefix}e:M`)).toBe(0)
     expect(ran).toEqual(['deleteConjKeys', 'invalidateRows'])
     // The registry was dropped and rebuilt with fewer schemes: the keys go all the same,
     // and the caller learns that its copy of the schemes is out of date.
     const fewer = await seeded(['a'])
-    expect(await fewer.store.invalidateRows('M', rows, { seenSchemes: ['a', 'b'], conjKeys: conjKeysOfRows('M', ['a', 'b'], rows, undefined)! })).toEqual({ deleted: 1, schemesDiffer: true })
+    expect(await fewer.store.invalidateRows('M', rows, { seenSchemes: ['a', 'b'], conjKeys: conjKeysOfRows('M', ['a', 'b'], rows, undefined)!, transforms: [] })).toEqual({ deleted: 1, schemesDiffer: true })
     expect(await remaining(fewer.prefix, fewer.all)).not.toContain('M:a=1')
     // An updateMany's transform (b = 2) is active: the row's transformed image goes too.
     const transformed = await seeded(['b'])
     await redis.hset(`${transformed.prefix}u:M`, 'b\t2', `1\t${Date.now() + 60_000}`)
     ran.length = 0
-    expect(await transformed.store.invalidateRows('M', rows, { seenSchemes: ['b'], conjKeys: ['M:b=1'] })).toEqual({ deleted: 2, schemesDiffer: false })
+    expect(transformed.store.transformsToApply('M')).toEqual([])
+    expect(await transformed.store.invalidateRows('M', rows, { seenSchemes: ['b'], conjKeys: ['M:b=1'], transforms: [] })).toEqual({ deleted: 2, schemesDiffer: false })
     expect(await remaining(transformed.prefix, transformed.all)).toEqual([])
     expect(ran).toEqual(['deleteConjKeys', 'invalidateRows'])
-    // updateManys tend to recur: the model's next writes go to the full script at once.
+    // updateManys tend to recur: the model's next writes apply the transform themselves.
+    expect(transformed.store.transformsToApply('M')).toEqual(['b\t2'])
+    await redis.set(`${transformed.prefix}c:M:b=2`, 'stamp')
+    const keys = conjKeysOfRows('M', ['b'], rowsUnderTransforms(rows, ['b\t2']), undefined)!
+    expect(keys).toEqual(['M:b=1', 'M:b=2'])
     ran.length = 0
-    await transformed.store.invalidateRows('M', rows, { seenSchemes: ['b'], conjKeys: ['M:b=1'] })
-    expect(ran).toEqual(['invalidateRows'])
-    // Other models are not affected.
-    ran.length = 0
-    await transformed.store.invalidateRows('N', rows, { seenSchemes: [], conjKeys: [] })
+    expect(await transformed.store.invalidateRows('M', rows, { seenSchemes: ['b'], conjKeys: keys, transforms: ['b\t2'] })).toEqual({ deleted: 1, schemesDiffer: false })
     expect(ran).toEqual(['deleteConjKeys'])
+    expect(await redis.exists(`${transformed.prefix}c:M:b=2`)).toBe(0)
+    // Other models are not affected.
+    expect(transformed.store.transformsToApply('N')).toEqual([])
   })
 
   // An updateMany's end: its rows with every transform active at its start applied, its
@@ -128,12 +132,12 @@ describe('delete_conj_keys.lua against invalidate_rows.lua (real Redis)', () => 
     return { w: await redis.get(`${prefix}w:M`), u: Object.fromEntries(Object.entries(u).map(([t, v]) => [t, v.split('\t')[0]])) }
   }
 
-  it("an updateMany's end: the same keys deleted, counter and transform lowered, as by the full script", async () => {
+  it("an updateMany's end, or any write while transforms are active: the same keys deleted, counter and transform lowered, as by the full script", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.uniqueArray(fc.oneof(scheme, scoped), { minLength: 1, maxLength: 4 }), fc.array(row, { minLength: 0, maxLength: 3 }), transformData, fc.uniqueArray(transformData, { maxLength: 2 }), async (schemes, rows, own, others) => {
+      fc.asyncProperty(fc.uniqueArray(fc.oneof(scheme, scoped), { minLength: 1, maxLength: 4 }), fc.array(row, { minLength: 0, maxLength: 3 }), transformData, fc.uniqueArray(transformData, { maxLength: 2 }), fc.boolean(), async (schemes, rows, own, others, ends) => {
         const full = await updateManyRunning(schemes, own, others)
         const direct = await updateManyRunning(schemes, own, others)
-        const how = { seenSchemes: schemes, endWrite: true, endTransform: own, changedFields: ['a'] }
+        const how = { seenSchemes: schemes, endWrite: ends, endTransform: ends ? own : '', changedFields: ['a'] }
         const fullReply = (await full.store.invalidateRows('M', rows, how)).deleted
         const transforms = [...new Set([own, ...others])]
         const keys = conjKeysOfRows('M', schemes, rowsUnderTransforms(rows, transforms), undefined)

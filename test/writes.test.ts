@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { Redis } from 'ioredis'
-import { countSql, freshDatabase, pauseFirst, servedFromCache, startThrowawayRedis, testClient, type TestClient } from './helpers.ts'
+import { countSql, freshDatabase, pauseFirst, REDIS_URL, servedFromCache, startThrowawayRedis, testClient, type TestClient } from './helpers.ts'
+import { scripts } from '../src/redis/scripts.ts'
 
 let t: TestClient
 let dbUrl: string
@@ -190,6 +191,48 @@ describe('schemes known locally', () => {
       await mine.close()
       await other.close()
       await server.kill()
+    }
+  })
+})
+
+describe('created rows keyed by the writer', () => {
+  it('a create keys its row by the schemes this process knows (one short script); a scheme it does not know sends it to the full script', async () => {
+    // The connection this process uses records which scripts it runs.
+    const conn = new Redis(REDIS_URL)
+    const ran: string[] = []
+    const evalsha = (conn as unknown as { evalshaBuffer: (sha: string, ...args: unknown[]) => Promise<unknown> }).evalshaBuffer.bind(conn)
+    ;(conn as unknown as { evalshaBuffer: typeof evalsha }).evalshaBuffer = (sha, ...args) => {
+      ran.push(Object.entries(scripts).find(([, sc]) => sc.sha === sha)?.[0] ?? sha)
+      return evalsha(sha, ...args)
+    }
+    const mine = testClient(dbUrl, { redis: conn })
+    const other = testClient(dbUrl, { prefix: mine.prefix })
+    const settle = () => new Promise((r) => setTimeout(r, 50)) // stores are sent in the background
+    const listOfA = () => other.prisma.post.findMany({ where: { authorId: a }, orderBy: { id: 'asc' } })
+    try {
+      const first = await mine.prisma.post.create({ data: { title: 'keyed-1', authorId: a } })
+      await listOfA() // registers its scheme
+      await settle()
+      await mine.prisma.post.update({ where: { id: first.id }, data: { views: 1 } }) // learns the schemes
+      const before = await listOfA()
+      expect(before.find((p) => p.id === first.id)?.views).toBe(1)
+      await settle()
+      ran.length = 0
+      const second = await mine.prisma.post.create({ data: { title: 'keyed-2', authorId: a } })
+      expect(ran).toEqual(['deleteConjKeys'])
+      expect((await listOfA()).map((p) => p.id)).toEqual([...before.map((p) => p.id), second.id])
+      // Another process registers a scheme this one has not seen (title).
+      const byTitle = () => other.prisma.post.findMany({ where: { title: 'keyed-3' } })
+      expect(await byTitle()).toEqual([])
+      await settle()
+      ran.length = 0
+      const third = await mine.prisma.post.create({ data: { title: 'keyed-3', authorId: a } })
+      expect(ran).toEqual(['deleteConjKeys', 'invalidateRows'])
+      expect((await byTitle()).map((p) => p.id)).toEqual([third.id])
+    } finally {
+      await mine.close()
+      await other.close()
+      conn.disconnect()
     }
   })
 })

@@ -163,12 +163,15 @@ export interface RowInvalidation {
    * field-scoped schemes are checked against.
    */
   readonly changedFields?: readonly string[] | undefined
-  /** The keys the rows fall under for seenSchemes (see conjKeysOfRows), built by the caller. */
+  /** The keys the rows fall under for keySchemes (see conjKeysOfRows), built by the caller. */
   readonly conjKeys?: readonly string[] | undefined
+  /** The schemes `conjKeys` were built for (default: seenSchemes); Redis checks them. */
+  readonly keySchemes?: readonly string[] | undefined
   /**
    * The update transforms (data texts, see UpdateTransform) applied to the rows in
-   * `conjKeys`: those beginWrite found active for an updateMany. Redis checks that no
-   * other is active before deleting. Undefined: none applied, and none may be active.
+   * `conjKeys` (those beginWrite found active for an updateMany, or transformsToApply);
+   * Redis checks that no other is active before deleting. Without it, or without
+   * `conjKeys`, the full script builds the keys.
    */
   readonly transforms?: readonly string[] | undefined
 }
@@ -427,19 +430,29 @@ export class CacheStore {
     return reply === 1
   }
 
-  /** Models with an update transform seen active, until when (ms): see invalidateRows. */
-  private readonly transformsSeen = new Map<string, number>()
+  /**
+   * Per model, the update transforms (data texts) last seen in Redis (by an updateMany's
+   * start, or a direct invalidation refused for a transform it did not apply), kept for
+   * the transforms' grace period: this process's next writes of the model apply them to
+   * their rows themselves (see transformsToApply).
+   */
+  private readonly transformsSeen = new Map<string, { readonly until: number; readonly transforms: readonly string[] }>()
 
-  private transformsActive(model: string): boolean {
-    const until = this.transformsSeen.get(model)
-    if (until === undefined) return false
-    if (until > Date.now()) return true
+  /**
+   * The update transforms a plain write of `model` should apply to its rows so that
+   * delete_conj_keys.lua accepts its keys: none, unless this process saw some lately.
+   * Some of them may have ended since: applying those only deletes more keys.
+   */
+  transformsToApply(model: string): readonly string[] {
+    const seen = this.transformsSeen.get(model)
+    if (seen === undefined) return []
+    if (seen.until > Date.now()) return seen.transforms
     this.transformsSeen.delete(model)
-    return false
+    return []
   }
 
-  private noteTransforms(model: string): void {
-    this.transformsSeen.set(model, Date.now() + TRANSFORM_GRACE_MS)
+  private noteTransforms(model: string, transforms: readonly string[]): void {
+    this.transformsSeen.set(model, { until: Date.now() + TRANSFORM_GRACE_MS, transforms })
   }
 
   /**
@@ -448,12 +461,11 @@ export class CacheStore {
    */
   async beginWrite(model: string, guard: boolean, transform?: UpdateTransform): Promise<BegunWrite> {
     const args: (string | number)[] = [this.prefix, model, guard ? '1' : '0', WRITE_GUARD_SECONDS]
-    if (transform?.token) {
-      args.push(transform.token)
-      this.noteTransforms(model)
-    }
-    const [schemes, transforms] = (await this.call(() => scripts.beginWrite.run(this.redis, args))) as [Buffer[], Buffer[]]
-    return { schemes: schemes.map(String), transforms: transforms.map(String) }
+    if (transform?.token) args.push(transform.token)
+    const reply = (await this.call(() => scripts.beginWrite.run(this.redis, args))) as [Buffer[], Buffer[]]
+    const begun = { schemes: reply[0].map(String), transforms: reply[1].map(String) }
+    if (transform?.token) this.noteTransforms(model, begun.transforms)
+    return begun
   }
 
   /**
@@ -462,24 +474,21 @@ export class CacheStore {
    * (the caller's copy of them is out of date).
    */
   async invalidateRows(model: string, rows: readonly RowValues[], how: RowInvalidation = {}): Promise<{ deleted: number; schemesDiffer: boolean }> {
-    const { seenSchemes, endWrite = false, endTransform = '', changedFields, conjKeys, transforms } = how
+    const { seenSchemes, endWrite = false, endTransform = '', changedFields, conjKeys, transforms, keySchemes = seenSchemes } = how
     if (rows.length === 0 && seenSchemes === undefined && !endWrite && !endTransform) return { deleted: 0, schemesDiffer: false }
     let schemesDiffer = false
     // The common cases: the caller built the keys, Redis only checks, deletes, and ends an
-    // updateMany. -2: an update transform the keys did not apply is active (a plain write
-    // then sends the model's writes to the full script for a while without asking:
-    // updateManys tend to recur); -3: a scheme the caller did not know.
-    const direct = conjKeys !== undefined && seenSchemes !== undefined && conjKeys.length <= MAX_DIRECT_KEYS &&
-      (transforms !== undefined || (!endWrite && !endTransform && !this.transformsActive(model)))
-    if (direct) {
-      const applied = transforms ?? []
+    // updateMany. Refused with the transforms active when one the keys did not apply is
+    // (they are noted, so this process's next writes apply them: updateManys tend to
+    // recur); -3: a scheme the caller did not know.
+    if (conjKeys !== undefined && transforms !== undefined && keySchemes !== undefined && conjKeys.length <= MAX_DIRECT_KEYS) {
       const args = [
         `${this.prefix}e:${model}`, `${this.prefix}u:${model}`, `${this.prefix}w:${model}`, ...conjKeys.map((k) => `${this.prefix}c:${k}`),
-        endTransform, String(TRANSFORM_GRACE_MS), endWrite ? '1' : '0', String(applied.length), ...applied, ...seenSchemes.map((s) => `s:${s}`),
+        endTransform, String(TRANSFORM_GRACE_MS), endWrite ? '1' : '0', String(transforms.length), ...transforms, ...keySchemes.map((s) => `s:${s}`),
       ]
-      const reply = (await this.call(() => scripts.deleteConjKeys.run(this.redis, args, conjKeys.length + 3))) as number
-      if (reply >= 0) return { deleted: reply, schemesDiffer }
-      if (reply === -2) this.noteTransforms(model)
+      const reply = (await this.call(() => scripts.deleteConjKeys.run(this.redis, args, conjKeys.length + 3))) as number | Buffer[]
+      if (typeof reply === 'number' && reply >= 0) return { deleted: reply, schemesDiffer }
+      if (Array.isArray(reply)) this.noteTransforms(model, reply.map(String))
       else schemesDiffer = true
     }
     const args: string[] = [this.prefix, model]

@@ -145,12 +145,18 @@ export class CacheopsRuntime {
         if (!whole || inv.endWrite || inv.endTransform) {
           const rows = whole ? [] : inv.rows
           const seenSchemes = whole ? undefined : inv.seenSchemes
-          // The keys are built here when no update transform is involved, or when it is an
-          // updateMany's end and few are active (each one multiplies the keys).
-          const transforms = inv.transformsAtStart && inv.transformsAtStart.length <= MAX_APPLIED_TRANSFORMS ? inv.transformsAtStart : undefined
-          const keys = !seenSchemes ? null
-            : transforms ? conjKeysOfRows(inv.model, seenSchemes, rowsUnderTransforms(rows, transforms), transforms.length > 0 ? undefined : inv.changedFields)
-            : !inv.endWrite && !inv.endTransform ? conjKeysOfRows(inv.model, seenSchemes, rows, inv.changedFields)
+          // The keys are built here, with the rows under every update transform active (as
+          // far as this process knows): an updateMany's own start tells, other writes go by
+          // what was seen lately. Guards of nested writes end in the full script; so do
+          // writes while many transforms are active (each one multiplies the keys).
+          const known = inv.transformsAtStart ?? (inv.endWrite || inv.endTransform ? undefined : this.store.transformsToApply(inv.model))
+          const transforms = known && known.length <= MAX_APPLIED_TRANSFORMS ? known : undefined
+          // Rows with every field (created rows, read-back images) are keyed by the schemes
+          // this process knows; Redis refuses the keys if the registry holds others.
+          const keySchemes = seenSchemes ?? (rows.length > 0 ? this.knownSchemes.get(inv.model) : undefined)
+          // While a transform is active every scheme counts (it changes fields too).
+          const keys = keySchemes && transforms
+            ? conjKeysOfRows(inv.model, keySchemes, rowsUnderTransforms(rows, transforms), transforms.length > 0 ? undefined : inv.changedFields)
             : null
           const done = await this.store.invalidateRows(inv.model, rows, {
             seenSchemes,
@@ -158,6 +164,7 @@ export class CacheopsRuntime {
             endTransform: inv.endTransform,
             changedFields: inv.changedFields,
             conjKeys: keys ?? undefined,
+            keySchemes,
             transforms: keys ? transforms : undefined,
           })
           // Went whole, or our copy of the schemes is out of date (a scheme we did not know,

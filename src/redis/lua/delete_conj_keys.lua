@@ -4,8 +4,9 @@
 -- one the caller applied to its rows too. An updateMany ends here as well: its write
 -- counter and its own transform come down with the delete (see begin_write.lua; the
 -- caller learnt the transforms active at its start from there). Otherwise it does nothing
--- and returns -2 (a transform the caller does not know) or -3 (the schemes differ): the
--- caller then runs invalidate_rows.lua, which handles both. Building the keys in Lua
+-- and returns the active transforms (one of them the caller did not apply; it applies them
+-- next time) or -3 (the schemes differ): the caller then runs invalidate_rows.lua, which
+-- handles both. Building the keys in Lua
 -- (parsing schemes and rows, concatenating) was most of that script's Redis CPU.
 --
 -- Transforms the caller applied that have ended since only add keys (a row that would
@@ -20,21 +21,20 @@
 -- ARGV[3]  1 to lower the write-in-progress counter, 0 not to
 -- ARGV[4]  number K of transforms the caller applied, then K transform data texts
 -- then     the schemes the keys were computed for, each as its registry field (s:<scheme>)
--- Returns  number of keys deleted, or -2 / -3 (nothing done)
+-- Returns  number of keys deleted; or, nothing done, the data of every active transform
+--          (some not applied) or -3
 local end_transform = ARGV[1]
 local known_count = tonumber(ARGV[4])
 local schemes_at = 5 + known_count
-if redis.call('EXISTS', KEYS[2]) == 1 then
-  if known_count == 0 then
-    return -2
-  end
+local active = redis.call('HKEYS', KEYS[2])
+if #active > 0 then
   local known = {}
   for k = 5, schemes_at - 1 do
     known[ARGV[k]] = true
   end
-  for _, data in ipairs(redis.call('HKEYS', KEYS[2])) do
+  for _, data in ipairs(active) do
     if not known[data] then
-      return -2
+      return active
     end
   end
 end
