@@ -94,14 +94,14 @@ describe('delete_conj_keys.lua against invalidate_rows.lua (real Redis)', () => 
     // The registry was dropped and rebuilt with fewer schemes: the keys go all the same,
     // and the caller learns that its copy of the schemes is out of date.
     const fewer = await seeded(['a'])
-    expect(await fewer.store.invalidateRows('M', rows, { seenSchemes: ['a', 'b'], conjKeys: conjKeysOfRows('M', ['a', 'b'], rows, undefined)!, transforms: [] })).toEqual({ deleted: 1, schemesDiffer: true })
+    expect(await fewer.store.invalidateRows('M', rows, { seenSchemes: ['a', 'b'], conjKeys: conjKeysOfRows('M', ['a', 'b'], rows, undefined)!, transforms: [] })).toEqual({ deleted: 1, schemesDiffer: true, registered: ['a'] })
     expect(await remaining(fewer.prefix, fewer.all)).not.toContain('M:a=1')
     // An updateMany's transform (b = 2) is active: the row's transformed image goes too.
     const transformed = await seeded(['b'])
     await redis.hset(`${transformed.prefix}u:M`, 'b\t2', `1\t${Date.now() + 60_000}`)
     ran.length = 0
     expect(transformed.store.transformsToApply('M')).toEqual([])
-    expect(await transformed.store.invalidateRows('M', rows, { seenSchemes: ['b'], conjKeys: ['M:b=1'], transforms: [] })).toEqual({ deleted: 2, schemesDiffer: false })
+    expect(await transformed.store.invalidateRows('M', rows, { seenSchemes: ['b'], conjKeys: ['M:b=1'], transforms: [] })).toEqual({ deleted: 2, schemesDiffer: false, registered: ['b'] })
     expect(await remaining(transformed.prefix, transformed.all)).toEqual([])
     expect(ran).toEqual(['deleteConjKeys', 'invalidateRows'])
     // updateManys tend to recur: the model's next writes apply the transform themselves.

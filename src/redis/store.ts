@@ -176,10 +176,21 @@ export interface RowInvalidation {
   readonly transforms?: readonly string[] | undefined
 }
 
+/**
+ * What invalidateRows did: keys deleted (-1: the model went whole). `schemesDiffer`: the
+ * registry did not hold exactly the schemes the keys were built for; `registered`: the
+ * schemes the full script found registered, when it ran and the model did not go whole.
+ */
+export interface RowsInvalidated {
+  readonly deleted: number
+  readonly schemesDiffer: boolean
+  readonly registered?: readonly string[]
+}
+
 /** What beginWrite found: the model's schemes, and with a transform, the active transforms. */
 export interface BegunWrite {
-  readonly schemes: string[]
-  readonly transforms: string[]
+  readonly schemes: readonly string[]
+  readonly transforms: readonly string[]
 }
 
 /** A row of one model as canonical field values, ready for invalidate_rows.lua. */
@@ -473,7 +484,7 @@ export class CacheStore {
    * invalidated whole. `schemesDiffer`: the registry did not hold exactly `seenSchemes`
    * (the caller's copy of them is out of date).
    */
-  async invalidateRows(model: string, rows: readonly RowValues[], how: RowInvalidation = {}): Promise<{ deleted: number; schemesDiffer: boolean }> {
+  async invalidateRows(model: string, rows: readonly RowValues[], how: RowInvalidation = {}): Promise<RowsInvalidated> {
     const { seenSchemes, endWrite = false, endTransform = '', changedFields, conjKeys, transforms, keySchemes = seenSchemes } = how
     if (rows.length === 0 && seenSchemes === undefined && !endWrite && !endTransform) return { deleted: 0, schemesDiffer: false }
     let schemesDiffer = false
@@ -501,8 +512,9 @@ export class CacheStore {
       args.push(String(row.length))
       for (const [f, v] of row) args.push(f, v)
     }
-    const deleted = (await this.call(() => scripts.invalidateRows.run(this.redis, args))) as number
-    return { deleted, schemesDiffer: schemesDiffer || deleted === -1 }
+    const [deleted, ...registered] = (await this.call(() => scripts.invalidateRows.run(this.redis, args))) as [number, ...Buffer[]]
+    if (deleted === -1) return { deleted, schemesDiffer: true }
+    return { deleted, schemesDiffer, registered: registered.map(String) }
   }
 
   /** Voids every entry depending on these models (their model stamps go). */

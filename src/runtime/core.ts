@@ -101,6 +101,12 @@ export class CacheopsRuntime {
    */
   private readonly knownSchemes = new Map<string, readonly string[]>()
 
+  /** A copy of the model's registered schemes, kept as the same array while it is the same. */
+  private rememberSchemes(model: string, schemes: readonly string[]): void {
+    const known = this.knownSchemes.get(model)
+    if (!known || known.length !== schemes.length || schemes.some((s) => !known.includes(s))) this.knownSchemes.set(model, schemes)
+  }
+
   /** Schemes a lease of this process registered (see leaseRequestOf) keep the local copy current. */
   learnSchemes(model: string, schemes: readonly string[]): void {
     const known = this.knownSchemes.get(model)
@@ -121,8 +127,9 @@ export class CacheopsRuntime {
   async beginWriteFully(model: string, guard: boolean, transform?: UpdateTransform): Promise<BegunWrite | undefined> {
     try {
       const begun = await this.store.beginWrite(model, guard, transform)
-      this.knownSchemes.set(model, begun.schemes)
-      return begun
+      this.rememberSchemes(model, begun.schemes)
+      // The kept array: what is derived from a scheme list is memoized per array.
+      return { ...begun, schemes: this.knownSchemes.get(model) ?? begun.schemes }
     } catch (err) {
       this.report(new CacheopsRedisError(`cache write preparation failed for ${model}: ${message(err)}`, 'invalidate', model, err))
       return undefined
@@ -167,9 +174,11 @@ export class CacheopsRuntime {
             keySchemes,
             transforms: keys ? transforms : undefined,
           })
-          // Went whole, or our copy of the schemes is out of date (a scheme we did not know,
-          // or one gone since the registry was dropped and rebuilt): ask on the next write.
-          if (done.schemesDiffer) this.knownSchemes.delete(inv.model)
+          // The full script ran: it tells what the registry holds now. Went whole, or our
+          // copy of the schemes is out of date (a scheme we did not know, or one gone since
+          // the registry was dropped and rebuilt): ask on the next write.
+          if (done.registered) this.rememberSchemes(inv.model, done.registered)
+          else if (done.schemesDiffer) this.knownSchemes.delete(inv.model)
         }
       }
       this.events.emit({ type: 'invalidate', model: inv.model, cause: inv.cause, rows: inv.rows.length, modelWide: inv.modelWide, tags: inv.tags ?? [] })

@@ -22,8 +22,10 @@
 -- as well: the row with the transform's data is invalidated too. Per scheme, only the
 -- distinct values transforms give its fields count; more than MAX_VARIANTS of them make
 -- the model whole, so the cost of a call stays bounded however many updateManys run.
--- Returns  number of conjunction keys deleted, or -1 when the model was invalidated whole
---          (a row lacked a field some scheme needs, or a scheme appeared during the write).
+-- Returns  {n, scheme...}: n the number of conjunction keys deleted, or -1 when the model
+--          was invalidated whole (a row lacked a field some scheme needs, or a scheme
+--          appeared during the write); then every scheme registered (none after -1), which
+--          the writer keeps to build the keys of its next writes itself (delete_conj_keys.lua).
 local prefix = ARGV[1]
 local model = ARGV[2]
 local epoch = prefix .. 'e:' .. model
@@ -115,13 +117,18 @@ local function touched(read_fields)
 end
 
 local schemes = {}
+local registered = {}
+local function finish(n)
+  return {n, unpack(registered)}
+end
 for _, f in ipairs(redis.call('HKEYS', epoch)) do
   if string.sub(f, 1, 2) == 's:' then
     local scheme = string.sub(f, 3)
     if seen and not seen[scheme] then
       redis.call('DEL', epoch)
-      return -1
+      return {-1}
     end
+    registered[#registered + 1] = scheme
     local own, key_model = scheme, model
     local cut = string.find(scheme, '~', 1, true)
     if cut then
@@ -138,7 +145,7 @@ for _, f in ipairs(redis.call('HKEYS', epoch)) do
   end
 end
 if #schemes == 0 then
-  return 0
+  return finish(0)
 end
 
 local MAX_VARIANTS = 64
@@ -165,7 +172,7 @@ for _, scheme in ipairs(schemes) do
         count = count + 1
         if count > MAX_VARIANTS then
           redis.call('DEL', epoch)
-          return -1
+          return {-1}
         end
         variants[count] = set
       end
@@ -220,7 +227,7 @@ for _ = 1, tonumber(ARGV[i]) do
     local key = conj_key(plan, row, nil)
     if key == nil then
       redis.call('DEL', epoch)
-      return -1
+      return {-1}
     end
     delete_once(key)
     for _, set in ipairs(plan.variants) do
@@ -229,4 +236,4 @@ for _ = 1, tonumber(ARGV[i]) do
   end
 end
 flush()
-return deleted
+return finish(deleted)
