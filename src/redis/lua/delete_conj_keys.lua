@@ -6,8 +6,8 @@
 -- caller learnt the transforms active at its start from there). Otherwise it does nothing
 -- and returns the active transforms (one of them the caller did not apply; it applies them
 -- next time) or -3 (the schemes differ): the caller then runs invalidate_rows.lua, which
--- handles both. Building the keys in Lua
--- (parsing schemes and rows, concatenating) was most of that script's Redis CPU.
+-- handles both. Building the keys in Lua (parsing schemes and rows, concatenating) was
+-- most of that script's Redis CPU.
 --
 -- Transforms the caller applied that have ended since only add keys (a row that would
 -- have had those values): deleting more never serves anything stale.
