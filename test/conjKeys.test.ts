@@ -3,19 +3,13 @@
 import fc from 'fast-check'
 import { afterAll, describe, expect, it } from 'vitest'
 import { conjKeysOfRows, rowsUnderTransforms } from '../src/invalidation/conjKeys.ts'
-import { scripts } from '../src/redis/scripts.ts'
 import { CacheStore, transformOf, type RowValues } from '../src/redis/store.ts'
-import { deleteKeys, newPrefix, rawRedis } from './helpers.ts'
+import { deleteKeys, newPrefix, rawRedis, recordScripts } from './helpers.ts'
 
 const redis = rawRedis()
 // The connection the stores use records which scripts it runs.
 const storeRedis = rawRedis()
-const ran: string[] = []
-const evalsha = (storeRedis as unknown as { evalshaBuffer: (sha: string, ...args: unknown[]) => Promise<unknown> }).evalshaBuffer.bind(storeRedis)
-;(storeRedis as unknown as { evalshaBuffer: typeof evalsha }).evalshaBuffer = (sha, ...args) => {
-  ran.push(Object.entries(scripts).find(([, s]) => s.sha === sha)?.[0] ?? sha)
-  return evalsha(sha, ...args)
-}
+const ran = recordScripts(storeRedis)
 const prefixes: string[] = []
 afterAll(async () => {
   for (const p of prefixes) await deleteKeys(redis, p)

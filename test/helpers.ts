@@ -8,6 +8,7 @@ import { PrismaPg } from '@prisma/adapter-pg'
 import { PrismaClient } from '../prisma/generated/client/client.ts'
 import { datamodel } from '../prisma/generated/cacheops/index.ts'
 import { cacheops, type CacheopsConfig } from '../src/index.ts'
+import { scripts } from '../src/redis/scripts.ts'
 
 export const DATABASE_URL = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/cacheops_test'
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0'
@@ -60,6 +61,21 @@ export function testClient(url: string, config: Partial<CacheopsConfig<typeof da
       await base.$disconnect()
     },
   }
+}
+
+/**
+ * Makes `redis` record, by name (`invalidateRows`, `deleteConjKeys`, ...), each script it
+ * runs; the commands still run. Returns the list it appends to.
+ */
+export function recordScripts(redis: Redis): string[] {
+  const ran: string[] = []
+  const conn = redis as unknown as { evalshaBuffer: (sha: string, ...args: unknown[]) => Promise<unknown> }
+  const evalsha = conn.evalshaBuffer.bind(redis)
+  conn.evalshaBuffer = (sha, ...args) => {
+    ran.push(Object.entries(scripts).find(([, s]) => s.sha === sha)?.[0] ?? sha)
+    return evalsha(sha, ...args)
+  }
+  return ran
 }
 
 /** A plain Redis connection for inspecting keys. */

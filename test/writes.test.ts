@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { Redis } from 'ioredis'
-import { countSql, freshDatabase, pauseFirst, REDIS_URL, servedFromCache, startThrowawayRedis, testClient, type TestClient } from './helpers.ts'
-import { scripts } from '../src/redis/scripts.ts'
+import { countSql, freshDatabase, pauseFirst, recordScripts, REDIS_URL, servedFromCache, startThrowawayRedis, testClient, type TestClient } from './helpers.ts'
 
 let t: TestClient
 let dbUrl: string
@@ -198,12 +197,7 @@ describe('created rows keyed by the writer', () => {
   it('a create keys its row by the schemes this process knows (one short script); a scheme it does not know sends it to the full script, which tells it', async () => {
     // The connection this process uses records which scripts it runs.
     const conn = new Redis(REDIS_URL)
-    const ran: string[] = []
-    const evalsha = (conn as unknown as { evalshaBuffer: (sha: string, ...args: unknown[]) => Promise<unknown> }).evalshaBuffer.bind(conn)
-    ;(conn as unknown as { evalshaBuffer: typeof evalsha }).evalshaBuffer = (sha, ...args) => {
-      ran.push(Object.entries(scripts).find(([, sc]) => sc.sha === sha)?.[0] ?? sha)
-      return evalsha(sha, ...args)
-    }
+    const ran = recordScripts(conn)
     const mine = testClient(dbUrl, { redis: conn })
     const other = testClient(dbUrl, { prefix: mine.prefix })
     const settle = () => new Promise((r) => setTimeout(r, 50)) // stores are sent in the background
