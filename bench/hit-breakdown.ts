@@ -1,7 +1,9 @@
 // Where a hit's time goes, layer by layer, in one run: `npx tsx bench/hit-breakdown.ts`.
-// A Prisma extension returning a constant, one doing GET + decode, one calling the hit
-// script itself, the whole prisma-cacheops hit, and a raw GET; then the same at 64
-// concurrent callers. Used to tell what of a hit is Prisma's, Redis' and ours.
+// A Prisma extension returning a constant, one doing GET + decode, one sending the hit's
+// MGET itself (entry, payload key, model and conjunction stamps; the check skipped), one
+// calling the read script (what a hit of an entry this process does not know costs), the
+// whole prisma-cacheops hit, and a raw GET; then the same at 64 concurrent callers. Used
+// to tell what of a hit is Prisma's, Redis' and ours.
 import { PrismaPg } from '@prisma/adapter-pg'
 import { Redis } from 'ioredis'
 import { PrismaClient } from '../prisma/generated/client/client.ts'
@@ -27,10 +29,15 @@ const ext = base.$extends({ query: { $allOperations: async () => post } })
 const getDecode = base.$extends({ query: { $allOperations: async () => decodeResult((await redis.getBuffer(`${prefix}raw`))!) } })
 // A small payload is kept inside its entry and comes back in the script's reply.
 const script = base.$extends({ query: { $allOperations: async () => decodeResult(((await scripts.readOrLease.run(redis, hitArgs)) as Buffer[])[1]!) } })
+const headerEnd = (entry: Buffer) => entry.indexOf(10) + 1 + Number(entry.toString('latin1', 0, entry.indexOf(32)))
+const mgetKeys = [key, `${key}#p`, `${prefix}m:Post`, `${prefix}c:Post:id=${post.id}`]
+const inlinePayload = (entry: Buffer) => entry.subarray(headerEnd(entry))
+const mget = base.$extends({ query: { $allOperations: async () => decodeResult(inlinePayload(((await redis.mgetBuffer(...mgetKeys)) as Buffer[])[0]!)) } })
 const variants = [
   ['extension returning a constant', () => ext.post.findUnique({ where: { id: post.id } })],
   ['extension doing GET + decode', () => getDecode.post.findUnique({ where: { id: post.id } })],
-  ['extension running the hit script', () => script.post.findUnique({ where: { id: post.id } })],
+  ['extension sending the hit MGET', () => mget.post.findUnique({ where: { id: post.id } })],
+  ['extension running the read script', () => script.post.findUnique({ where: { id: post.id } })],
   ['prisma-cacheops hit', () => prisma.post.findUnique({ where: { id: post.id } })],
   ['raw GET + decode', async () => decodeResult((await redis.getBuffer(`${prefix}raw`))!)],
 ] as const

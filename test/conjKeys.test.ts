@@ -50,7 +50,7 @@ describe('delete_conj_keys.lua against invalidate_rows.lua (real Redis)', () => 
     const prefix = newPrefix()
     prefixes.push(prefix)
     const all = conjKeysOfRows('M', schemes, [[['a', '1'], ['b', '1'], ['c', '1']], [['a', '2'], ['b', '2'], ['c', '2']], [['a', '1'], ['b', '2'], ['c', '1']], [['a', '2'], ['b', '1'], ['c', '2']], [['a', '1'], ['b', '1'], ['c', '2']], [['a', '2'], ['b', '2'], ['c', '1']], [['a', '1'], ['b', '2'], ['c', '2']], [['a', '2'], ['b', '1'], ['c', '1']]], undefined)!
-    const pipe = redis.pipeline().hset(`${prefix}e:M`, '_', 'stamp', ...schemes.flatMap((s) => [`s:${s}`, '1']))
+    const pipe = redis.pipeline().set(`${prefix}m:M`, 'stamp').hset(`${prefix}e:M`, '_', '1', ...schemes.flatMap((s) => [`s:${s}`, '1']))
     for (const k of all) pipe.set(`${prefix}c:${k}`, 'stamp')
     await pipe.exec()
     return { store: new CacheStore(storeRedis, prefix), prefix, all }
@@ -109,6 +109,20 @@ describe('delete_conj_keys.lua against invalidate_rows.lua (real Redis)', () => 
     expect(await redis.exists(`${transformed.prefix}c:M:b=2`)).toBe(0)
     // Other models are not affected.
     expect(transformed.store.transformsToApply('N')).toEqual([])
+  })
+
+  it('a registry gone (evicted) takes the model stamp with it, in either script', async () => {
+    const rows: RowValues[] = [[['a', '1'], ['b', '1']]]
+    const direct = await seeded(['a'])
+    const full = await seeded(['a'])
+    for (const s of [direct, full]) await redis.del(`${s.prefix}e:M`)
+    ran.length = 0
+    expect(await direct.store.invalidateRows('M', rows, { seenSchemes: [], conjKeys: [], transforms: [] })).toEqual({ deleted: 0, schemesDiffer: false })
+    expect(await full.store.invalidateRows('M', rows, { seenSchemes: [] })).toEqual({ deleted: -1, schemesDiffer: true })
+    expect(ran).toEqual(['deleteConjKeys', 'invalidateRows'])
+    for (const s of [direct, full]) expect(await redis.exists(`${s.prefix}m:M`)).toBe(0)
+    // Never made (no model stamp either): nothing is cached, nothing goes whole.
+    expect(await full.store.invalidateRows('M', rows, { seenSchemes: [] })).toEqual({ deleted: 0, schemesDiffer: false, registered: [] })
   })
 
   // An updateMany's end: its rows with every transform active at its start applied, its

@@ -53,17 +53,42 @@ describe('eviction safety', () => {
     for (const key of await redis.keys(`${t.prefix}c:Post:*`)) await redis.del(key)
     expect((await countSql(t, read)).sql).toBeGreaterThan(0)
     expect((await countSql(t, read)).sql).toBe(0)
-    await redis.del(`${t.prefix}e:Post`)
+    await redis.del(`${t.prefix}m:Post`)
     expect((await countSql(t, read)).sql).toBeGreaterThan(0)
+    expect((await countSql(t, read)).sql).toBe(0)
+    // A lost registry: the next read that registers a scheme starts a new model stamp.
+    await redis.del(`${t.prefix}e:Post`)
+    await t.prisma.post.count({ where: { title: 'registers-again' } })
+    expect((await countSql(t, read)).sql).toBeGreaterThan(0)
+  })
+
+  it('a registry rebuilt by another read after an eviction still cannot leave a stale hit', async () => {
+    const post = await t.base.post.create({ data: { title: 'rebuilt', authorId: a } })
+    await read() // depends on the scheme authorId
+    await redis.del(`${t.prefix}e:Post`)
+    // Registers only the scheme id: a write now deletes no authorId conjunction.
+    await t.prisma.post.findUnique({ where: { id: post.id } })
+    await t.prisma.post.update({ where: { id: post.id }, data: { title: 'rebuilt-then-written' } })
+    const rows = await read()
+    expect(rows.find((p) => p.id === post.id)?.title).toBe('rebuilt-then-written')
   })
 
   it('a write after the scheme registry was evicted still cannot leave a stale hit', async () => {
     const post = await t.base.post.create({ data: { title: 'evict', authorId: a } })
     await read()
     await redis.del(`${t.prefix}e:Post`) // schemes gone: the write finds nothing to delete
-    await t.prisma.post.update({ where: { id: post.id }, data: { title: 'evicted-then-written' } })
-    const rows = await read()
-    expect(rows.find((p) => p.id === post.id)?.title).toBe('evicted-then-written')
+    // Written by another process, which knows no schemes of its own.
+    const other = testClient(url, { prefix: t.prefix })
+    try {
+      await other.prisma.post.update({ where: { id: post.id }, data: { title: 'evicted-then-written' } })
+      expect((await read()).find((p) => p.id === post.id)?.title).toBe('evicted-then-written')
+      await read()
+      await redis.del(`${t.prefix}e:Post`)
+      const created = await other.prisma.post.create({ data: { title: 'created-after-eviction', authorId: a } })
+      expect((await read()).map((p) => p.id)).toContain(created.id)
+    } finally {
+      await other.close()
+    }
   })
 
   it('random evictions between random writes never produce a stale read', async () => {
@@ -96,9 +121,11 @@ describe('bounded Redis footprint', () => {
   it('every entry and conjunction stamp expires; model stamps are one per model', async () => {
     for (let i = 0; i < 20; i++) await t.prisma.post.findMany({ where: { title: `bounded-${i}`, published: i % 2 === 0 } })
     const keys = await redis.keys(`${t.prefix}*`)
-    const volatile = keys.filter((k) => !k.startsWith(`${t.prefix}e:`))
+    const perModel = (k: string) => k.startsWith(`${t.prefix}e:`) || k.startsWith(`${t.prefix}m:`)
+    const volatile = keys.filter((k) => !perModel(k))
     expect(volatile.length).toBeGreaterThan(20)
     for (const k of volatile) expect(await redis.ttl(k)).toBeGreaterThan(0)
+    expect(keys.filter((k) => k.startsWith(`${t.prefix}m:`)).length).toBeLessThanOrEqual(9)
     const models = keys.filter((k) => k.startsWith(`${t.prefix}e:`))
     expect(models.length).toBeLessThanOrEqual(9)
     for (const m of models) expect(await redis.hlen(m)).toBeLessThan(50) // "_" + one field per scheme

@@ -1,7 +1,7 @@
 // The entry layout at the Redis layer alone (no database): what a hit sends back and how.
 import { afterAll, describe, expect, it } from 'vitest'
 import { CacheStore, INLINE_PAYLOAD_BYTES, type LeaseRequest } from '../src/redis/store.ts'
-import { deleteKeys, newPrefix, rawRedis } from './helpers.ts'
+import { deleteKeys, newPrefix, rawRedis, recordScripts } from './helpers.ts'
 
 const redis = rawRedis()
 const other = rawRedis()
@@ -21,6 +21,7 @@ const getBuffer = redis.getBuffer.bind(redis) as (key: string) => Promise<Buffer
   await beforeGet(key)
   return getBuffer(key)
 }
+const ran = recordScripts(redis)
 const store = new CacheStore(redis, prefix)
 const dependsOnPost1: LeaseRequest = { models: [{ name: 'Post', schemes: ['id'] }], conjKeys: ['Post:id=1'], checkOnlyKeys: [] }
 
@@ -33,7 +34,7 @@ async function cached(name: string, payload: Buffer): Promise<string> {
 }
 
 describe('entry payloads', () => {
-  it('a small payload stays inside its entry and comes back with the check; a large one has its own key, read by a GET behind it', async () => {
+  it('a small payload stays inside its entry, a large one has its own key; a process that knows the entry reads either with one MGET', async () => {
     const small = Buffer.alloc(INLINE_PAYLOAD_BYTES, 1)
     const large = Buffer.alloc(INLINE_PAYLOAD_BYTES + 1, 2)
     const smallKey = await cached('small', small)
@@ -42,15 +43,39 @@ describe('entry payloads', () => {
     expect((await other.getBuffer(`${largeKey}#p`))!.equals(large)).toBe(true)
     expect((await other.strlen(largeKey)) < 200).toBe(true) // the header only
     gets = 0
+    ran.length = 0
     expect(await store.readOrLease(smallKey, dependsOnPost1, 's-2', 60)).toEqual({ hit: true, payload: small })
-    expect(gets).toBe(0)
     expect(await store.readOrLease(largeKey, dependsOnPost1, 'l-2', 60)).toEqual({ hit: true, payload: large })
-    expect(gets).toBe(1)
-    // Invalidated: the check deletes the dead entry and its payload before the GET runs.
+    expect([gets, ran]).toEqual([0, []])
+    // Invalidated: the MGET sees a changed stamp, and the script deletes the dead entry and
+    // its payload and takes a lease.
     await other.del(`${prefix}c:Post:id=1`)
     expect(await store.readOrLease(largeKey, dependsOnPost1, 'l-3', 60)).toMatchObject({ hit: false })
-    expect(gets).toBe(2)
+    expect(ran).toEqual(['readOrLease'])
     expect(await other.exists(largeKey, `${largeKey}#p`)).toBe(0)
+  })
+
+  it('an entry stored with more dependencies than a reader expects (the rows an include reached): the script judges it once, then the MGET checks them all', async () => {
+    const key = store.entryKey('included')
+    const lease = await store.readOrLease(key, dependsOnPost1, 'i-1', 60)
+    if (lease.hit) throw new Error('expected a miss')
+    const big = Buffer.alloc(2 * INLINE_PAYLOAD_BYTES, 10)
+    expect(await store.storeIfFresh(key, lease, big, 60, 'i-1', [{ scheme: 'id', key: 'User:id=3' }])).toBe(true)
+    // Another process (on the same recorded connection), which predicts its header from
+    // the read alone.
+    const reader = new CacheStore(redis, prefix)
+    const dependsOnUsers: LeaseRequest = { ...dependsOnPost1, models: [...dependsOnPost1.models, { name: 'User', schemes: [''] }] }
+    ran.length = 0
+    gets = 0
+    for (let i = 0; i < 3; i++) expect(await reader.readOrLease(key, dependsOnUsers, `i-${i + 2}`, 60)).toEqual({ hit: true, payload: big })
+    // The first through the script (nothing known), the second found the header longer
+    // than predicted (the script judged it, and fetched the payload it now expects large
+    // with a GET behind), the third one MGET.
+    expect([ran, gets]).toEqual([['readOrLease', 'readOrLease'], 1])
+    // The stamp of the row the include reached is checked by the MGET too.
+    await other.del(`${prefix}c:User:id=3`)
+    expect(await reader.readOrLease(key, dependsOnUsers, 'i-5', 60)).toMatchObject({ hit: false })
+    expect(ran).toEqual(['readOrLease', 'readOrLease', 'readOrLease'])
   })
 
   it('a payload that vanishes between the check and the GET: asked for again, now a lease', async () => {
@@ -62,7 +87,8 @@ describe('entry payloads', () => {
       await new Promise((r) => setTimeout(r, 20))
       await other.del(k)
     }
-    expect(await store.readOrLease(key, dependsOnPost1, 'v-2', 60)).toMatchObject({ hit: false, lock: 'none' })
+    // A reader that accepts stale entries always asks the script (it knows Redis' clock).
+    expect(await store.readOrLease(key, dependsOnPost1, 'v-2', 60, 0, 5_000)).toMatchObject({ hit: false, lock: 'none' })
     expect(gets).toBe(2)
   })
 

@@ -208,7 +208,7 @@ describe('entries in Redis', () => {
       const [key, ...more] = (await redis.keys(`${t.prefix}r:*`)).filter((k) => !k.includes('#'))
       expect(more).toEqual([])
       // "<header length> <stale at> <external>", the header, the (small, inline) payload.
-      expect(await redis.get(key!)).toMatch(/^\d+ 0 0\n(e|c) \S+ Post/)
+      expect(await redis.get(key!)).toMatch(/^\d+ 0 0\n(m|c) \S+ Post/)
       await t.prisma.post.create({ data: { title: 'entry-layout', authorId: userId } })
       // Paused between the lookup and the database read: the dead entry is already gone.
       const { client, paused, release } = pauseFirst(t, 'post', 'findMany', 'before')

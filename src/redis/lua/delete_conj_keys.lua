@@ -12,10 +12,11 @@
 -- Transforms the caller applied that have ended since only add keys (a row that would
 -- have had those values): deleting more never serves anything stale.
 --
--- KEYS[1]  the model's stamp and scheme registry (e:<Model>)
+-- KEYS[1]  the model's scheme registry (e:<Model>)
 -- KEYS[2]  its active update transforms (u:<Model>)
 -- KEYS[3]  its write-in-progress counter (w:<Model>)
--- KEYS[4..] the conjunction keys to delete
+-- KEYS[4]  its model stamp (m:<Model>)
+-- KEYS[5..] the conjunction keys to delete
 -- ARGV[1]  the data of the caller's own update transform to end ('' for none)
 -- ARGV[2]  the grace period (ms) it still applies after its last writer ends
 -- ARGV[3]  1 to lower the write-in-progress counter, 0 not to
@@ -38,19 +39,22 @@ if #active > 0 then
     end
   end
 end
--- Same set: every given scheme registered, and nothing else but the model stamp ('_').
+-- Same set: every given scheme registered, and nothing else but the registry's marker
+-- ('_'). No marker: no registry, never made (then no model stamp either, and nothing
+-- cached depends on the model) or evicted, and entries may rely on schemes it held that
+-- no writer sees now: the model stamp goes, which voids them all.
 local present = redis.call('HMGET', KEYS[1], '_', unpack(ARGV, schemes_at))
-local expected = #ARGV - schemes_at + 1
 if present[1] then
-  expected = expected + 1
-end
-for k = 2, #present do
-  if not present[k] then
+  for k = 2, #present do
+    if not present[k] then
+      return -3
+    end
+  end
+  if redis.call('HLEN', KEYS[1]) ~= #ARGV - schemes_at + 2 then
     return -3
   end
-end
-if redis.call('HLEN', KEYS[1]) ~= expected then
-  return -3
+else
+  redis.call('DEL', KEYS[4])
 end
 
 if end_transform ~= '' then
@@ -73,7 +77,7 @@ end
 if ARGV[3] == '1' and redis.call('DECR', KEYS[3]) <= 0 then
   redis.call('DEL', KEYS[3])
 end
-if #KEYS == 3 then
+if #KEYS == 4 then
   return 0
 end
-return redis.call('DEL', unpack(KEYS, 4))
+return redis.call('DEL', unpack(KEYS, 5))

@@ -29,6 +29,12 @@
 local prefix = ARGV[1]
 local model = ARGV[2]
 local epoch = prefix .. 'e:' .. model
+local model_stamp = prefix .. 'm:' .. model
+-- Every entry depending on the model goes (its model stamp), and its registry with it.
+local function whole()
+  redis.call('DEL', epoch, model_stamp)
+  return {-1}
+end
 
 local i = 3
 local seen = nil
@@ -121,12 +127,20 @@ local registered = {}
 local function finish(n)
   return {n, unpack(registered)}
 end
+-- No registry ('_' marks one): never made, so nothing cached depends on the model (no
+-- model stamp either), or evicted, and entries may rely on schemes it held that no write
+-- sees now: then the model goes whole.
+if redis.call('HEXISTS', epoch, '_') == 0 then
+  if redis.call('EXISTS', model_stamp) == 1 then
+    return whole()
+  end
+  return finish(0)
+end
 for _, f in ipairs(redis.call('HKEYS', epoch)) do
   if string.sub(f, 1, 2) == 's:' then
     local scheme = string.sub(f, 3)
     if seen and not seen[scheme] then
-      redis.call('DEL', epoch)
-      return {-1}
+      return whole()
     end
     registered[#registered + 1] = scheme
     local own, key_model = scheme, model
@@ -171,8 +185,7 @@ for _, scheme in ipairs(schemes) do
         seen_variant[id] = true
         count = count + 1
         if count > MAX_VARIANTS then
-          redis.call('DEL', epoch)
-          return {-1}
+          return whole()
         end
         variants[count] = set
       end
@@ -226,8 +239,7 @@ for _ = 1, tonumber(ARGV[i]) do
   for _, plan in ipairs(plans) do
     local key = conj_key(plan, row, nil)
     if key == nil then
-      redis.call('DEL', epoch)
-      return {-1}
+      return whole()
     end
     delete_once(key)
     for _, set in ipairs(plan.variants) do

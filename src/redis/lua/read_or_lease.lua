@@ -14,8 +14,10 @@
 --
 -- Entry: "<header length> <stale at> <external>\n<header>[<payload>]", where <stale at> is
 -- the time it goes stale (ms, Redis clock; 0: not before its TTL), <external> 1 when the
--- payload is under KEYS[2], and the header lines are "e <stamp> <Model>\n" (model stamp)
--- and "c <stamp> <conj key>\n".
+-- payload is under KEYS[2], and the header lines are "m <stamp> <Model>\n" (model stamp,
+-- key m:<Model>) and "c <stamp> <conj key>\n" (key c:<conj key>). All plain strings, so
+-- that a process that knows an entry's header can check a hit with one MGET instead (see
+-- CacheStore.readOrLease); this script is its fallback and every miss.
 --
 -- KEYS[1]  entry key
 -- KEYS[2]  its external payload's key
@@ -54,8 +56,8 @@ if value then
     local fresh = true
     for kind, stamp, name in string.gmatch(header, '(%a) (%S+) ([^\n]*)\n') do
       local current
-      if kind == 'e' then
-        current = redis.call('HGET', prefix .. 'e:' .. name, '_')
+      if kind == 'm' then
+        current = redis.call('GET', prefix .. 'm:' .. name)
       else
         current = redis.call('GET', prefix .. 'c:' .. name)
       end
@@ -105,15 +107,28 @@ local i = 4
 local models = tonumber(ARGV[i])
 i = i + 1
 for _ = 1, models do
-  local epoch = prefix .. 'e:' .. ARGV[i]
+  local registry = prefix .. 'e:' .. ARGV[i]
+  local model_stamp = prefix .. 'm:' .. ARGV[i]
   local schemes = tonumber(ARGV[i + 1])
   i = i + 2
-  redis.call('HSETNX', epoch, '_', token)
+  local stamp
+  if redis.call('HSETNX', registry, '_', '1') == 1 then
+    -- A new registry (none yet, or evicted): schemes it held may be gone, and writes would
+    -- skip them, so no entry built on the old model stamp may stay valid.
+    stamp = token
+    redis.call('SET', model_stamp, stamp)
+  else
+    stamp = redis.call('GET', model_stamp)
+    if not stamp then
+      stamp = token
+      redis.call('SET', model_stamp, stamp)
+    end
+  end
   for _ = 1, schemes do
-    redis.call('HSETNX', epoch, 's:' .. ARGV[i], '1')
+    redis.call('HSETNX', registry, 's:' .. ARGV[i], '1')
     i = i + 1
   end
-  out[#out + 1] = redis.call('HGET', epoch, '_')
+  out[#out + 1] = stamp
 end
 local conjs = tonumber(ARGV[i])
 i = i + 1

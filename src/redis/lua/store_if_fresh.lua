@@ -12,7 +12,7 @@
 -- KEYS[2]  its external payload's key
 -- ARGV[1]  key prefix
 -- ARGV[2]  ttl (seconds)
--- ARGV[3]  header kept with the entry: lines "e <stamp> <model>\n", "c <stamp> <conj key>\n"
+-- ARGV[3]  header kept with the entry: lines "m <stamp> <model>\n", "c <stamp> <conj key>\n"
 -- ARGV[4]  encoded payload
 -- ARGV[5]  token for stamps created here
 -- ARGV[6]  check-only lines, "c <stamp> <conj key>\n" (whole-model leases)
@@ -45,12 +45,12 @@ if ends_refresh then
 end
 
 local function current(kind, name)
-  if kind == 'e' then
+  if kind == 'm' then
     -- A mass write of this model is in progress: what we read may already be outdated.
     if redis.call('EXISTS', prefix .. 'w:' .. name) == 1 then
       return nil
     end
-    return redis.call('HGET', prefix .. 'e:' .. name, '_')
+    return redis.call('GET', prefix .. 'm:' .. name)
   end
   return redis.call('GET', prefix .. 'c:' .. name)
 end
