@@ -1,5 +1,6 @@
 import type { Redis, Cluster } from 'ioredis'
 import { isNoScript, preloadScripts, scripts } from './scripts.js'
+import { GenerationalMap } from '../util/generationalMap.js'
 
 /** Dependencies of one entry in the form the scripts take (conj keys without prefix). */
 export interface LeaseRequest {
@@ -52,8 +53,8 @@ function payloadKeyOf(entryKey: string): string {
 }
 /** Entries remembered as large (a bounded hint: forgetting one costs one inline copy). */
 const MAX_LARGE_ENTRIES = 10_000
-/** Entries whose header is remembered (see CacheStore.knownHeaders). */
-const MAX_KNOWN_HEADERS = 10_000
+/** Entries whose header is remembered, per generation (see CacheStore.knownHeaders). */
+const KNOWN_HEADERS_PER_GENERATION = 10_000
 
 /**
  * An entry's dependencies as its header lists them: `names` one per header line, the line
@@ -382,7 +383,7 @@ export class CacheStore {
     if (!sameDependencies) {
       // Stored by another process with other dependencies (rows an include reached): the
       // script judges it now, and the next MGET asks for these stamps.
-      this.learnHeader(entryKey, knownHeaderOf(this.prefix, lines.slice(0, count).map((l) => l[0]! + l.slice(l.indexOf(' ', 2)))))
+      this.knownHeaders.set(entryKey, knownHeaderOf(this.prefix, lines.slice(0, count).map((l) => l[0]! + l.slice(l.indexOf(' ', 2)))))
       return undefined
     }
     for (let i = 0; i < count; i++) {
@@ -398,17 +399,12 @@ export class CacheStore {
 
   /**
    * Per entry, the dependencies its header was last seen with (this process stored or read
-   * it): its hits are checked with one MGET. Bounded: cleared when full (a forgotten entry
-   * is checked by the script once and known again).
+   * it): its hits are checked with one MGET. Bounded by two generations, so the entries
+   * read often stay (a forgotten one is checked by the script once and known again).
    */
-  private readonly knownHeaders = new Map<string, KnownHeader | typeof SCRIPT_ONLY>()
+  private readonly knownHeaders = new GenerationalMap<string, KnownHeader | typeof SCRIPT_ONLY>(KNOWN_HEADERS_PER_GENERATION)
   /** What a lease request's entry header holds when nothing was added from the result. */
   private readonly predictedHeaders = new WeakMap<LeaseRequest, KnownHeader>()
-
-  private learnHeader(entryKey: string, known: KnownHeader): void {
-    if (this.knownHeaders.size >= MAX_KNOWN_HEADERS) this.knownHeaders.clear()
-    this.knownHeaders.set(entryKey, known)
-  }
 
   private forgetHeader(entryKey: string): undefined {
     this.knownHeaders.delete(entryKey)
@@ -450,7 +446,7 @@ export class CacheStore {
       if (reply[0] === 1) {
         // Its header is most likely what the lease request predicts; if not, the next
         // MGET finds out.
-        if (refreshMs === 0 && !this.knownHeaders.has(entryKey)) this.learnHeader(entryKey, this.predictedHeader(lease))
+        if (refreshMs === 0 && this.knownHeaders.get(entryKey) === undefined) this.knownHeaders.set(entryKey, this.predictedHeader(lease))
         return { hit: true, payload: payload! }
       }
       if (reply[0] === 3) return { hit: true, payload: payload!, stale: true }
@@ -547,7 +543,7 @@ export class CacheStore {
     else {
       const names = lease.header.split('\n').slice(0, -1).map((l) => l[0]! + l.slice(l.indexOf(' ', 2)))
       for (const c of fromResult) names.push(`c ${c.key}`)
-      this.learnHeader(entryKey, knownHeaderOf(this.prefix, names))
+      this.knownHeaders.set(entryKey, knownHeaderOf(this.prefix, names))
     }
     return true
   }

@@ -3,6 +3,7 @@ import { fieldsReadBy, readPlan, type ReadPlan } from '../query/dependencies.js'
 import type { DnfOptions } from '../query/dnf.js'
 import type { CacheopsDatamodel } from '../datamodel/types.js'
 import type { LeaseRequest } from '../redis/store.js'
+import { GenerationalMap } from '../util/generationalMap.js'
 import { leaseRequestOf } from './readPath.js'
 
 /** What a read's args alone decide: its entry key (without prefix) and its dependencies. */
@@ -23,28 +24,23 @@ const MAX_MEMO_TEXT = 2048
  * and what is asked for from the old one moves back, so the hot reads stay.
  */
 export class PreparedReads {
-  private young = new Map<string, PreparedRead>()
-  private old = new Map<string, PreparedRead>()
+  private readonly memo: GenerationalMap<string, PreparedRead>
 
   constructor(
     private readonly datamodel: CacheopsDatamodel,
     private readonly dnfOptions: DnfOptions,
     private readonly boundModels: readonly string[],
-    private readonly perGeneration = 2000,
-  ) {}
+    perGeneration = 2000,
+  ) {
+    this.memo = new GenerationalMap(perGeneration)
+  }
 
   of(model: string, operation: string, args: Record<string, unknown>, tags: readonly string[], dataPath: readonly string[]): PreparedRead {
     const text = cacheKeyText(model, operation, tags.length > 0 ? { args, tags } : args, dataPath)
-    const known = this.young.get(text)
+    const known = this.memo.get(text)
     if (known) return known
-    const prepared = this.old.get(text) ?? this.prepare(text, model, operation, args, tags, dataPath)
-    if (text.length <= MAX_MEMO_TEXT) {
-      if (this.young.size >= this.perGeneration) {
-        this.old = this.young
-        this.young = new Map()
-      }
-      this.young.set(text, prepared)
-    }
+    const prepared = this.prepare(text, model, operation, args, tags, dataPath)
+    if (text.length <= MAX_MEMO_TEXT) this.memo.set(text, prepared)
     return prepared
   }
 
@@ -59,6 +55,6 @@ export class PreparedReads {
   }
 
   get size(): number {
-    return this.young.size + this.old.size
+    return this.memo.size
   }
 }
