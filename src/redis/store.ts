@@ -67,6 +67,11 @@ interface KnownHeader {
 /** An entry only read_or_lease.lua can judge (stale-while-revalidate: Redis' clock). */
 const SCRIPT_ONLY = 'script only'
 
+/** A header line ("c <stamp> Post:id=7\n", newline cut) without its stamp: "c Post:id=7". */
+function dependencyOfLine(line: string): string {
+  return line[0]! + line.slice(line.indexOf(' ', 2))
+}
+
 function knownHeaderOf(prefix: string, names: readonly string[]): KnownHeader {
   return { names, stampKeys: names.map((n) => `${prefix}${n[0]}:${n.slice(2)}`) }
 }
@@ -376,14 +381,11 @@ export class CacheStore {
     const lines = entry.toString('utf8', nl + 1, headerEnd).split('\n')
     const count = lines.length - 1 // the header ends with a newline
     let sameDependencies = count === known.names.length
-    for (let i = 0; i < count && sameDependencies; i++) {
-      const line = lines[i]!
-      sameDependencies = line[0]! + line.slice(line.indexOf(' ', 2)) === known.names[i]
-    }
+    for (let i = 0; i < count && sameDependencies; i++) sameDependencies = dependencyOfLine(lines[i]!) === known.names[i]
     if (!sameDependencies) {
       // Stored by another process with other dependencies (rows an include reached): the
       // script judges it now, and the next MGET asks for these stamps.
-      this.knownHeaders.set(entryKey, knownHeaderOf(this.prefix, lines.slice(0, count).map((l) => l[0]! + l.slice(l.indexOf(' ', 2)))))
+      this.knownHeaders.set(entryKey, knownHeaderOf(this.prefix, lines.slice(0, count).map(dependencyOfLine)))
       return undefined
     }
     for (let i = 0; i < count; i++) {
@@ -541,7 +543,7 @@ export class CacheStore {
     if (reply !== 1) return false
     if (freshSeconds > 0) this.knownHeaders.set(entryKey, SCRIPT_ONLY)
     else {
-      const names = lease.header.split('\n').slice(0, -1).map((l) => l[0]! + l.slice(l.indexOf(' ', 2)))
+      const names = lease.header.split('\n').slice(0, -1).map(dependencyOfLine)
       for (const c of fromResult) names.push(`c ${c.key}`)
       this.knownHeaders.set(entryKey, knownHeaderOf(this.prefix, names))
     }
