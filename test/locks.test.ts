@@ -2,7 +2,10 @@
 // the others wait for it (here: separate clients, each with its own Redis connections, as
 // separate processes would have).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { freshDatabase, newPrefix, pauseFirst, testClient, type TestClient } from './helpers.ts'
+import { Redis } from 'ioredis'
+import { CacheStore } from '../src/redis/store.ts'
+import { LockWaiter } from '../src/redis/lockWaiter.ts'
+import { freshDatabase, newPrefix, pauseFirst, startThrowawayRedis, testClient, type TestClient } from './helpers.ts'
 
 let url: string
 const clients: TestClient[] = []
@@ -96,5 +99,28 @@ describe('lock on cachedAs and cached', () => {
     const out = await Promise.all(fns.flatMap((f) => [f(), f()]))
     expect(out.every((v) => v === 'value')).toBe(true)
     expect(runs).toBe(1)
+  })
+})
+
+describe('a lock wait on a Redis that stops answering', () => {
+  it('ends at its own timeout, even before its subscription was confirmed', async () => {
+    const server = await startThrowawayRedis(27_100 + Math.floor(Math.random() * 800))
+    const redis = new Redis(server.url) // no command timeout: a subscription would wait forever
+    redis.on('error', () => {})
+    const store = new CacheStore(redis, newPrefix())
+    const locks = new LockWaiter(store)
+    try {
+      await redis.ping()
+      server.process.kill('SIGSTOP')
+      const started = Date.now()
+      await locks.wait(`${store.prefix}r:some-entry`, 300)
+      // Not the 2 s command deadline, nor forever: the wait's own 300 ms.
+      expect(Date.now() - started).toBeLessThan(1_500)
+    } finally {
+      server.process.kill('SIGCONT')
+      await locks.close()
+      redis.disconnect()
+      await server.kill()
+    }
   })
 })

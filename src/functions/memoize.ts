@@ -225,11 +225,11 @@ export function memoize<A extends unknown[], R>(
   }
   return Object.assign(wrapper, {
     async invalidate(...args: A) {
-      await env.store.redis.del(keyOf(args))
+      await env.store.deleteKeys([keyOf(args)])
     },
     async refresh(...args: A): Promise<Awaited<R>> {
       const key = keyOf(args)
-      await env.store.redis.del(key)
+      await env.store.deleteKeys([key])
       const found = await lookup(key)
       const { stored, outcome } = await compute(args)
       if (!('hit' in found) && found.lease && !found.lease.hit) store(key, found.lease, found.token, stored)

@@ -34,7 +34,7 @@ export function cached<A extends unknown[], R>(fn: (...args: A) => R | PromiseLi
   let redis = options.redis
   if (typeof redis === 'string') {
     const url = redis
-    redis = byUrl.get(url) ?? new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: 2000, commandTimeout: 2000 })
+    redis = byUrl.get(url) ?? new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: 2000 }) // deadlines: CacheStore
     if (!byUrl.has(url)) {
       redis.on('error', () => {})
       byUrl.set(url, redis)

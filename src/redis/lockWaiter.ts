@@ -14,9 +14,8 @@ export class LockWaiter {
 
   constructor(private readonly store: CacheStore) {}
 
-  async wait(entryKey: string, timeoutMs: number): Promise<void> {
-    await this.subscribe().catch(() => undefined)
-    await new Promise<void>((resolve) => {
+  wait(entryKey: string, timeoutMs: number): Promise<void> {
+    return new Promise<void>((resolve) => {
       const set = this.waiting.get(entryKey) ?? new Set()
       const done = () => {
         clearTimeout(timer)
@@ -24,11 +23,15 @@ export class LockWaiter {
         if (set.size === 0) this.waiting.delete(entryKey)
         resolve()
       }
+      // Armed first: a subscription Redis does not answer must not hold the wait either.
       const timer = setTimeout(done, timeoutMs)
       set.add(done)
       this.waiting.set(entryKey, set)
       // Released between our read and our listening: do not wait for a message that came.
-      this.store.lockHeld(entryKey).then((held) => held || done(), () => done())
+      this.subscribe()
+        .catch(() => undefined)
+        .then(() => this.store.lockHeld(entryKey))
+        .then((held) => held || done(), () => done())
     })
   }
 

@@ -1,6 +1,7 @@
 import type { Redis, Cluster } from 'ioredis'
 import { isNoScript, preloadScripts, scripts } from './scripts.js'
 import { GenerationalMap } from '../util/generationalMap.js'
+import { CommandDeadlines } from './deadlines.js'
 
 /** Dependencies of one entry in the form the scripts take (conj keys without prefix). */
 export interface LeaseRequest {
@@ -119,18 +120,9 @@ export class UnverifiedRedisError extends Error {
 }
 
 /**
- * A command on a connection without a command timeout of its own (an ioredis instance the
- * user passed, with defaults) that got no answer in time: on a hung Redis it would wait
- * forever, and with it the database write whose invalidation it is.
+ * How long a command may take (see CommandDeadlines); a connection's own ioredis
+ * `commandTimeout`, if shorter, applies too.
  */
-export class CommandDeadlineError extends Error {
-  override name = 'CommandDeadlineError'
-  constructor(ms: number) {
-    super(`Redis did not answer within ${ms} ms`)
-  }
-}
-
-/** How long a command may take on a connection that sets no command timeout of its own. */
 export const COMMAND_DEADLINE_MS = 2_000
 
 /** A command refused at once because Redis failed repeatedly just before. */
@@ -237,7 +229,7 @@ export class CacheStore {
     /** Told when a restart was detected and the prefix cleared (how many keys went). */
     private readonly onRestart: (deleted: number) => void = () => {},
   ) {
-    this.needsDeadline = !(Number((redis as Redis).options?.commandTimeout) > 0)
+    this.deadlines = new CommandDeadlines(COMMAND_DEADLINE_MS, (err) => this.noteOutcome(err))
     preloadScripts(redis)
     redis.on('ready', () => {
       // Redis restarted or failed over: its script cache is empty again.
@@ -251,13 +243,8 @@ export class CacheStore {
     if ((redis as Redis).status === 'ready') this.verifyServer()
   }
 
-  /**
-   * A connection we did not open may have no command timeout (ioredis' default): then
-   * every command gets a deadline here. A command that misses it may still run later;
-   * everything sent is safe to run late (stores are checked when they run, a late guard
-   * expires, a failed invalidation is retried model-wide).
-   */
-  private readonly needsDeadline: boolean
+  /** Every command's deadline: a hung Redis must not hold a database write forever. */
+  private readonly deadlines: CommandDeadlines
 
   private get isCluster(): boolean {
     return (this.redis as Cluster).isCluster === true
@@ -278,8 +265,8 @@ export class CacheStore {
   private verifyServer(): void {
     if (this.isCluster) return // one run_id per node: not supported (nor is Cluster yet)
     const generation = this.generation
-    ;(this.redis as Redis)
-      .info('server')
+    this.deadlines
+      .watch((this.redis as Redis).info('server'))
       .then(async (info) => {
         const id = /run_id:(\w+)/.exec(info)?.[1]
         if (id !== undefined && this.runId !== undefined && id !== this.runId) this.onRestart(await this.invalidateAll())
@@ -312,20 +299,16 @@ export class CacheStore {
     } catch (err) {
       sent = Promise.reject(err)
     }
-    if (this.needsDeadline) sent = withDeadline(sent, COMMAND_DEADLINE_MS)
-    return sent.then(
-      (result) => {
-        this.consecutiveFailures = 0
-        return result
-      },
-      (err: unknown) => {
-        if (isConnectionFailure(err) && ++this.consecutiveFailures >= BREAKER_FAILURES && !this.open) {
-          this.open = true
-          this.probeLater()
-        }
-        throw err
-      },
-    )
+    return this.deadlines.watch(sent)
+  }
+
+  /** The circuit breaker's count: how a command ended (undefined: answered). */
+  private noteOutcome(err: unknown): void {
+    if (err === undefined) this.consecutiveFailures = 0
+    else if (isConnectionFailure(err) && ++this.consecutiveFailures >= BREAKER_FAILURES && !this.open) {
+      this.open = true
+      this.probeLater()
+    }
   }
 
   private probeLater(): void {
@@ -632,6 +615,11 @@ export class CacheStore {
     if (keys.length > 0) await this.call(() => this.redis.del(...keys))
   }
 
+  /** Deletes these keys (whole, prefix included). */
+  async deleteKeys(keys: readonly string[]): Promise<void> {
+    if (keys.length > 0) await this.call(() => this.redis.del(...keys))
+  }
+
   /** Voids every entry depending on these stamps (tags, see tagKeyOf): one key each. */
   async invalidateStamps(keys: readonly string[]): Promise<void> {
     if (keys.length > 0) await this.call(() => this.redis.del(...keys.map((k) => `${this.prefix}c:${k}`)))
@@ -643,19 +631,11 @@ export class CacheStore {
     let cursor = '0'
     let deleted = 0
     do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
+      // Not through call(): this runs before a reconnected server is verified.
+      const [next, keys] = await this.deadlines.watch(this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000))
       cursor = next
-      if (keys.length > 0) deleted += await this.redis.unlink(...keys)
+      if (keys.length > 0) deleted += await this.deadlines.watch(this.redis.unlink(...keys))
     } while (cursor !== '0')
     return deleted
   }
-}
-
-function withDeadline<T>(sent: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new CommandDeadlineError(ms)), ms)
-    timer.unref()
-  })
-  return Promise.race([sent, deadline]).finally(() => clearTimeout(timer))
 }

@@ -36,8 +36,9 @@ export class CacheopsRuntime {
       this.redis = r as Redis | Cluster
       this.ownsRedis = false
     } else {
-      // Bounded failure: a dead Redis must not hold database writes hostage.
-      const defaults = { maxRetriesPerRequest: 1, connectTimeout: 2000, commandTimeout: 2000 }
+      // Bounded failure: a dead Redis must not hold database writes hostage. No ioredis
+      // commandTimeout: CacheStore gives every command a deadline more cheaply.
+      const defaults = { maxRetriesPerRequest: 1, connectTimeout: 2000 }
       this.redis = typeof r === 'string' ? new Redis(r, defaults) : new Redis({ ...defaults, ...(r as object) })
       this.ownsRedis = true
       this.redis.on('error', () => {}) // reported per command through onError instead
