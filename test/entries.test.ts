@@ -55,6 +55,25 @@ describe('entry payloads', () => {
     expect(await other.exists(largeKey, `${largeKey}#p`)).toBe(0)
   })
 
+  it('once a hit was checked the long way, later hits compare header bytes: every stamp still counts, whatever UTF-8 the names hold', async () => {
+    const lease: LeaseRequest = { models: [{ name: 'Post', schemes: ['title'] }], conjKeys: ['Post:title=café ☕', 'Post:title=ünï€'], checkOnlyKeys: [] }
+    const stampKeys = [`${prefix}m:Post`, `${prefix}c:Post:title=café ☕`, `${prefix}c:Post:title=ünï€`]
+    for (const [k, stampKey] of stampKeys.entries()) {
+      const key = store.entryKey(`bytes-${k}`)
+      const leased = await store.readOrLease(key, lease, `b${k}-1`, 60)
+      if (leased.hit) throw new Error('expected a miss')
+      const payload = Buffer.from(`payload ${k}`)
+      expect(await store.storeIfFresh(key, leased, payload, 60, `b${k}-1`)).toBe(true)
+      ran.length = 0
+      // The first hit parses the header and remembers its bytes; the next ones compare them.
+      for (let i = 0; i < 3; i++) expect(await store.readOrLease(key, lease, `b${k}-${i + 2}`, 60)).toEqual({ hit: true, payload })
+      expect(ran).toEqual([])
+      await other.set(stampKey, `changed-${k}`)
+      expect(await store.readOrLease(key, lease, `b${k}-9`, 60)).toMatchObject({ hit: false })
+      expect(ran).toEqual(['readOrLease'])
+    }
+  })
+
   it('an entry stored with more dependencies than a reader expects (the rows an include reached): the script judges it once, then the MGET checks them all', async () => {
     const key = store.entryKey('included')
     const lease = await store.readOrLease(key, dependsOnPost1, 'i-1', 60)

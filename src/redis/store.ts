@@ -64,6 +64,19 @@ const KNOWN_HEADERS_PER_GENERATION = 10_000
 interface KnownHeader {
   readonly names: readonly string[]
   readonly stampKeys: readonly string[]
+  /** Set once a hit was checked the long way: see SeenEntry. */
+  readonly seen?: SeenEntry
+}
+/**
+ * An entry's first line and header, byte for byte (a copy), as a hit last found them, and
+ * where in them each stamp is (start and end offsets, in header order). While the entry
+ * starts with exactly these bytes, a hit is checked by comparing bytes instead of parsing
+ * the header again (≈ 2 µs and a dozen strings less).
+ */
+interface SeenEntry {
+  readonly start: Buffer
+  readonly stampAt: readonly number[]
+  readonly external: boolean
 }
 /** An entry only read_or_lease.lua can judge (stale-while-revalidate: Redis' clock). */
 const SCRIPT_ONLY = 'script only'
@@ -356,6 +369,16 @@ export class CacheStore {
   private checkedHit(entryKey: string, known: KnownHeader, values: readonly (Buffer | null)[]): Buffer | undefined {
     const entry = values[0]
     if (!entry) return this.forgetHeader(entryKey)
+    const seen = known.seen
+    if (seen !== undefined && entry.length >= seen.start.length && entry.compare(seen.start, 0, seen.start.length, 0, seen.start.length) === 0) {
+      const at = seen.stampAt
+      for (let i = 0; i < at.length; i += 2) {
+        const current = values[i / 2 + 2]
+        if (!current || seen.start.compare(current, 0, current.length, at[i], at[i + 1]) !== 0) return this.forgetHeader(entryKey)
+      }
+      const payload = seen.external ? values[1] : entry.subarray(seen.start.length)
+      return payload ?? this.forgetHeader(entryKey)
+    }
     const nl = entry.indexOf(10)
     const [lengthText, staleAt, external] = entry.toString('latin1', 0, nl).split(' ')
     // Stale-while-revalidate: only the script knows Redis' clock to judge it by.
@@ -379,6 +402,12 @@ export class CacheStore {
     const payload = external === '1' ? values[1] : entry.subarray(headerEnd)
     if (!payload) return this.forgetHeader(entryKey)
     this.notePayloadSize(entryKey, payload.length)
+    // Lines are "<kind> <stamp> <name>\n"; names may hold any UTF-8, stamps are ASCII.
+    const stampAt: number[] = []
+    for (let line = nl + 1; line < headerEnd; line = entry.indexOf(10, line) + 1) stampAt.push(line + 2, entry.indexOf(32, line + 2))
+    // A copy: what ioredis hands over is a view of a whole socket read.
+    const start = Buffer.from(entry.subarray(0, headerEnd))
+    this.knownHeaders.set(entryKey, { names: known.names, stampKeys: known.stampKeys, seen: { start, stampAt, external: external === '1' } })
     return payload
   }
 
