@@ -87,9 +87,20 @@ export function changedFieldsOf(model: ModelInfo, operation: string, args: Recor
     if (!f || f.kind === 'relation') return undefined
     changed.add(name)
   }
-  for (const [name, f] of Object.entries(model.fields)) if (f.kind !== 'relation' && f.isUpdatedAt) changed.add(name)
+  for (const name of updatedAtFieldsOf(model)) changed.add(name)
   return [...changed].sort()
 }
+
+/** `@updatedAt` fields: every update asks, so worked out once per model. */
+function updatedAtFieldsOf(model: ModelInfo): readonly string[] {
+  let fields = updatedAtByModel.get(model)
+  if (!fields) {
+    fields = Object.entries(model.fields).filter(([, f]) => f.kind !== 'relation' && f.isUpdatedAt).map(([name]) => name)
+    updatedAtByModel.set(model, fields)
+  }
+  return fields
+}
+const updatedAtByModel = new WeakMap<ModelInfo, readonly string[]>()
 
 /**
  * Scalar fields whose values can appear in a conjunction: not Json or lists, and not
