@@ -115,11 +115,10 @@ function leaseOf(lease: LeaseRequest, conjKeys: readonly string[], stamps: reado
 
 /**
  * Connection failures in a row that open the circuit; how often a background PING probes
- * it while open (and how long a probe may take).
+ * it while open (with the command deadline).
  */
 const BREAKER_FAILURES = 3
 const BREAKER_PROBE_MS = 1_000
-const BREAKER_PROBE_TIMEOUT_MS = 2_000
 
 /**
  * A command refused because the connection came back and it is not yet known whether
@@ -326,14 +325,11 @@ export class CacheStore {
 
   private probeLater(): void {
     setTimeout(() => {
-      let timer: NodeJS.Timeout | undefined
-      const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('probe timed out')), BREAKER_PROBE_TIMEOUT_MS)))
-      Promise.race([this.redis.ping(), timeout])
-        .then(() => {
-          this.consecutiveFailures = 0
-          this.open = false
-        }, () => this.probeLater())
-        .finally(() => clearTimeout(timer))
+      // Not through call(), which refuses while the circuit is open.
+      this.deadlines.watch(this.redis.ping()).then(() => {
+        this.consecutiveFailures = 0
+        this.open = false
+      }, () => this.probeLater())
     }, BREAKER_PROBE_MS).unref()
   }
 
@@ -640,8 +636,7 @@ export class CacheStore {
 
   /** Voids every entry depending on these models (their model stamps go, and their registries). */
   async invalidateModels(models: Iterable<string>): Promise<void> {
-    const keys = [...new Set(models)].flatMap((m) => [`${this.prefix}m:${m}`, `${this.prefix}e:${m}`])
-    if (keys.length > 0) await this.call(() => this.redis.del(...keys))
+    await this.deleteKeys([...new Set(models)].flatMap((m) => [`${this.prefix}m:${m}`, `${this.prefix}e:${m}`]))
   }
 
   /** Deletes these keys (whole, prefix included). */
@@ -651,7 +646,7 @@ export class CacheStore {
 
   /** Voids every entry depending on these stamps (tags, see tagKeyOf): one key each. */
   async invalidateStamps(keys: readonly string[]): Promise<void> {
-    if (keys.length > 0) await this.call(() => this.redis.del(...keys.map((k) => `${this.prefix}c:${k}`)))
+    await this.deleteKeys(keys.map((k) => `${this.prefix}c:${k}`))
   }
 
   /** Deletes every key under this prefix; returns how many. */
