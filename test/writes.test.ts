@@ -135,6 +135,60 @@ describe('updates that change no field cached reads key on', () => {
   })
 })
 
+describe('updateManyAndReturn setting Booleans and enums, or fields no cached read keys on', () => {
+  it('reads nothing first (the SQL of plain Prisma) and drops what its rows matched before or after', async () => {
+    const x = await t.base.user.create({ data: { email: 'umr-x@w.io', posts: { create: [{ title: 'umr-1' }, { title: 'umr-2', published: true }] } } })
+    const flagged = (published: boolean) => () => t.prisma.post.findMany({ where: { authorId: x.id, published }, orderBy: { id: 'asc' } })
+    const bystander = () => t.prisma.post.findMany({ where: { authorId: b, published: false } })
+    expect((await flagged(false)()).map((p) => p.title)).toEqual(['umr-1'])
+    expect((await flagged(true)()).map((p) => p.title)).toEqual(['umr-2'])
+    await bystander()
+    const plain = await countSql(t, () => t.base.post.updateManyAndReturn({ where: { title: 'no-such-title' }, data: { published: true }, select: { id: true } }))
+    const fast = await countSql(t, () => t.prisma.post.updateManyAndReturn({ where: { authorId: x.id }, data: { published: true }, select: { title: true } }))
+    expect(fast.sql).toBe(plain.sql)
+    expect(fast.value.map((p) => p).sort((p, q) => p.title.localeCompare(q.title))).toEqual([{ title: 'umr-1' }, { title: 'umr-2' }]) // added fields stripped
+    // umr-1 left the published: false query (its prior value, which the write did not read).
+    expect(await flagged(false)()).toEqual([])
+    expect((await flagged(true)()).map((p) => p.title)).toEqual(['umr-1', 'umr-2'])
+    expect(await cached(bystander)).toBe(true)
+    // A counter and nothing keyed: the rows stay where they are, their entries go.
+    await t.prisma.post.updateManyAndReturn({ where: { authorId: x.id }, data: { views: { increment: 5 } } })
+    expect((await flagged(true)()).map((p) => p.views)).toEqual([5, 5])
+    expect(await cached(bystander)).toBe(true)
+    // A keyed field whose old values cannot be listed still reads them first.
+    const moving = await countSql(t, () => t.prisma.post.updateManyAndReturn({ where: { authorId: x.id }, data: { authorId: c }, select: { id: true } }))
+    expect(moving.sql).toBe(plain.sql + 1)
+    expect(await flagged(true)()).toEqual([])
+  })
+
+  it('an enum: the rows leave the query for their old value, which was not read', async () => {
+    const ids = await Promise.all(['umr-e1', 'umr-e2'].map(async (e) => (await t.base.user.create({ data: { email: `${e}@w.io` } })).id))
+    const withRole = (role: 'USER' | 'ADMIN') => () => t.prisma.user.findMany({ where: { id: { in: ids }, role }, select: { id: true } })
+    expect(await withRole('USER')()).toHaveLength(2)
+    expect(await withRole('ADMIN')()).toEqual([])
+    const plain = await countSql(t, () => t.base.user.updateManyAndReturn({ where: { id: -1 }, data: { role: 'ADMIN' } }))
+    const fast = await countSql(t, () => t.prisma.user.updateManyAndReturn({ where: { id: { in: ids } }, data: { role: 'ADMIN' } }))
+    expect(fast.sql).toBe(plain.sql)
+    expect(await withRole('USER')()).toEqual([])
+    expect(await withRole('ADMIN')()).toHaveLength(2)
+  })
+
+  it('a row a concurrent write moves into the where clause comes back with the rest, and goes', async () => {
+    const y = await t.base.user.create({ data: { email: 'umr-y@w.io', posts: { create: [{ title: 'umr-y1' }] } } })
+    const phantom = await t.base.post.create({ data: { title: 'umr-phantom', authorId: c } })
+    const unpublishedPhantom = () => t.prisma.post.findMany({ where: { title: 'umr-phantom', published: false } })
+    expect(await unpublishedPhantom()).toHaveLength(1)
+    const { client, paused, release } = pauseFirst(t, 'post', 'updateManyAndReturn', 'before')
+    const update = client.post.updateManyAndReturn({ where: { authorId: y.id }, data: { published: true } }).then((r) => r)
+    await paused
+    await t.prisma.post.update({ where: { id: phantom.id }, data: { authorId: y.id } }) // enters the where
+    expect(await unpublishedPhantom()).toHaveLength(1) // cached again, as it is before the update
+    release()
+    expect((await update).map((p) => p.title).sort()).toEqual(['umr-phantom', 'umr-y1'])
+    expect(await unpublishedPhantom()).toEqual([])
+  })
+})
+
 describe('schemes known locally', () => {
   it('a write asks Redis for the schemes once, then only invalidates; a scheme new to it makes that write model-wide', async () => {
     // A Redis of this test's own, so that its command counts are this test's alone.

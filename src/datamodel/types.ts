@@ -19,6 +19,8 @@ export interface ScalarFieldInfo {
   readonly hasDefault: boolean
   /** Native database type (`Uuid`, `Decimal`, ...) when the schema names one. */
   readonly nativeType?: string | null
+  /** An enum field's values (absent from a datamodel written by an older generator). */
+  readonly values?: readonly string[]
 }
 
 export interface RelationFieldInfo {

@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import generatorHelper from '@prisma/generator-helper'
-import { datamodelFromDmmf, renderDatamodelModule, type DmmfModel } from './fromDmmf.js'
+import { datamodelFromDmmf, renderDatamodelModule, type DmmfEnum, type DmmfModel } from './fromDmmf.js'
 
 generatorHelper.generatorHandler({
   onManifest: () => ({ prettyName: 'prisma-cacheops datamodel', defaultOutput: './generated/cacheops' }),
@@ -9,7 +9,8 @@ generatorHelper.generatorHandler({
     const output = options.generator.output?.value
     if (!output) throw new Error('prisma-cacheops-generator: no output directory')
     const provider = options.datasources[0]?.activeProvider ?? options.datasources[0]?.provider ?? 'postgresql'
-    const dm = datamodelFromDmmf(options.dmmf.datamodel.models as unknown as DmmfModel[], provider)
+    const { models, enums } = options.dmmf.datamodel
+    const dm = datamodelFromDmmf(models as unknown as DmmfModel[], provider, enums as unknown as DmmfEnum[])
     await mkdir(output, { recursive: true })
     await writeFile(path.join(output, 'index.ts'), renderDatamodelModule(dm, prismaImportFor(options.otherGenerators, output)))
   },

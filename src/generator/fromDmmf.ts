@@ -25,6 +25,10 @@ export interface DmmfField {
   relationOnUpdate?: string | null
   nativeType?: readonly [string, readonly string[]] | null
 }
+export interface DmmfEnum {
+  name: string
+  values: readonly { name: string }[]
+}
 export interface DmmfModel {
   name: string
   dbName?: string | null
@@ -39,8 +43,9 @@ export interface DmmfModel {
  * here: onDelete SetNull for an optional relation, Restrict for a required one,
  * onUpdate Cascade.
  */
-export function datamodelFromDmmf(models: readonly DmmfModel[], provider: string): CacheopsDatamodel {
+export function datamodelFromDmmf(models: readonly DmmfModel[], provider: string, enums: readonly DmmfEnum[] = []): CacheopsDatamodel {
   const out: Record<string, ModelInfo> = {}
+  const enumValues = new Map(enums.map((e) => [e.name, e.values.map((v) => v.name)]))
   const m2m: ImplicitManyToMany[] = []
   for (const model of models) {
     const fields: Record<string, FieldInfo> = {}
@@ -78,6 +83,8 @@ export function datamodelFromDmmf(models: readonly DmmfModel[], provider: string
           isUpdatedAt: f.isUpdatedAt ?? false,
           hasDefault: f.hasDefaultValue,
           nativeType: f.nativeType?.[0] ?? null,
+          // Client-side names (not @map's database ones): what queries and results carry.
+          ...(f.kind === 'enum' && enumValues.has(f.type) ? { values: enumValues.get(f.type) } : {}),
         }
       }
     }

@@ -274,6 +274,58 @@ export function updateChangesConjFields(model: ModelInfo, changedFields: readonl
   })
 }
 
+/** More prior images of each returned row than this, and a mass update reads its pre-images instead. */
+export const MAX_PRIOR_VARIANTS = 16
+
+/**
+ * For a mass update whose rows come back from the write itself (`updateManyAndReturn`):
+ * every value each keyed field its data sets may have held before, as canonical values —
+ * the two of a Boolean, the values of an enum, and null where the field is optional. Its
+ * other fields are as returned (the data left them alone), so these give every row's
+ * prior images without reading them first. Fields no scheme keys on may change in any way
+ * (`increment`, ...). Null when some keyed field's prior value cannot be listed (an Int, a
+ * String, an enum of a datamodel generated without its values), or when the data is not
+ * plain scalar fields: then the write needs its pre-images read.
+ */
+export function priorValuesOf(model: ModelInfo, data: unknown, schemes: readonly string[]): ReadonlyMap<string, readonly string[]> | null {
+  if (!isObject(data)) return null
+  const keyed = schemeFieldsOf(model, schemes)
+  const prior = new Map<string, readonly string[]>()
+  let variants = 1
+  for (const [name, value] of Object.entries(data)) {
+    if (value === undefined) continue
+    const f = model.fields[name]
+    if (!f || f.kind === 'relation') return null
+    if (!keyed.includes(name)) continue
+    const listed = f.kind === 'enum' ? f.values : f.type === 'Boolean' ? [true, false] : undefined
+    if (listed === undefined) return null
+    const domain: string[] = []
+    for (const v of f.isRequired ? listed : [...listed, null]) {
+      const encoded = encodeConjValue(f, v)
+      if (encoded === undefined) return null
+      domain.push(encoded)
+    }
+    variants *= domain.length
+    if (variants > MAX_PRIOR_VARIANTS) return null
+    prior.set(name, domain)
+  }
+  return prior
+}
+
+/** Each row under every combination of the prior values (priorValuesOf): its own values among them. */
+export function withPriorValues(rows: readonly RowValues[], prior: ReadonlyMap<string, readonly string[]>): RowValues[] {
+  let out: RowValues[] = [...rows]
+  for (const [name, domain] of prior) {
+    const next: RowValues[] = []
+    for (const row of out) {
+      const rest = row.filter(([f]) => f !== name)
+      for (const v of domain) next.push([...rest, [name, v]])
+    }
+    out = next
+  }
+  return out
+}
+
 /**
  * A where clause finding the rows `data` created, by the first unique key (id, single or
  * compound unique) every row provides; null when there is none.

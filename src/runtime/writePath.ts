@@ -2,7 +2,7 @@ import type { ModelInfo, RelationFieldInfo } from '../datamodel/types.js'
 import { modelsChangedByDelete, modelsChangedByKeyUpdate, modelsTouchedByNestedWrite } from '../invalidation/cascades.js'
 import { MAX_NESTED_ROWS, planNestedWrite, rowsOfNestedRead, type NestedWritePlan } from '../invalidation/nested.js'
 import { modelsWrittenBySql } from '../invalidation/rawSql.js'
-import { changedFieldsOf, compareAndSetWhere, createOnlyWhere, planWrite, preImageFields, readBackWhere, rowValuesOf, updateChangesConjFields, updateTransformOf, withConjFieldsSelected } from '../invalidation/writes.js'
+import { changedFieldsOf, compareAndSetWhere, createOnlyWhere, planWrite, preImageFields, priorValuesOf, readBackWhere, rowValuesOf, updateChangesConjFields, updateTransformOf, withConjFieldsSelected, withPriorValues } from '../invalidation/writes.js'
 import type { Invalidation, TxScope } from '../prisma/transactions.js'
 import { transformOf, type RowValues, type UpdateTransform } from '../redis/store.js'
 import { encodeConjValue } from '../query/values.js'
@@ -98,6 +98,10 @@ export async function invalidatingWrite(core: CacheopsRuntime, c: WriteCall): Pr
   const project = (r: unknown) => {
     if (createdRelations && r && typeof r === 'object') for (const key of Object.keys(createdRelations)) delete (r as Record<string, unknown>)[key]
     return selected.project(r)
+  }
+  if (c.operation === 'updateManyAndReturn' && !c.scope && c.dataPath.length === 0 && !core.hasBoundTags(c.model)) {
+    const returned = await returningMassUpdate(core, c, info, args, [...modelWide])
+    if (returned) return project(returned.result)
   }
   let before: Record<string, unknown>[] = []
   let result: unknown
@@ -216,6 +220,31 @@ export async function invalidatingWrite(core: CacheopsRuntime, c: WriteCall): Pr
     if (rekey) await finishRelated(core, c, rekey.related, false)
   }
   return project(result)
+}
+
+/**
+ * `updateManyAndReturn` whose data leaves every keyed field alone or sets it to one of a
+ * few values (Boolean, enum): its rows come back from the write, each keyed field at its
+ * new value and the rest as they were, so their prior images are those rows with each such
+ * field at every value it may have held (priorValuesOf). No pre-read, no guard, no update
+ * transform: a row that entered the where clause meanwhile is returned like any other.
+ * Undefined when the data needs the general path (the write has not run then).
+ */
+async function returningMassUpdate(core: CacheopsRuntime, c: WriteCall, info: ModelInfo, args: Record<string, unknown>, modelWide: string[]): Promise<{ result: unknown } | undefined> {
+  const seenSchemes = await core.beginWrite(c.model, false)
+  const prior = seenSchemes && priorValuesOf(info, c.args.data, seenSchemes)
+  if (!seenSchemes || !prior) return undefined
+  const result = await c.query(args)
+  const rows = (Array.isArray(result) ? result : []).map((row: Record<string, unknown>) => rowValuesOf(info, row, seenSchemes))
+  await core.invalidate({
+    model: c.model,
+    rows: withPriorValues(rows, prior),
+    modelWide,
+    cause: `${c.model}.${c.operation}`,
+    seenSchemes,
+    changedFields: changedFieldsOf(info, c.operation, c.args),
+  })
+  return { result }
 }
 
 /**

@@ -389,6 +389,18 @@ export const WRITE_OPS: readonly WriteOp[] = [
     },
   },
   {
+    // Data that leaves keyed fields alone or sets Booleans and enums: the rows come back
+    // from the write and stand for their prior images with each such field at every value.
+    name: 'post/user.updateManyAndReturn of flags and counters',
+    weight: 1,
+    run: async (db, r) => {
+      const pick = r.int(3)
+      if (pick === 0) await db.post.updateManyAndReturn({ where: { authorId: r.pick(USERS), id: { notIn: HOT_POSTS } }, data: { published: r.chance(0.5) }, select: { id: true } })
+      else if (pick === 1) await db.post.updateManyAndReturn({ where: { categoryId: r.pick(CATEGORIES) }, data: { views: { increment: 1 }, ...(r.chance(0.5) ? { published: r.chance(0.5) } : {}) } })
+      else await db.user.updateManyAndReturn({ where: { id: { in: r.sample(USERS, r.range(1, 3)) } }, data: { role: r.pick(ROLES) }, select: { email: true } })
+    },
+  },
+  {
     // A mass delete with cascades (Post → Comment, Profile, Membership); then back.
     name: 'user.deleteMany (cascade) + recreate',
     weight: 1,
