@@ -213,6 +213,13 @@ await recordPair(['updateManyPlain', 'updateManyCached', 'updateManyBound'], ['u
   (i) => prisma.post.updateMany({ where: { authorId: userIds[300 + (i % 200)]! }, data: { published: i % 2 === 0 } }),
   (i) => writeBound.post.updateMany({ where: { authorId: userIds[500 + (i % 200)]! }, data: { published: i % 2 === 0 } }),
 ])
+// The same rows returned: its Boolean's old values are listed, not read (design.md).
+const returnSelect = { id: true } as const
+await recordPair(['updateManyReturnPlain', 'updateManyReturnCached', 'updateManyReturnBound'], ['updateManyAndReturn (10 rows), plain Prisma', 'updateManyAndReturn (10 rows), with invalidation', writeBoundName], manyN, [
+  (i) => base.post.updateManyAndReturn({ where: { authorId: userIds[700 + (i % 100)]! }, data: { published: i % 2 === 0 }, select: returnSelect }),
+  (i) => prisma.post.updateManyAndReturn({ where: { authorId: userIds[800 + (i % 100)]! }, data: { published: i % 2 === 0 }, select: returnSelect }),
+  (i) => writeBound.post.updateManyAndReturn({ where: { authorId: userIds[900 + (i % 100)]! }, data: { published: i % 2 === 0 }, select: returnSelect }),
+])
 let email = 0
 const nested = (c: typeof prisma | typeof base | typeof writeBound) => c.user.create({ data: { email: `nested${email++}@bench.io`, posts: { create: [{ title: 'a' }, { title: 'b' }] } } })
 await recordPair(['nestedPlain', 'nestedCached', 'nestedBound'], ['nested create (user + 2 posts), plain Prisma', 'nested create (user + 2 posts), with invalidation', writeBoundName], manyN, [
@@ -336,6 +343,7 @@ const ratios: { measure: string; value: number; bound?: number; target: string; 
   ...reads.map((s) => ({ measure: `cold / plain Prisma, ${s.label}`, value: r(`${s.key}Cold`) / r(`${s.key}ColdPlain`), bound: r(`${s.key}ColdBound`) / r(`${s.key}ColdPlain`), target: '≤ 1.15', ok: (v: number) => v <= 1.15 })),
   { measure: 'update with invalidation / plain update', value: r('updateCached') / r('updatePlain'), bound: r('updateBound') / r('updatePlain'), target: '≤ 1.3', ok: (v: number) => v <= 1.3 },
   { measure: 'updateMany with invalidation / plain', value: r('updateManyCached') / r('updateManyPlain'), bound: r('updateManyBound') / r('updateManyPlain'), target: '≤ 1.3', ok: (v: number) => v <= 1.3 },
+  { measure: 'updateManyAndReturn (a Boolean) with invalidation / plain', value: r('updateManyReturnCached') / r('updateManyReturnPlain'), bound: r('updateManyReturnBound') / r('updateManyReturnPlain'), target: '(context)', ok: () => true },
   { measure: 'nested create with invalidation / plain', value: r('nestedCached') / r('nestedPlain'), bound: r('nestedBound') / r('nestedPlain'), target: '≤ 1.3', ok: (v: number) => v <= 1.3 },
   {
     measure: `DB queries, granular / table-level, 80/20 Zipf, ${mixWorkers} workers`,
@@ -395,6 +403,7 @@ const groups: ChartGroup[] = [
   })),
   { label: 'update by id', bars: [{ variant: 'plain Prisma', valueUs: r('updatePlain') }, { variant: 'with invalidation', valueUs: r('updateCached') }] },
   { label: 'updateMany', bars: [{ variant: 'plain Prisma', valueUs: r('updateManyPlain') }, { variant: 'with invalidation', valueUs: r('updateManyCached') }] },
+  { label: 'updateManyAndReturn', bars: [{ variant: 'plain Prisma', valueUs: r('updateManyReturnPlain') }, { variant: 'with invalidation', valueUs: r('updateManyReturnCached') }] },
   { label: 'nested create', bars: [{ variant: 'plain Prisma', valueUs: r('nestedPlain') }, { variant: 'with invalidation', valueUs: r('nestedCached') }] },
 ]
 writeFileSync(

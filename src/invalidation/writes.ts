@@ -178,14 +178,13 @@ const schemeFieldsMemo = new WeakMap<readonly string[], Map<ModelInfo, readonly 
 const preImageFieldsMemo = new WeakMap<readonly string[], Map<ModelInfo, readonly string[]>>()
 
 /**
- * Makes a write return every conjunction field, whatever the caller selected, and gives
- * back a function that removes what the caller did not ask for.
+ * Makes a write return every conjunction field (or the `needed` ones), whatever the caller
+ * selected, and gives back a function that removes what the caller did not ask for.
  */
-export function withConjFieldsSelected(model: ModelInfo, args: Record<string, unknown>): {
+export function withConjFieldsSelected(model: ModelInfo, args: Record<string, unknown>, needed: readonly string[] = conjFieldsOf(model)): {
   args: Record<string, unknown>
   project: (result: unknown) => unknown
 } {
-  const needed = conjFieldsOf(model)
   const added: string[] = []
   let next = args
   if (isObject(args.select)) {

@@ -100,8 +100,8 @@ export async function invalidatingWrite(core: CacheopsRuntime, c: WriteCall): Pr
     return selected.project(r)
   }
   if (c.operation === 'updateManyAndReturn' && !c.scope && c.dataPath.length === 0 && !core.hasBoundTags(c.model)) {
-    const returned = await returningMassUpdate(core, c, info, args, [...modelWide])
-    if (returned) return project(returned.result)
+    const returned = await returningMassUpdate(core, c, info, [...modelWide])
+    if (returned) return returned.result
   }
   let before: Record<string, unknown>[] = []
   let result: unknown
@@ -230,11 +230,14 @@ export async function invalidatingWrite(core: CacheopsRuntime, c: WriteCall): Pr
  * transform: a row that entered the where clause meanwhile is returned like any other.
  * Undefined when the data needs the general path (the write has not run then).
  */
-async function returningMassUpdate(core: CacheopsRuntime, c: WriteCall, info: ModelInfo, args: Record<string, unknown>, modelWide: string[]): Promise<{ result: unknown } | undefined> {
+async function returningMassUpdate(core: CacheopsRuntime, c: WriteCall, info: ModelInfo, modelWide: string[]): Promise<{ result: unknown } | undefined> {
   const seenSchemes = await core.beginWrite(c.model, false)
   const prior = seenSchemes && priorValuesOf(info, c.args.data, seenSchemes)
   if (!seenSchemes || !prior) return undefined
-  const result = await c.query(args)
+  // Only the schemes' fields are added to the caller's select: Prisma's cost per returned
+  // value adds up over many rows. (A scheme registered meanwhile makes the model whole.)
+  const selected = withConjFieldsSelected(info, c.args, preImageFields(info, seenSchemes))
+  const result = await c.query(selected.args)
   const rows = (Array.isArray(result) ? result : []).map((row: Record<string, unknown>) => rowValuesOf(info, row, seenSchemes))
   await core.invalidate({
     model: c.model,
@@ -244,7 +247,7 @@ async function returningMassUpdate(core: CacheopsRuntime, c: WriteCall, info: Mo
     seenSchemes,
     changedFields: changedFieldsOf(info, c.operation, c.args),
   })
-  return { result }
+  return { result: selected.project(result) }
 }
 
 /**
