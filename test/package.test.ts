@@ -41,5 +41,7 @@ describe('npm package', () => {
     const generated = readFileSync(path.join(tmp, 'out', 'index.ts'), 'utf8')
     expect(generated).toContain('export const datamodel')
     expect(generated).toContain('"authorId_title"')
+    // Enum values, which let updateManyAndReturn list an enum field's old values.
+    expect(generated).toMatch(/"values": \[\s*"USER",\s*"ADMIN"\s*\]/)
   }, 120_000)
 })
