@@ -173,6 +173,18 @@ describe('updateManyAndReturn setting Booleans and enums, or fields no cached re
     expect(await withRole('ADMIN')()).toHaveLength(2)
   })
 
+  it('more than 10,000 row images (rows times listed values) invalidate the model whole instead', async () => {
+    const z = await t.base.user.create({ data: { email: 'umr-z@w.io' } })
+    await t.base.post.createMany({ data: Array.from({ length: 5_001 }, (_, i) => ({ title: `umr-z${i}`, authorId: z.id })) })
+    const bystander = () => t.prisma.post.findMany({ where: { authorId: b, published: false } })
+    await bystander()
+    await t.prisma.post.updateManyAndReturn({ where: { authorId: z.id, title: { not: 'umr-z0' } }, data: { published: true }, select: { id: true } }) // 5,000 rows: 10,000 images
+    expect(await cached(bystander)).toBe(true)
+    await t.prisma.post.updateManyAndReturn({ where: { authorId: z.id }, data: { published: false }, select: { id: true } }) // 5,001 rows
+    expect(await cached(bystander)).toBe(false)
+    await t.base.post.deleteMany({ where: { authorId: z.id } })
+  })
+
   it('a row a concurrent write moves into the where clause comes back with the rest, and goes', async () => {
     const y = await t.base.user.create({ data: { email: 'umr-y@w.io', posts: { create: [{ title: 'umr-y1' }] } } })
     const phantom = await t.base.post.create({ data: { title: 'umr-phantom', authorId: c } })

@@ -30,6 +30,12 @@ export interface WriteCall {
 /** createMany of more rows than this invalidates the model whole instead of reading them back. */
 const MAX_READ_BACK_ROWS = 1000
 
+/**
+ * A mass update returning more row images than this (rows times listed prior values)
+ * invalidates its model whole: one stamp instead of a script call with every row.
+ */
+const MAX_RETURNED_IMAGES = 10_000
+
 /** Compare-and-set retries of one write before falling back to model-wide invalidation. */
 const MAX_CAS_ATTEMPTS = 4
 
@@ -239,10 +245,12 @@ async function returningMassUpdate(core: CacheopsRuntime, c: WriteCall, info: Mo
   const selected = withConjFieldsSelected(info, c.args, preImageFields(info, seenSchemes))
   const result = await c.query(selected.args)
   const rows = (Array.isArray(result) ? result : []).map((row: Record<string, unknown>) => rowValuesOf(info, row, seenSchemes))
+  const images = withPriorValues(rows, prior)
+  const whole = images.length > MAX_RETURNED_IMAGES
   await core.invalidate({
     model: c.model,
-    rows: withPriorValues(rows, prior),
-    modelWide,
+    rows: whole ? [] : images,
+    modelWide: whole ? [...modelWide, c.model] : modelWide,
     cause: `${c.model}.${c.operation}`,
     seenSchemes,
     changedFields: changedFieldsOf(info, c.operation, c.args),
