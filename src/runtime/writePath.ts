@@ -99,15 +99,15 @@ export async function invalidatingWrite(core: CacheopsRuntime, c: WriteCall): Pr
   // when the data is not plain values (then, like any mass write in a transaction, whole).
   const transform = plan.updateData === undefined ? undefined : updateTransform(info, plan.updateData)
 
+  if (c.operation === 'updateManyAndReturn' && !c.scope && c.dataPath.length === 0 && !core.hasBoundTags(c.model)) {
+    const returned = await returningMassUpdate(core, c, info, [...modelWide])
+    if (returned) return returned.result
+  }
   const selected = plan.resultIsImage ? withConjFieldsSelected(info, c.args) : { args: c.args, project: (r: unknown) => r }
   const args = createdRelations ? { ...selected.args, include: createdRelations } : selected.args
   const project = (r: unknown) => {
     if (createdRelations && r && typeof r === 'object') for (const key of Object.keys(createdRelations)) delete (r as Record<string, unknown>)[key]
     return selected.project(r)
-  }
-  if (c.operation === 'updateManyAndReturn' && !c.scope && c.dataPath.length === 0 && !core.hasBoundTags(c.model)) {
-    const returned = await returningMassUpdate(core, c, info, [...modelWide])
-    if (returned) return returned.result
   }
   let before: Record<string, unknown>[] = []
   let result: unknown
