@@ -3,7 +3,7 @@
 import fc from 'fast-check'
 import { afterAll, describe, expect, it } from 'vitest'
 import { conjKeysOfRows, rowsUnderTransforms } from '../src/invalidation/conjKeys.ts'
-import { CacheStore, transformOf, type RowValues } from '../src/redis/store.ts'
+import { CacheStore, transformOf, type LeaseRequest, type RowValues } from '../src/redis/store.ts'
 import { deleteKeys, newPrefix, rawRedis, recordScripts } from './helpers.ts'
 
 const redis = rawRedis()
@@ -44,13 +44,18 @@ const scheme = fc.subarray(FIELDS).map((fs) => fs.join(','))
 const scoped = fc.tuple(scheme, fc.subarray(FIELDS, { minLength: 1 })).map(([s, r]) => `${s}~${r.join(',')}`)
 const row = fc.subarray(FIELDS).chain((fs) => fc.tuple(...fs.map((f) => fc.constantFrom('1', '2').map((v) => [f, v] as const)))).map((r) => r as RowValues)
 
+const SEEDED = 'seed 0'
+
 describe('delete_conj_keys.lua against invalidate_rows.lua (real Redis)', () => {
-  /** Every key any row could fall under, under a fresh prefix with the schemes registered. */
+  /**
+   * Every key any row could fall under, under a fresh prefix with the schemes registered
+   * (registry version SEEDED).
+   */
   async function seeded(schemes: readonly string[]): Promise<{ store: CacheStore; prefix: string; all: string[] }> {
     const prefix = newPrefix()
     prefixes.push(prefix)
     const all = conjKeysOfRows('M', schemes, [[['a', '1'], ['b', '1'], ['c', '1']], [['a', '2'], ['b', '2'], ['c', '2']], [['a', '1'], ['b', '2'], ['c', '1']], [['a', '2'], ['b', '1'], ['c', '2']], [['a', '1'], ['b', '1'], ['c', '2']], [['a', '2'], ['b', '2'], ['c', '1']], [['a', '1'], ['b', '2'], ['c', '2']], [['a', '2'], ['b', '1'], ['c', '1']]], undefined)!
-    const pipe = redis.pipeline().set(`${prefix}m:M`, 'stamp').hset(`${prefix}e:M`, '_', '1', ...schemes.flatMap((s) => [`s:${s}`, '1']))
+    const pipe = redis.pipeline().set(`${prefix}m:M`, 'stamp').hset(`${prefix}e:M`, '_', SEEDED, ...schemes.flatMap((s) => [`s:${s}`, '1']))
     for (const k of all) pipe.set(`${prefix}c:${k}`, 'stamp')
     await pipe.exec()
     return { store: new CacheStore(storeRedis, prefix), prefix, all }
@@ -63,6 +68,7 @@ describe('delete_conj_keys.lua against invalidate_rows.lua (real Redis)', () => 
         const changedFields = changed ?? undefined
         const full = await seeded(schemes)
         const direct = await seeded(schemes)
+        const versioned = await seeded(schemes)
         const fullReply = (await full.store.invalidateRows('M', rows, { seenSchemes: schemes, changedFields })).deleted
         const keys = conjKeysOfRows('M', schemes, rows, changedFields)
         ran.length = 0
@@ -70,6 +76,12 @@ describe('delete_conj_keys.lua against invalidate_rows.lua (real Redis)', () => 
         expect(directReply).toBe(fullReply)
         expect(ran).toEqual(keys === null ? ['invalidateRows'] : ['deleteConjKeys'])
         expect(await remaining(direct.prefix, direct.all)).toEqual(await remaining(full.prefix, full.all))
+        // Knowing the registry version: the same keys, with no script at all.
+        ran.length = 0
+        const versionedReply = (await versioned.store.invalidateRows('M', rows, { seenSchemes: schemes, changedFields, conjKeys: keys ?? undefined, transforms: [], version: SEEDED })).deleted
+        expect(versionedReply).toBe(fullReply)
+        expect(ran).toEqual(keys === null ? ['invalidateRows'] : [])
+        expect(await remaining(versioned.prefix, versioned.all)).toEqual(await remaining(full.prefix, full.all))
         // A row lacking a scheme's field: the model went whole in both.
         if (keys === null) expect(fullReply).toBe(-1)
       }),
@@ -88,14 +100,14 @@ describe('delete_conj_keys.lua against invalidate_rows.lua (real Redis)', () => 
     // The registry was dropped and rebuilt with fewer schemes: the keys go all the same,
     // and the caller learns that its copy of the schemes is out of date.
     const fewer = await seeded(['a'])
-    expect(await fewer.store.invalidateRows('M', rows, { seenSchemes: ['a', 'b'], conjKeys: conjKeysOfRows('M', ['a', 'b'], rows, undefined)!, transforms: [] })).toEqual({ deleted: 1, schemesDiffer: true, registered: ['a'] })
+    expect(await fewer.store.invalidateRows('M', rows, { seenSchemes: ['a', 'b'], conjKeys: conjKeysOfRows('M', ['a', 'b'], rows, undefined)!, transforms: [] })).toEqual({ deleted: 1, schemesDiffer: true, registered: ['a'], version: SEEDED })
     expect(await remaining(fewer.prefix, fewer.all)).not.toContain('M:a=1')
     // An updateMany's transform (b = 2) is active: the row's transformed image goes too.
     const transformed = await seeded(['b'])
     await redis.hset(`${transformed.prefix}u:M`, 'b\t2', `1\t${Date.now() + 60_000}`)
     ran.length = 0
     expect(transformed.store.transformsToApply('M')).toEqual([])
-    expect(await transformed.store.invalidateRows('M', rows, { seenSchemes: ['b'], conjKeys: ['M:b=1'], transforms: [] })).toEqual({ deleted: 2, schemesDiffer: false, registered: ['b'] })
+    expect(await transformed.store.invalidateRows('M', rows, { seenSchemes: ['b'], conjKeys: ['M:b=1'], transforms: [] })).toEqual({ deleted: 2, schemesDiffer: false, registered: ['b'], version: undefined }) // a transform is active
     expect(await remaining(transformed.prefix, transformed.all)).toEqual([])
     expect(ran).toEqual(['deleteConjKeys', 'invalidateRows'])
     // updateManys tend to recur: the model's next writes apply the transform themselves.
@@ -104,25 +116,29 @@ describe('delete_conj_keys.lua against invalidate_rows.lua (real Redis)', () => 
     const keys = conjKeysOfRows('M', ['b'], rowsUnderTransforms(rows, ['b\t2']), undefined)!
     expect(keys).toEqual(['M:b=1', 'M:b=2'])
     ran.length = 0
-    expect(await transformed.store.invalidateRows('M', rows, { seenSchemes: ['b'], conjKeys: keys, transforms: ['b\t2'] })).toEqual({ deleted: 1, schemesDiffer: false })
+    expect(await transformed.store.invalidateRows('M', rows, { seenSchemes: ['b'], conjKeys: keys, transforms: ['b\t2'] })).toEqual({ deleted: 1, schemesDiffer: false, version: undefined })
     expect(ran).toEqual(['deleteConjKeys'])
     expect(await redis.exists(`${transformed.prefix}c:M:b=2`)).toBe(0)
     // Other models are not affected.
     expect(transformed.store.transformsToApply('N')).toEqual([])
   })
 
-  it('a registry gone (evicted) takes the model stamp with it, in either script', async () => {
+  it('a registry gone (evicted) takes the model stamp with it, in either script, or with no script for a writer that saw none', async () => {
     const rows: RowValues[] = [[['a', '1'], ['b', '1']]]
     const direct = await seeded(['a'])
     const full = await seeded(['a'])
-    for (const s of [direct, full]) await redis.del(`${s.prefix}e:M`)
+    const versioned = await seeded(['a'])
+    for (const s of [direct, full, versioned]) await redis.del(`${s.prefix}e:M`)
     ran.length = 0
-    expect(await direct.store.invalidateRows('M', rows, { seenSchemes: [], conjKeys: [], transforms: [] })).toEqual({ deleted: 0, schemesDiffer: false })
+    expect(await direct.store.invalidateRows('M', rows, { seenSchemes: [], conjKeys: [], transforms: [] })).toEqual({ deleted: 0, schemesDiffer: false, version: null })
     expect(await full.store.invalidateRows('M', rows, { seenSchemes: [] })).toEqual({ deleted: -1, schemesDiffer: true })
     expect(ran).toEqual(['deleteConjKeys', 'invalidateRows'])
-    for (const s of [direct, full]) expect(await redis.exists(`${s.prefix}m:M`)).toBe(0)
+    ran.length = 0
+    expect(await versioned.store.invalidateRows('M', rows, { seenSchemes: [], conjKeys: [], transforms: [], version: null })).toEqual({ deleted: 1, schemesDiffer: false, version: null })
+    expect(ran).toEqual([])
+    for (const s of [direct, full, versioned]) expect(await redis.exists(`${s.prefix}m:M`)).toBe(0)
     // Never made (no model stamp either): nothing is cached, nothing goes whole.
-    expect(await full.store.invalidateRows('M', rows, { seenSchemes: [] })).toEqual({ deleted: 0, schemesDiffer: false, registered: [] })
+    expect(await full.store.invalidateRows('M', rows, { seenSchemes: [] })).toEqual({ deleted: 0, schemesDiffer: false, registered: [], version: null })
   })
 
   // An updateMany's end: its rows with every transform active at its start applied, its
@@ -174,5 +190,74 @@ describe('delete_conj_keys.lua against invalidate_rows.lua (real Redis)', () => 
     expect(reply.deleted).toBe(4)
     expect(await remaining(s.prefix, s.all)).not.toContain('M:b=2')
     expect(await transformState(s.prefix)).toEqual({ w: '1', u: { [own]: '1', [late]: '1' } })
+  })
+})
+
+describe('registry versions (real Redis)', () => {
+  const rows: RowValues[] = [[['a', '1'], ['b', '1']]]
+  const lease = (schemes: string[]): LeaseRequest => ({ models: [{ name: 'M', schemes }], conjKeys: [], checkOnlyKeys: [] })
+  const versionOf = (prefix: string) => redis.hget(`${prefix}e:M`, '_')
+  const fresh = () => {
+    const prefix = newPrefix()
+    prefixes.push(prefix)
+    return { prefix, store: new CacheStore(storeRedis, prefix) }
+  }
+
+  it('a registry is made with a version of its own, which every scheme it gains changes', async () => {
+    const { prefix, store } = fresh()
+    expect((await store.beginWrite('M', false)).version).toBeNull() // no registry
+    await store.readOrLease(`${prefix}r:1`, lease(['a']), 'tok-1', 60)
+    const first = await versionOf(prefix)
+    expect(first).toMatch(/^tok-1@\d+\.\d+ 0$/)
+    expect((await store.beginWrite('M', false)).version).toBe(first)
+    await store.readOrLease(`${prefix}r:2`, lease(['a']), 'tok-2', 60) // nothing new
+    expect(await versionOf(prefix)).toBe(first)
+    await store.readOrLease(`${prefix}r:3`, lease(['a', 'b']), 'tok-3', 60)
+    const second = await versionOf(prefix)
+    expect(second).toBe(first!.replace(/ 0$/, ' 1'))
+    // Dropped, and made again by the same token: another version all the same.
+    await redis.del(`${prefix}e:M`)
+    await new Promise((r) => setTimeout(r, 2))
+    await store.readOrLease(`${prefix}r:4`, lease(['a']), 'tok-1', 60)
+    expect([first, second]).not.toContain(await versionOf(prefix))
+  })
+
+  it('a write keyed by the schemes of an older version goes to the full script', async () => {
+    const { prefix, store } = fresh()
+    await store.readOrLease(`${prefix}r:1`, lease(['a']), 'tok-1', 60)
+    const version = (await store.beginWrite('M', false)).version
+    const keys = conjKeysOfRows('M', ['a'], rows, undefined)!
+    ran.length = 0
+    expect(await store.invalidateRows('M', rows, { seenSchemes: ['a'], conjKeys: keys, transforms: [], version })).toEqual({ deleted: 0, schemesDiffer: false, version })
+    expect(ran).toEqual([])
+    // Another process's read registers a scheme (b): the same write must not pass.
+    await new CacheStore(redis, prefix).readOrLease(`${prefix}r:2`, lease(['b']), 'tok-2', 60)
+    ran.length = 0
+    expect(await store.invalidateRows('M', rows, { seenSchemes: ['a'], conjKeys: keys, transforms: [], version })).toEqual({ deleted: -1, schemesDiffer: true })
+    expect(ran).toEqual(['invalidateRows'])
+  })
+
+  it("an updateMany's transform new to the model is a new version: a write that saw none applies it through the full script", async () => {
+    const { prefix, store } = fresh()
+    await store.readOrLease(`${prefix}r:1`, lease(['b']), 'tok-1', 60)
+    const version = (await store.beginWrite('M', false)).version
+    await redis.set(`${prefix}c:M:b=2`, 'stamp')
+    const begun = await new CacheStore(redis, prefix).beginWrite('M', true, transformOf([['b', '2']]))
+    expect(begun.version).toBeUndefined() // a transform is active: none to rely on
+    ran.length = 0
+    const reply = await store.invalidateRows('M', rows, { seenSchemes: ['b'], conjKeys: conjKeysOfRows('M', ['b'], rows, undefined)!, transforms: [], version })
+    expect(ran).toEqual(['invalidateRows'])
+    expect(reply.version).toBeUndefined()
+    // The row as the running updateMany makes it (b = 2) went too.
+    expect(await redis.exists(`${prefix}c:M:b=2`)).toBe(0)
+  })
+
+  it('a marker of the earlier layout gives writers no version, and the first scheme it gains a new one', async () => {
+    const { prefix, store } = fresh()
+    await redis.hset(`${prefix}e:M`, '_', '1', 's:a', '1')
+    expect((await store.beginWrite('M', false)).version).toBeUndefined()
+    expect((await store.invalidateRows('M', rows, { seenSchemes: ['a'] })).version).toBeUndefined()
+    await store.readOrLease(`${prefix}r:1`, lease(['b']), 'tok-9', 60)
+    expect(await versionOf(prefix)).toMatch(/^tok-9@\d+\.\d+ 0$/)
   })
 })

@@ -78,6 +78,23 @@ export function recordScripts(redis: Redis): string[] {
   return ran
 }
 
+/**
+ * Makes `redis` record every command it sends, by name: a script by its name
+ * (`deleteConjKeys`, ...), any other command lower-case (`del`, `hget`, ...). The commands
+ * still run. Returns the list it appends to.
+ */
+export function recordCommands(redis: Redis): string[] {
+  const sent: string[] = []
+  const conn = redis as unknown as { sendCommand: (command: { name: string; args: unknown[] }, ...rest: unknown[]) => unknown }
+  const send = conn.sendCommand.bind(redis)
+  conn.sendCommand = (command, ...rest) => {
+    const sha = command.name === 'evalsha' ? String(command.args[0]) : undefined
+    sent.push(sha === undefined ? command.name : (Object.entries(scripts).find(([, s]) => s.sha === sha)?.[0] ?? sha))
+    return send(command, ...rest)
+  }
+  return sent
+}
+
 /** A plain Redis connection for inspecting keys. */
 export function rawRedis(): Redis {
   return new Redis(REDIS_URL)

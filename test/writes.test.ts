@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { Redis } from 'ioredis'
-import { countSql, freshDatabase, pauseFirst, recordScripts, REDIS_URL, servedFromCache, startThrowawayRedis, testClient, type TestClient } from './helpers.ts'
+import { countSql, freshDatabase, pauseFirst, recordCommands, REDIS_URL, servedFromCache, testClient, type TestClient } from './helpers.ts'
 
 let t: TestClient
 let dbUrl: string
@@ -202,40 +202,42 @@ describe('updateManyAndReturn setting Booleans and enums, or fields no cached re
 })
 
 describe('schemes known locally', () => {
-  it('a write asks Redis for the schemes once, then only invalidates; a scheme new to it makes that write model-wide', async () => {
-    // A Redis of this test's own, so that its command counts are this test's alone.
-    const server = await startThrowawayRedis(23_000 + Math.floor(Math.random() * 2000))
+  it('a write asks Redis for the schemes once, then only deletes keys and checks the registry version; a scheme new to it makes that write model-wide', async () => {
     const post = await t.base.post.create({ data: { title: 'schemes-local', authorId: a } })
-    const mine = testClient(dbUrl, { redis: server.url }) // a process of its own: knows no schemes yet
-    const other = testClient(dbUrl, { redis: server.url, prefix: mine.prefix })
-    const probe = new Redis(server.url)
-    const scriptCalls = async () => Number(/cmdstat_evalsha:calls=(\d+)/.exec(await probe.info('commandstats'))?.[1] ?? 0)
-    const roundTrips = async (write: () => Promise<unknown>) => {
-      const before = await scriptCalls()
+    // The connection this process uses records what it sends.
+    const conn = new Redis(REDIS_URL)
+    const sent = recordCommands(conn)
+    const mine = testClient(dbUrl, { redis: conn }) // a process of its own: knows no schemes yet
+    const other = testClient(dbUrl, { prefix: mine.prefix })
+    const commandsOf = async (write: () => Promise<unknown>) => {
+      sent.length = 0
       await write()
-      return (await scriptCalls()) - before
+      return [...sent]
     }
+    const settle = () => new Promise((r) => setTimeout(r, 50)) // stores are sent in the background
     const update = (views: number) => () => mine.prisma.post.update({ where: { id: post.id }, data: { views } })
+    // One round trip: the keys deleted, the registry version read beside them.
+    const quick = ['del', 'hget']
     try {
       await other.prisma.post.findUnique({ where: { id: post.id } })
-      await new Promise((r) => setTimeout(r, 50)) // its store, sent in the background
-      expect(await roundTrips(update(1))).toBe(2) // begin_write + the invalidation
-      expect(await roundTrips(update(2))).toBe(1) // the invalidation only
+      await settle()
+      expect(await commandsOf(update(1))).toEqual(['beginWrite', ...quick]) // the schemes and their version
+      expect(await commandsOf(update(2))).toEqual(quick)
       // The other process registers a scheme this one has not seen (views): the next write
-      // here skips its pre-read on stale knowledge, but its invalidation goes whole.
+      // here skips its pre-read on stale knowledge, finds another version, and goes whole.
       const byViews = () => other.prisma.post.findMany({ where: { views: 987_653 } })
       expect(await byViews()).toEqual([])
-      await new Promise((r) => setTimeout(r, 50))
-      await update(987_653)()
+      await settle()
+      expect(await commandsOf(update(987_653))).toEqual([...quick, 'invalidateRows'])
       expect((await byViews()).map((p) => p.id)).toEqual([post.id])
-      await new Promise((r) => setTimeout(r, 50))
-      expect(await roundTrips(update(4))).toBe(2) // asks again
-      expect(await roundTrips(update(5))).toBe(1)
+      await settle()
+      expect(await commandsOf(update(4))).toEqual(['beginWrite', ...quick]) // asks again
+      expect(await commandsOf(update(5))).toEqual(quick)
       // Fresh reads (misses, so they register their schemes) of the id and views schemes.
       let probeValue = 1_000_000
       const register = async (schemes: ('id' | 'views')[]) => {
         for (const s of schemes) await other.prisma.post.findMany({ where: { [s]: probeValue++ } })
-        await new Promise((r) => setTimeout(r, 50))
+        await settle()
       }
       // Both schemes registered and, after at most one refresh, known here.
       await register(['id', 'views'])
@@ -243,27 +245,67 @@ describe('schemes known locally', () => {
       await register(['id', 'views'])
       await update(7)()
       await register(['id', 'views'])
-      expect(await roundTrips(update(8))).toBe(1)
+      expect(await commandsOf(update(8))).toEqual(quick)
       // The registry is dropped (a model-wide invalidation) and rebuilt by reads of one
       // scheme only: this process's copy (id, views) is out of date once, not for good.
       await other.prisma.$cacheops.invalidateModel('Post')
       await register(['id'])
-      expect(await roundTrips(update(9))).toBe(2) // the quick check fails, the full script runs
-      expect(await roundTrips(update(10))).toBe(1) // and told what the registry holds now
+      expect(await commandsOf(update(9))).toEqual([...quick, 'invalidateRows']) // another version: the full script
+      expect(await commandsOf(update(10))).toEqual(quick) // which told what the registry holds now
     } finally {
-      probe.disconnect()
       await mine.close()
       await other.close()
-      await server.kill()
+      conn.disconnect()
     }
   })
+
+  it("a scheme registered by a store (an include's related rows) is a new version too", async () => {
+    const author = await t.base.user.create({ data: { email: `versions-${Date.now()}@x.io` } })
+    const category = await t.base.category.create({ data: { title: `versions-${Date.now()}` } })
+    const first = await t.base.post.create({ data: { title: 'versions-1', authorId: author.id, categoryId: category.id } })
+    const conn = new Redis(REDIS_URL)
+    const sent = recordCommands(conn)
+    const mine = testClient(dbUrl, { redis: conn })
+    const other = testClient(dbUrl, { prefix: mine.prefix })
+    const settle = () => new Promise((r) => setTimeout(r, 50))
+    try {
+      // A read with an include registers, when it leases, the whole-model scheme of the
+      // included model (its rows are not known yet); its store, the conjunction they fall
+      // under (here categoryId).
+      const ofCategory = () => other.prisma.category.findUnique({ where: { id: category.id }, include: { posts: true } })
+      await ofCategory()
+      await settle()
+      // This process learns Post's registry version.
+      await mine.prisma.post.update({ where: { id: first.id }, data: { views: 1 } })
+      sent.length = 0
+      await mine.prisma.post.update({ where: { id: first.id }, data: { views: 2 } })
+      expect(sent).toEqual(['del', 'hget'])
+      // The author with their posts: its lease registers nothing new for Post; its store,
+      // the authorId conjunction, which this process has not seen.
+      const withPosts = () => other.prisma.user.findUnique({ where: { id: author.id }, include: { posts: { orderBy: { id: 'asc' } } } })
+      expect((await withPosts())!.posts.map((p) => p.title)).toEqual(['versions-1'])
+      await settle()
+      expect(await servedFromCache(other, withPosts)).toBe(true)
+      // A new post of the author, keyed by the schemes this process knew: it must not pass
+      // the version check.
+      sent.length = 0
+      await mine.prisma.post.create({ data: { title: 'versions-2', authorId: author.id } })
+      expect(sent).toEqual(['del', 'hget', 'invalidateRows'])
+      expect((await withPosts())!.posts.map((p) => p.title)).toEqual(['versions-1', 'versions-2'])
+    } finally {
+      await mine.close()
+      await other.close()
+      conn.disconnect()
+    }
+  })
+
 })
 
 describe('created rows keyed by the writer', () => {
-  it('a create keys its row by the schemes this process knows (one short script); a scheme it does not know sends it to the full script, which tells it', async () => {
+  it('a create keys its row by the schemes this process knows (no script); a scheme it does not know sends it to the full script, which tells it', async () => {
     // The connection this process uses records which scripts it runs.
     const conn = new Redis(REDIS_URL)
-    const ran = recordScripts(conn)
+    const ran = recordCommands(conn)
     const mine = testClient(dbUrl, { redis: conn })
     const other = testClient(dbUrl, { prefix: mine.prefix })
     const settle = () => new Promise((r) => setTimeout(r, 50)) // stores are sent in the background
@@ -272,13 +314,14 @@ describe('created rows keyed by the writer', () => {
       const before = await listOfA() // registers its scheme
       await settle()
       // Knowing no schemes, the first create runs the full script, which tells them.
+      ran.length = 0
       const first = await mine.prisma.post.create({ data: { title: 'keyed-1', authorId: a } })
       expect(ran).toEqual(['invalidateRows'])
       expect((await listOfA()).map((p) => p.id)).toEqual([...before.map((p) => p.id), first.id])
       await settle()
       ran.length = 0
       const second = await mine.prisma.post.create({ data: { title: 'keyed-2', authorId: a } })
-      expect(ran).toEqual(['deleteConjKeys'])
+      expect(ran).toEqual(['del', 'hget']) // its keys, and the registry version they go with
       expect((await listOfA()).map((p) => p.id)).toEqual([...before.map((p) => p.id), first.id, second.id])
       // Another process registers a scheme this one has not seen (title).
       const byTitle = () => other.prisma.post.findMany({ where: { title: 'keyed-3' } })
@@ -286,12 +329,12 @@ describe('created rows keyed by the writer', () => {
       await settle()
       ran.length = 0
       const third = await mine.prisma.post.create({ data: { title: 'keyed-3', authorId: a } })
-      expect(ran).toEqual(['deleteConjKeys', 'invalidateRows'])
+      expect(ran).toEqual(['del', 'hget', 'invalidateRows']) // another version
       expect((await byTitle()).map((p) => p.id)).toEqual([third.id])
       // ... and learns it from the full script.
       ran.length = 0
       await mine.prisma.post.create({ data: { title: 'keyed-4', authorId: a } })
-      expect(ran).toEqual(['deleteConjKeys'])
+      expect(ran).toEqual(['del', 'hget'])
     } finally {
       await mine.close()
       await other.close()

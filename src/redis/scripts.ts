@@ -9,8 +9,11 @@ export class LuaScript {
     this.sha = createHash('sha1').update(source).digest('hex')
   }
 
+  /** ./lua/<name>.lua, with each `-- @include <part>` line replaced by ./lua/include/<part>.lua. */
   static load(name: string, numberOfKeys: number): LuaScript {
-    return new LuaScript(name, readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8'), numberOfKeys)
+    const read = (path: string) => readFileSync(new URL(`./lua/${path}.lua`, import.meta.url), 'utf8')
+    const source = read(name).replace(/^-- @include (\w+)$/gm, (_, part: string) => read(`include/${part}`))
+    return new LuaScript(name, source, numberOfKeys)
   }
 
   /**

@@ -6,7 +6,7 @@ import type { Invalidation, TxScope } from '../prisma/transactions.js'
 import { conjKeysOfRows, MAX_APPLIED_TRANSFORMS, rowsUnderTransforms } from '../invalidation/conjKeys.js'
 import { DEFAULT_DNF_OPTIONS, type DnfOptions } from '../query/dnf.js'
 import { LockWaiter } from '../redis/lockWaiter.js'
-import { CacheStore, type BegunWrite, type UpdateTransform } from '../redis/store.js'
+import { CacheStore, type BegunWrite, type RegistryVersion, type UpdateTransform } from '../redis/store.js'
 import { boundTagsKeyOf, tagKeyOf } from '../query/dependencies.js'
 import { EventHub } from './events.js'
 import { PreparedReads } from './preparedReads.js'
@@ -102,17 +102,30 @@ export class CacheopsRuntime {
    */
   private readonly knownSchemes = new Map<string, readonly string[]>()
 
+  /**
+   * The registry version (registry_version.lua) each model's known schemes were learnt
+   * with, no update transform active then: a write keyed by exactly those schemes deletes
+   * its keys with a plain DEL and checks the version beside it. Absent: none known.
+   */
+  private readonly knownVersions = new Map<string, string | null>()
+
   /** A copy of the model's registered schemes, kept as the same array while it is the same. */
-  private rememberSchemes(model: string, schemes: readonly string[]): void {
+  private rememberSchemes(model: string, schemes: readonly string[], version: RegistryVersion): void {
     const known = this.knownSchemes.get(model)
     if (!known || known.length !== schemes.length || schemes.some((s) => !known.includes(s))) this.knownSchemes.set(model, schemes)
+    if (version === undefined) this.knownVersions.delete(model)
+    else this.knownVersions.set(model, version)
   }
 
   /** Schemes a lease of this process registered (see leaseRequestOf) keep the local copy current. */
   learnSchemes(model: string, schemes: readonly string[]): void {
     const known = this.knownSchemes.get(model)
     // A new array only when something is new: what writes derive from it is kept per array.
-    if (known && schemes.some((s) => !known.includes(s))) this.knownSchemes.set(model, [...new Set([...known, ...schemes])])
+    // The registry has another version then, which the next write learns from its script.
+    if (known && schemes.some((s) => !known.includes(s))) {
+      this.knownSchemes.set(model, [...new Set([...known, ...schemes])])
+      this.knownVersions.delete(model)
+    }
   }
 
   /** Schemes of the model's cached reads (see begin_write.lua); undefined if Redis failed. */
@@ -128,7 +141,7 @@ export class CacheopsRuntime {
   async beginWriteFully(model: string, guard: boolean, transform?: UpdateTransform): Promise<BegunWrite | undefined> {
     try {
       const begun = await this.store.beginWrite(model, guard, transform)
-      this.rememberSchemes(model, begun.schemes)
+      this.rememberSchemes(model, begun.schemes, begun.version)
       // The kept array: what is derived from a scheme list is memoized per array.
       return { ...begun, schemes: this.knownSchemes.get(model) ?? begun.schemes }
     } catch (err) {
@@ -162,6 +175,8 @@ export class CacheopsRuntime {
           // Rows with every field (created rows, read-back images) are keyed by the schemes
           // this process knows; Redis refuses the keys if the registry holds others.
           const keySchemes = seenSchemes ?? (rows.length > 0 ? this.knownSchemes.get(inv.model) : undefined)
+          // Keyed by the schemes whose registry version this process knows: no script needed.
+          const versionKnown = keySchemes !== undefined && keySchemes === this.knownSchemes.get(inv.model)
           // While a transform is active every scheme counts (it changes fields too).
           const keys = keySchemes && transforms
             ? conjKeysOfRows(inv.model, keySchemes, rowsUnderTransforms(rows, transforms), transforms.length > 0 ? undefined : inv.changedFields)
@@ -174,12 +189,16 @@ export class CacheopsRuntime {
             conjKeys: keys ?? undefined,
             keySchemes,
             transforms: keys ? transforms : undefined,
+            version: versionKnown ? this.knownVersions.get(inv.model) : undefined,
           })
           // The full script ran: it tells what the registry holds now. Went whole, or our
           // copy of the schemes is out of date (a scheme we did not know, or one gone since
           // the registry was dropped and rebuilt): ask on the next write.
-          if (done.registered) this.rememberSchemes(inv.model, done.registered)
-          else if (done.schemesDiffer) this.knownSchemes.delete(inv.model)
+          if (done.registered) this.rememberSchemes(inv.model, done.registered, done.version)
+          else if (done.schemesDiffer) {
+            this.knownSchemes.delete(inv.model)
+            this.knownVersions.delete(inv.model)
+          } else if (keySchemes !== undefined && keys) this.rememberSchemes(inv.model, keySchemes, done.version)
         }
       }
       this.events.emit({ type: 'invalidate', model: inv.model, cause: inv.cause, rows: inv.rows.length, modelWide: inv.modelWide, tags: inv.tags ?? [] })

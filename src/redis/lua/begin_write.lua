@@ -16,10 +16,16 @@
 --          update's where clause after its pre-read. Transforms are keyed by their data, so
 --          a thousand updateManys setting `published = true` cost one: the value is
 --          "<running writers>\t<expiry ms>"; the expiry of a running one is a crash guard.
--- Returns  {schemes, transforms}: the schemes, e.g. {'', 'authorId', 'authorId,published'},
---          and, with ARGV[5], the data of every update transform the model now has (its
---          own included; some may have expired): the writer applies them to its rows
---          itself and ends through delete_conj_keys.lua while no other appears
+-- ARGV[6]  with ARGV[5]: a fresh token (see new_registry_version)
+-- Returns  {schemes, transforms, version}: the schemes, e.g. {'', 'authorId',
+--          'authorId,published'}; with ARGV[5], the data of every update transform the
+--          model now has (its own included; some may have expired): the writer applies
+--          them to its rows itself and ends through delete_conj_keys.lua while no other
+--          appears; and the registry version those schemes go with, as
+--          registry_version_for_writers gives it
+
+-- @include registry_version
+
 local prefix = ARGV[1]
 local model = ARGV[2]
 local transforms = {}
@@ -38,6 +44,10 @@ if ARGV[5] then
   if old then
     local tab = string.find(old, '\t', 1, true)
     running, expires = tonumber(string.sub(old, 1, tab - 1)), tonumber(string.sub(old, tab + 1))
+  else
+    -- A writer that saw no transform active deletes its keys without asking (see
+    -- registry_version.lua): a new transform is a new version.
+    bump_registry_version(prefix .. 'e:' .. model, ARGV[6])
   end
   redis.call('HSET', u, ARGV[5], (running + 1) .. '\t' .. math.max(expires, now_ms + crash_ms))
   if redis.call('PTTL', u) < crash_ms then
@@ -46,9 +56,10 @@ if ARGV[5] then
   transforms = redis.call('HKEYS', u)
 end
 local schemes = {}
-for _, f in ipairs(redis.call('HKEYS', prefix .. 'e:' .. model)) do
+local registry = prefix .. 'e:' .. model
+for _, f in ipairs(redis.call('HKEYS', registry)) do
   if string.sub(f, 1, 2) == 's:' then
     schemes[#schemes + 1] = string.sub(f, 3)
   end
 end
-return {schemes, transforms}
+return {schemes, transforms, registry_version_for_writers(registry, prefix .. 'u:' .. model)}

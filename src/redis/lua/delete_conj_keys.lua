@@ -22,8 +22,11 @@
 -- ARGV[3]  1 to lower the write-in-progress counter, 0 not to
 -- ARGV[4]  number K of transforms the caller applied, then K transform data texts
 -- then     the schemes the keys were computed for, each as its registry field (s:<scheme>)
--- Returns  number of keys deleted; or, nothing done, the data of every active transform
---          (some not applied) or -3
+-- Returns  {number of keys deleted, registry version (see registry_version.lua)}; or,
+--          nothing done, the data of every active transform (some not applied) or -3
+
+-- @include registry_version
+
 local end_transform = ARGV[1]
 local known_count = tonumber(ARGV[4])
 local schemes_at = 5 + known_count
@@ -77,7 +80,8 @@ end
 if ARGV[3] == '1' and redis.call('DECR', KEYS[3]) <= 0 then
   redis.call('DEL', KEYS[3])
 end
+local version = registry_version_for_writers(KEYS[1], KEYS[2])
 if #KEYS == 4 then
-  return 0
+  return {0, version}
 end
-return redis.call('DEL', unpack(KEYS, 5))
+return {redis.call('DEL', unpack(KEYS, 5)), version}

@@ -22,10 +22,14 @@
 -- as well: the row with the transform's data is invalidated too. Per scheme, only the
 -- distinct values transforms give its fields count; more than MAX_VARIANTS of them make
 -- the model whole, so the cost of a call stays bounded however many updateManys run.
--- Returns  {n, scheme...}: n the number of conjunction keys deleted, or -1 when the model
---          was invalidated whole (a row lacked a field some scheme needs, or a scheme
---          appeared during the write); then every scheme registered (none after -1), which
---          the writer keeps to build the keys of its next writes itself (delete_conj_keys.lua).
+-- Returns  {n, version, scheme...}: n the number of conjunction keys deleted, or -1 when
+--          the model was invalidated whole (a row lacked a field some scheme needs, or a
+--          scheme appeared during the write; nothing follows then); the registry version
+--          (registry_version.lua) and every scheme registered, which the writer keeps to
+--          build the keys of its next writes itself (delete_conj_keys.lua, or a plain DEL).
+
+-- @include registry_version
+
 local prefix = ARGV[1]
 local model = ARGV[2]
 local epoch = prefix .. 'e:' .. model
@@ -125,7 +129,7 @@ end
 local schemes = {}
 local registered = {}
 local function finish(n)
-  return {n, unpack(registered)}
+  return {n, registry_version_for_writers(epoch, ukey), unpack(registered)}
 end
 -- No registry ('_' marks one): never made, so nothing cached depends on the model (no
 -- model stamp either), or evicted, and entries may rely on schemes it held that no write

@@ -37,6 +37,8 @@
 --          none was asked for; {2, P, stamp...} on a stale hit whose refresh is this
 --          caller's; {3, P} on a stale hit another caller refreshes. P is the payload, or
 --          0 for an external one the caller reads itself.
+-- @include registry_version
+
 local prefix = ARGV[1]
 local caller_fetches = ARGV[#ARGV] == '1'
 local stale_hit = nil
@@ -112,9 +114,11 @@ for _ = 1, models do
   local schemes = tonumber(ARGV[i + 1])
   i = i + 2
   local stamp
-  if redis.call('HSETNX', registry, '_', '1') == 1 then
+  local created = redis.call('HEXISTS', registry, '_') == 0
+  if created then
     -- A new registry (none yet, or evicted): schemes it held may be gone, and writes would
     -- skip them, so no entry built on the old model stamp may stay valid.
+    redis.call('HSET', registry, '_', new_registry_version(token))
     stamp = token
     redis.call('SET', model_stamp, stamp)
   else
@@ -124,9 +128,16 @@ for _ = 1, models do
       redis.call('SET', model_stamp, stamp)
     end
   end
+  local added = false
   for _ = 1, schemes do
-    redis.call('HSETNX', registry, 's:' .. ARGV[i], '1')
+    if redis.call('HSETNX', registry, 's:' .. ARGV[i], '1') == 1 then
+      added = true
+    end
     i = i + 1
+  end
+  -- A registry made here has its first version with these schemes in it.
+  if added and not created then
+    bump_registry_version(registry, token)
   end
   out[#out + 1] = stamp
 end

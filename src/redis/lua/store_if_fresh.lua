@@ -28,6 +28,9 @@
 --          commands costs Redis a few µs of Lua call overhead on every miss
 -- Layout: see read_or_lease.lua.
 -- Returns  1 when stored, 0 when refused.
+
+-- @include registry_version
+
 local prefix = ARGV[1]
 local ttl = tonumber(ARGV[2])
 local header = ARGV[3]
@@ -73,7 +76,10 @@ end
 local extra = {}
 for scheme, name in string.gmatch(ARGV[7], '([^|\n]*)|([^\n]*)\n') do
   local model = string.match(name, '^([^:]*):')
-  redis.call('HSETNX', prefix .. 'e:' .. model, 's:' .. scheme, '1')
+  local registry = prefix .. 'e:' .. model
+  if redis.call('HSETNX', registry, 's:' .. scheme, '1') == 1 then
+    bump_registry_version(registry, token)
+  end
   local key = prefix .. 'c:' .. name
   local stamp = redis.call('GET', key)
   if not stamp then
