@@ -23,7 +23,7 @@ const option = (name: string, fallback: number) => {
 const quick = flag('quick')
 const USERS = option('users', quick ? 1_000 : 10_000)
 const SEED = option('seed', 1)
-const N = quick ? 300 : 2_000 // samples per latency scenario
+const N = quick ? 200 : 2_000 // samples per latency scenario
 const MIX_MS = quick ? 800 : 4_000
 const CONCURRENCY = quick ? [16] : [1, 16, 64]
 const SCALES = quick ? [1e2, 1e4] : [1e2, 1e4, 1e6]
