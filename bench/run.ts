@@ -176,7 +176,7 @@ const reads: ReadScenario[] = [
   },
 ]
 /** Records variants measured interleaved, in blocks (interleavedLatency). */
-const recordPair = async (keys: readonly string[], names: readonly string[], n: number, fns: readonly ((i: number) => Promise<unknown>)[], warmup?: number) => {
+const recordPair = async (keys: readonly string[], names: readonly string[], n: number, fns: readonly ((i: number) => Promise<unknown>)[], warmup = quick ? 50 : undefined) => {
   const measured = await interleavedLatency(names, n, fns, warmup)
   measured.forEach((l, k) => record(keys[k]!, l))
 }
