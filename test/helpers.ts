@@ -64,36 +64,26 @@ export function testClient(url: string, config: Partial<CacheopsConfig<typeof da
 }
 
 /**
- * Makes `redis` record, by name (`invalidateRows`, `deleteConjKeys`, ...), each script it
- * runs; the commands still run. Returns the list it appends to.
- */
-export function recordScripts(redis: Redis): string[] {
-  const ran: string[] = []
-  const conn = redis as unknown as { evalshaBuffer: (sha: string, ...args: unknown[]) => Promise<unknown> }
-  const evalsha = conn.evalshaBuffer.bind(redis)
-  conn.evalshaBuffer = (sha, ...args) => {
-    ran.push(Object.entries(scripts).find(([, s]) => s.sha === sha)?.[0] ?? sha)
-    return evalsha(sha, ...args)
-  }
-  return ran
-}
-
-/**
  * Makes `redis` record every command it sends, by name: a script by its name
- * (`deleteConjKeys`, ...), any other command lower-case (`del`, `hget`, ...). The commands
- * still run. Returns the list it appends to.
+ * (`deleteConjKeys`, ...), any other command lower-case (`del`, `hget`, ...); with
+ * `scriptsOnly`, scripts alone. The commands still run. Returns the list it appends to.
  */
-export function recordCommands(redis: Redis): string[] {
+export function recordCommands(redis: Redis, scriptsOnly = false): string[] {
   const sent: string[] = []
   const conn = redis as unknown as { sendCommand: (command: { name: string; args: unknown[] }, ...rest: unknown[]) => unknown }
   const send = conn.sendCommand.bind(redis)
   conn.sendCommand = (command, ...rest) => {
-    const sha = command.name === 'evalsha' ? String(command.args[0]) : undefined
-    sent.push(sha === undefined ? command.name : (Object.entries(scripts).find(([, s]) => s.sha === sha)?.[0] ?? sha))
+    if (command.name === 'evalsha') {
+      const sha = String(command.args[0])
+      sent.push(Object.entries(scripts).find(([, s]) => s.sha === sha)?.[0] ?? sha)
+    } else if (!scriptsOnly) sent.push(command.name)
     return send(command, ...rest)
   }
   return sent
 }
+
+/** recordCommands of scripts alone (`invalidateRows`, `deleteConjKeys`, ...). */
+export const recordScripts = (redis: Redis): string[] => recordCommands(redis, true)
 
 /** A plain Redis connection for inspecting keys. */
 export function rawRedis(): Redis {

@@ -111,7 +111,7 @@ async function worker(rng: Rng, ops: number, readShapes: readonly ReadShape[], w
 }
 
 async function runPhase(msg: PhaseMessage): Promise<void> {
-  const { workers, index } = init!
+  const { workers } = init!
   client!.trace.length = 0 // the trace covers one phase: a stale entry found at its check was made in it
   client!.latency.ms = init!.latencyMs
   const hitsBefore = client!.prisma.$cacheops.stats().hits
