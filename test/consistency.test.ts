@@ -240,4 +240,27 @@ describe('deleteMany', () => {
     await byTitle()
     expect((await countSql(t, byTitle)).sql).toBe(0)
   })
+
+  it('refuses a result read during it and stored after it ended', async () => {
+    // The read sees a row that entered the where clause after the pre-read; the mass write
+    // then deletes it (no pre-image: nobody invalidates it) and ends before the read's
+    // store arrives. The guard is down by then: the store must still be refused.
+    const x = await t.base.user.create({ data: { email: 'dm-late@c.io' } })
+    await t.base.post.create({ data: { title: 'dm-late-victim', authorId: x.id } })
+    const phantom = await t.base.post.create({ data: { title: 'dm-late-phantom', authorId: a } })
+    const byTitle = () => t.prisma.post.findMany({ where: { title: 'dm-late-phantom' } })
+    await t.prisma.post.findMany({ where: { authorId: x.id } }) // a scheme to read pre-images for
+    const writer = pauseFirst(t, 'post', 'deleteMany', 'before')
+    const del = writer.client.post.deleteMany({ where: { authorId: x.id } }).then((r) => r)
+    await writer.paused // pre-images read: only dm-late-victim
+    await t.prisma.post.update({ where: { id: phantom.id }, data: { authorId: x.id } }) // enters the where
+    const reader = pauseFirst(t, 'post', 'findMany', 'after')
+    const read = reader.client.post.findMany({ where: { title: 'dm-late-phantom' } }).then((r) => r)
+    await reader.paused // database read done: it saw the phantom
+    writer.release()
+    expect((await del).count).toBe(2) // the phantom is gone, the guard down
+    reader.release()
+    expect(await read).toHaveLength(1) // read before the delete: fine to return
+    expect(await byTitle()).toEqual([])
+  })
 })

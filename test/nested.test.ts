@@ -271,6 +271,29 @@ describe('updateMany and rows entering its where clause during it', () => {
     expect((await update).count).toBe(2)
     expect((await publishedPhantom()).map((p) => p.id)).toEqual([phantom.id])
   })
+
+  it('refuses to store a result read during it that arrives after it ended', async () => {
+    const ua = await t.base.user.create({ data: { email: 'um-late-a@n.io' } })
+    const ub = await t.base.user.create({ data: { email: 'um-late-b@n.io' } })
+    await t.base.post.create({ data: { title: 'um-late-r', authorId: ua.id } })
+    const phantom = await t.base.post.create({ data: { title: 'um-late-phantom', authorId: ub.id } })
+    const unpublishedPhantom = () => t.prisma.post.findMany({ where: { title: 'um-late-phantom', published: false } })
+    expect(await unpublishedPhantom()).toHaveLength(1) // its scheme registered before the update starts
+    const writer = pauseFirst(t, 'post', 'updateMany', 'before')
+    const update = writer.client.post.updateMany({ where: { authorId: ua.id }, data: { published: true } }).then((r) => r)
+    await writer.paused // pre-images read: only um-late-r
+    await t.prisma.post.update({ where: { id: phantom.id }, data: { authorId: ua.id } }) // enters the where
+    // Read after the move, before the update: the phantom unpublished. Its store waits
+    // until the updateMany has published it and ended.
+    const reader = pauseFirst(t, 'post', 'findMany', 'after')
+    const read = reader.client.post.findMany({ where: { title: 'um-late-phantom', published: false } }).then((r) => r)
+    await reader.paused
+    writer.release()
+    expect((await update).count).toBe(2)
+    reader.release()
+    expect(await read).toHaveLength(1)
+    expect(await unpublishedPhantom()).toEqual([])
+  })
 })
 
 describe('a create whose nested data only creates', () => {

@@ -101,13 +101,21 @@ const STAMP_SLACK_MS = (LEASE_MARGIN_SECONDS - 10) * 1000
 /** How long one caller owns the refresh of a stale entry (one refresher across processes). */
 export const REFRESH_MS = 10_000
 
-/** The stamps a lease script returned, as the header (and check-only lines) to store with. */
+/**
+ * The stamps a lease script returned, as the header (and check-only lines) to store with.
+ * After the model and conjunction stamps come, per model, its count of mass writes ended:
+ * checked at store time, never kept in the entry (see count_mass_write_end).
+ */
 function leaseOf(lease: LeaseRequest, conjKeys: readonly string[], stamps: readonly string[], generation: number): Lease {
   let header = ''
   let checkOnly = ''
-  lease.models.forEach((m, i) => (header += `m ${stamps[i]} ${m.name}\n`))
+  const models = lease.models.length
+  lease.models.forEach((m, i) => {
+    header += `m ${stamps[i]} ${m.name}\n`
+    checkOnly += `w ${stamps[models + conjKeys.length + i]} ${m.name}\n`
+  })
   conjKeys.forEach((k, i) => {
-    const line = `c ${stamps[lease.models.length + i]} ${k}\n`
+    const line = `c ${stamps[models + i]} ${k}\n`
     if (i < lease.conjKeys.length) header += line
     else checkOnly += line
   })
@@ -255,7 +263,7 @@ export type RowValues = readonly (readonly [field: string, value: string])[]
  *   <prefix>r:<sha1>         entry: "<header length> <stale at ms> <external>\n<header>[<payload>]", TTL
  *   <prefix>r:<sha1>#p       its payload when over INLINE_PAYLOAD_BYTES (external = 1), same TTL
  *   <prefix>m:<Model>        model stamp
- *   <prefix>e:<Model>        hash: "_" → 1 (the registry exists), "s:<scheme>" → registered schemes
+ *   <prefix>e:<Model>        hash: "_" → registry version, "s:<scheme>" → registered schemes, "ended" → mass writes ended
  *   <prefix>c:<Model>:<conj> conjunction stamp, with TTL ≥ every entry built on it
  *   <prefix>c:<Model>~<fields>:<conj>  the same for counts/aggregates reading only <fields>
  *   <prefix>w:<Model>        mass writes of the model in progress (counter, with TTL)

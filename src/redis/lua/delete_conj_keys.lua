@@ -43,7 +43,7 @@ if #active > 0 then
   end
 end
 -- Same set: every given scheme registered, and nothing else but the registry's marker
--- ('_'). No marker: no registry, never made (then no model stamp either, and nothing
+-- ('_') and its count of mass writes ended ('ended'). No marker: no registry, never made (then no model stamp either, and nothing
 -- cached depends on the model) or evicted, and entries may rely on schemes it held that
 -- no writer sees now: the model stamp goes, which voids them all.
 local present = redis.call('HMGET', KEYS[1], '_', unpack(ARGV, schemes_at))
@@ -53,7 +53,7 @@ if present[1] then
       return -3
     end
   end
-  if redis.call('HLEN', KEYS[1]) ~= #ARGV - schemes_at + 2 then
+  if redis.call('HLEN', KEYS[1]) - redis.call('HEXISTS', KEYS[1], 'ended') ~= #ARGV - schemes_at + 2 then
     return -3
   end
 else
@@ -77,8 +77,11 @@ if end_transform ~= '' then
     end
   end
 end
-if ARGV[3] == '1' and redis.call('DECR', KEYS[3]) <= 0 then
-  redis.call('DEL', KEYS[3])
+if ARGV[3] == '1' then
+  if redis.call('DECR', KEYS[3]) <= 0 then
+    redis.call('DEL', KEYS[3])
+  end
+  count_mass_write_end(KEYS[1])
 end
 local version = registry_version_for_writers(KEYS[1], KEYS[2])
 if #KEYS == 4 then

@@ -108,6 +108,7 @@ if end_write then
   if redis.call('DECR', w) <= 0 then
     redis.call('DEL', w)
   end
+  count_mass_write_end(epoch)
 end
 
 if #transforms > 0 then

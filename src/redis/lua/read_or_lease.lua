@@ -32,7 +32,8 @@
 --          ran out, see store_if_fresh.lua, but no write invalidated it); the first such
 --          caller takes `<entry key>#swr` for R ms and gets a lease to refresh it with
 -- then     1 when the caller reads an external payload itself (GET behind this call)
--- Returns  {1, P} on a hit; {0, lock, stamp...} on a miss (models first, then conj keys),
+-- Returns  {1, P} on a hit; {0, lock, stamp...} on a miss (models first, then conj keys,
+--          then per model the count of its mass writes ended, see registry_version.lua),
 --          lock being 1 when this call took it, 2 when another caller holds it, 0 when
 --          none was asked for; {2, P, stamp...} on a stale hit whose refresh is this
 --          caller's; {3, P} on a stale hit another caller refreshes. P is the payload, or
@@ -107,9 +108,11 @@ local ttl = tonumber(ARGV[3])
 local out = {0, 0}
 local i = 4
 local models = tonumber(ARGV[i])
+local registries = {}
 i = i + 1
 for _ = 1, models do
   local registry = prefix .. 'e:' .. ARGV[i]
+  registries[#registries + 1] = registry
   local model_stamp = prefix .. 'm:' .. ARGV[i]
   local schemes = tonumber(ARGV[i + 1])
   i = i + 2
@@ -154,6 +157,11 @@ for _ = 1, conjs do
     redis.call('EXPIRE', key, ttl)
   end
   out[#out + 1] = stamp
+end
+-- Mass writes ended so far, per model: a store after another one ended is refused (see
+-- count_mass_write_end).
+for _, registry in ipairs(registries) do
+  out[#out + 1] = redis.call('HGET', registry, 'ended') or '0'
 end
 if stale_hit ~= nil then
   out[1] = 2

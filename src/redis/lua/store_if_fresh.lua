@@ -1,7 +1,8 @@
 -- Stores a computed result only if every stamp its lease returned is still current.
 -- A write that committed after the lease deleted one of them, so a result read from the
 -- database before that write is refused here instead of being cached stale; so is any
--- result depending on a model while a mass write of it is in progress (begin_write.lua).
+-- result depending on a model while a mass write of it is in progress (begin_write.lua),
+-- or once one ended after the lease (it may have run while the result was read).
 --
 -- Dependencies taken from the result (the rows an include reached) were unknown at lease
 -- time: the lease covered their models whole (check-only stamps). Those being current,
@@ -15,7 +16,8 @@
 -- ARGV[3]  header kept with the entry: lines "m <stamp> <model>\n", "c <stamp> <conj key>\n"
 -- ARGV[4]  encoded payload
 -- ARGV[5]  token for stamps created here
--- ARGV[6]  check-only lines, "c <stamp> <conj key>\n" (whole-model leases)
+-- ARGV[6]  check-only lines: "c <stamp> <conj key>\n" (whole-model leases), and per
+--          model "w <mass writes ended> <model>\n" as the lease found that count
 -- ARGV[7]  conjunctions from the result, lines "<scheme>|<conj key>\n"
 -- ARGV[8]  seconds the entry is fresh (stale-while-revalidate), 0 when it is fresh for
 --          its whole ttl: the entry then records when it goes stale (Redis clock)
@@ -48,6 +50,10 @@ if ends_refresh then
 end
 
 local function current(kind, name)
+  if kind == 'w' then
+    -- Mass writes of the model ended since the lease (see count_mass_write_end).
+    return redis.call('HGET', prefix .. 'e:' .. name, 'ended') or '0'
+  end
   if kind == 'm' then
     -- A mass write of this model is in progress: what we read may already be outdated.
     if redis.call('EXISTS', prefix .. 'w:' .. name) == 1 then

@@ -43,3 +43,16 @@ local function registry_version_for_writers(registry, transforms_key)
   end
   return '*'
 end
+
+-- A mass write's guard came down (see begin_write.lua): its registry counts it in field
+-- 'ended', which every lease records and every store compares. A result read while the
+-- guard was up but stored after it came down may hold a row the mass write changed
+-- without a pre-image (it entered the where clause after the pre-read): the guard alone
+-- refuses only the stores that arrive while it is up. Kept in the registry so that
+-- eviction cannot reset it unseen: a registry lost or made again comes with a model stamp
+-- gone or new, which refuses those stores anyway.
+local function count_mass_write_end(registry)
+  if redis.call('HEXISTS', registry, '_') == 1 then
+    redis.call('HINCRBY', registry, 'ended', 1)
+  end
+end
