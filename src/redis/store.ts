@@ -286,6 +286,7 @@ export class CacheStore {
     redis.on('close', () => {
       this.generation++
       if (this.runId !== undefined) this.verified = false
+      this.registries.clear()
     })
     if ((redis as Redis).status === 'ready') this.verifyServer()
   }
@@ -319,6 +320,8 @@ export class CacheStore {
         if (id !== undefined && this.runId !== undefined && id !== this.runId) this.onRestart(await this.invalidateAll())
         if (generation !== this.generation) return // disconnected again meanwhile
         this.runId = id ?? this.runId
+        // SET with both NX and GET, and EXPIRE GT, came with Redis 7.0.
+        this.plainLeases = Number(/redis_version:(\d+)/.exec(info)?.[1] ?? 0) >= 7
         this.verified = true
       })
       .catch(() => {
@@ -399,11 +402,111 @@ export class CacheStore {
    */
   readOrLease(entryKey: string, lease: LeaseRequest, token: string, ttl: number, lockMs = 0, refreshMs = 0): Promise<ReadResult> {
     const known = refreshMs === 0 ? this.knownHeaders.get(entryKey) : undefined
-    if (known === undefined || known === SCRIPT_ONLY || this.isCluster) return this.checkOrLease(entryKey, lease, token, ttl, lockMs, refreshMs)
+    if (known === undefined || known === SCRIPT_ONLY || this.isCluster) return this.leaseOrHit(entryKey, lease, token, ttl, lockMs, refreshMs)
     return this.call(() => this.redis.mgetBuffer(entryKey, payloadKeyOf(entryKey), ...known.stampKeys)).then((values) => {
       const payload = this.checkedHit(entryKey, known, values)
       if (payload !== undefined) return { hit: true, payload }
+      // No hit: the script deletes a dead entry (with its payload) as it takes the lease.
       return this.checkOrLease(entryKey, lease, token, ttl, lockMs, refreshMs)
+    })
+  }
+
+  /** A lease with plain commands when this process may take one so, else the script. */
+  private leaseOrHit(entryKey: string, lease: LeaseRequest, token: string, ttl: number, lockMs: number, refreshMs: number): Promise<ReadResult> {
+    if (lockMs === 0 && refreshMs === 0 && this.plainLeases && !this.isCluster && this.schemesRegistered(lease)) {
+      return this.plainLease(entryKey, lease, token, ttl).then((res) => res ?? this.checkOrLease(entryKey, lease, token, ttl, lockMs, refreshMs))
+    }
+    return this.checkOrLease(entryKey, lease, token, ttl, lockMs, refreshMs)
+  }
+
+  /** Whether Redis takes the commands of a plain lease (7.0 and later; see plainLease). */
+  private plainLeases = false
+  /**
+   * Per model, the registry id (see registry_version.lua) this process last saw and the
+   * schemes it knows that registry holds: its leases registered them. A registry keeps
+   * every scheme until it is deleted whole, and one made again has another id, so while
+   * the id is the same the schemes are there.
+   */
+  private readonly registries = new Map<string, { readonly id: string; readonly schemes: Set<string> }>()
+
+  private schemesRegistered(lease: LeaseRequest): boolean {
+    for (const m of lease.models) {
+      const known = this.registries.get(m.name)
+      if (known === undefined) return false
+      for (const s of m.schemes) if (!known.schemes.has(s)) return false
+    }
+    return true
+  }
+
+  /** After a lease script: the registries' markers it returned, and the schemes it registered. */
+  private noteRegistries(lease: LeaseRequest, markers: readonly string[]): void {
+    lease.models.forEach((m, i) => {
+      const marker = markers[i] ?? ''
+      const space = marker.indexOf(' ')
+      if (space < 0) return void this.registries.delete(m.name) // none, or of an earlier layout
+      const id = marker.slice(0, space)
+      const known = this.registries.get(m.name)
+      if (known?.id === id) for (const s of m.schemes) known.schemes.add(s)
+      else this.registries.set(m.name, { id, schemes: new Set(m.schemes) })
+    })
+  }
+
+  /**
+   * read_or_lease.lua's work as plain commands, for a lease whose schemes this process
+   * knows are registered (no lock, no stale-while-revalidate): one socket write of
+   * `MGET entry entry#p m:<Model>...`, `HMGET e:<Model> _ ended` per model and, per
+   * conjunction, `SET c:<conj> <token> NX GET EX <ttl>` (its stamp, made if missing) and
+   * `EXPIRE c:<conj> <ttl> GT`. A Lua call cost a cold read 35–60 µs more than these
+   * commands (interleaved scratch run, docs/design.md). Resolves to undefined when the
+   * script must judge: a registry not the one known (made again, evicted), a model stamp
+   * missing, an entry that is no hit (void: the script deletes it with its payload; other
+   * dependencies than the lease's; a stale-at time).
+   * Not atomic, and it need not be: each stamp is read before the database is, and the
+   * model stamps before the registry markers (see docs/design.md, "Plain leases").
+   */
+  private plainLease(entryKey: string, lease: LeaseRequest, token: string, ttl: number): Promise<ReadResult | undefined> {
+    const models = lease.models
+    const conjKeys = lease.checkOnlyKeys.length > 0 ? [...lease.conjKeys, ...lease.checkOnlyKeys] : lease.conjKeys
+    const generation = this.generation
+    const redis = this.redis as Redis
+    const sent = this.call(() =>
+      this.sentTogether(() => {
+        const read = redis.mgetBuffer(entryKey, payloadKeyOf(entryKey), ...models.map((m) => `${this.prefix}m:${m.name}`))
+        const markers = Promise.all(models.map((m) => redis.hmget(`${this.prefix}e:${m.name}`, '_', 'ended')))
+        const stamps: Promise<unknown>[] = []
+        const extended: Promise<unknown>[] = []
+        for (const k of conjKeys) {
+          const key = `${this.prefix}c:${k}`
+          stamps.push(redis.call('set', key, token, 'NX', 'GET', 'EX', ttl))
+          extended.push(redis.call('expire', key, ttl, 'GT'))
+        }
+        return Promise.all([read, markers, Promise.all(stamps), Promise.all(extended)])
+      }),
+    )
+    return sent.then(([values, markers, conjStamps]) => {
+      const ended: string[] = []
+      for (let i = 0; i < models.length; i++) {
+        const [marker, count] = markers[i]!
+        const known = this.registries.get(models[i]!.name)
+        if (!marker || known === undefined || marker.slice(0, marker.indexOf(' ')) !== known.id) {
+          this.registries.delete(models[i]!.name)
+          return undefined
+        }
+        if (values[i + 2] === null) return undefined // the script makes the model stamp
+        ended.push(count ?? '0')
+      }
+      const stamps = [...values.slice(2).map((v) => String(v)), ...conjStamps.map((v) => (v === null ? token : String(v))), ...ended]
+      if (values[0] !== null) {
+        // An entry: a hit if its header is the lease's and its stamps the ones just read.
+        const predicted = this.predictedHeader(lease)
+        const checked: (Buffer | null)[] = [values[0]!, values[1] ?? null, ...stamps.slice(0, predicted.stampKeys.length).map((s) => Buffer.from(s, 'latin1'))]
+        const payload = this.checkedHit(entryKey, predicted, checked)
+        if (payload !== undefined) return { hit: true as const, payload }
+        // Void (the script deletes it and its payload), other dependencies, or a stale-at
+        // time: the script judges it.
+        return undefined
+      }
+      return { hit: false as const, ...leaseOf(lease, conjKeys, stamps, generation), lock: 'none' as const }
     })
   }
 
@@ -511,6 +614,7 @@ export class CacheStore {
       }
       if (reply[0] === 3) return { hit: true, payload: payload!, stale: true }
       const stamps = reply.slice(2).map((b) => String(b))
+      this.noteRegistries(lease, stamps.slice(2 * lease.models.length + conjKeys.length))
       const leased = leaseOf(lease, conjKeys, stamps, generation)
       if (reply[0] === 2) return { hit: true, payload: payload!, stale: true, refresh: { ...leased, refreshes: true } }
       const lock: LockState = reply[1] === 1 ? 'acquired' : reply[1] === 2 ? 'held' : 'none'

@@ -33,7 +33,8 @@
 --          caller takes `<entry key>#swr` for R ms and gets a lease to refresh it with
 -- then     1 when the caller reads an external payload itself (GET behind this call)
 -- Returns  {1, P} on a hit; {0, lock, stamp...} on a miss (models first, then conj keys,
---          then per model the count of its mass writes ended, see registry_version.lua),
+--          then per model the count of its mass writes ended, see registry_version.lua,
+--          then per model its registry's marker),
 --          lock being 1 when this call took it, 2 when another caller holds it, 0 when
 --          none was asked for; {2, P, stamp...} on a stale hit whose refresh is this
 --          caller's; {3, P} on a stale hit another caller refreshes. P is the payload, or
@@ -160,8 +161,16 @@ for _ = 1, conjs do
 end
 -- Mass writes ended so far, per model: a store after another one ended is refused (see
 -- count_mass_write_end).
-for _, registry in ipairs(registries) do
-  out[#out + 1] = redis.call('HGET', registry, 'ended') or '0'
+-- Then each registry's marker: a process that knows a registry holds the schemes it leases
+-- takes its next leases with plain commands (CacheStore.plainLease).
+local markers = {}
+for k, registry in ipairs(registries) do
+  local marker = redis.call('HMGET', registry, 'ended', '_')
+  out[#out + 1] = marker[1] or '0'
+  markers[k] = marker[2] or ''
+end
+for _, marker in ipairs(markers) do
+  out[#out + 1] = marker
 end
 if stale_hit ~= nil then
   out[1] = 2
