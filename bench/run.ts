@@ -339,7 +339,7 @@ for (const entries of SCALES) {
         const j = from + k
         const id = postIds[j % postIds.length]!
         const lease = await store.readOrLease(store.entryKey(`scale:${j}`), { models: [{ name: 'Post', schemes: ['id'] }], conjKeys: [`Post:id=${id}`], checkOnlyKeys: [] }, `t${j}`, 3600)
-        if (!lease.hit) await store.storeIfFresh(store.entryKey(`scale:${j}`), lease, payload, 3600, `t${j}`)
+        if (!lease.hit) await store.storeIfFresh(store.entryKey(`scale:${j}`), lease, payload, 3600)
       }),
     )
   }

@@ -263,4 +263,30 @@ describe('deleteMany', () => {
     expect(await read).toHaveLength(1) // read before the delete: fine to return
     expect(await byTitle()).toEqual([])
   })
+
+  it('refuses it too when the registry that counted the end was evicted before the store', async () => {
+    const x = await t.base.user.create({ data: { email: 'dm-evicted@c.io' } })
+    await t.base.post.create({ data: { title: 'dm-evicted-victim', authorId: x.id } })
+    const phantom = await t.base.post.create({ data: { title: 'dm-evicted-phantom', authorId: a } })
+    const byTitle = () => t.prisma.post.findMany({ where: { title: 'dm-evicted-phantom' }, select: { id: true } })
+    // A registry made afresh (no mass write counted in it yet) with both schemes.
+    await t.prisma.$cacheops.invalidateModel('Post')
+    await t.prisma.post.findMany({ where: { authorId: x.id } })
+    await t.prisma.post.findMany({ where: { title: 'dm-evicted-other' } })
+    expect(await redis.hget(`${t.prefix}e:Post`, 'ended')).toBeNull()
+    const writer = pauseFirst(t, 'post', 'deleteMany', 'before')
+    const del = writer.client.post.deleteMany({ where: { authorId: x.id } }).then((r) => r)
+    await writer.paused
+    await t.prisma.post.update({ where: { id: phantom.id }, data: { authorId: x.id } }) // enters the where
+    const reader = pauseFirst(t, 'post', 'findMany', 'after')
+    const read = reader.client.post.findMany({ where: { title: 'dm-evicted-phantom' }, select: { id: true } }).then((r) => r)
+    await reader.paused // leased with no end counted, saw the phantom
+    writer.release()
+    expect((await del).count).toBe(2)
+    expect(await redis.hget(`${t.prefix}e:Post`, 'ended')).toBe('1')
+    await redis.del(`${t.prefix}e:Post`) // evicted alone: the model stamp stays, the count is gone
+    reader.release()
+    expect(await read).toEqual([{ id: phantom.id }])
+    expect(await byTitle()).toEqual([])
+  })
 })

@@ -29,7 +29,7 @@ async function cached(name: string, payload: Buffer): Promise<string> {
   const key = store.entryKey(name)
   const lease = await store.readOrLease(key, dependsOnPost1, `${name}-1`, 60)
   if (lease.hit) throw new Error('expected a miss')
-  expect(await store.storeIfFresh(key, lease, payload, 60, `${name}-1`)).toBe(true)
+  expect(await store.storeIfFresh(key, lease, payload, 60)).toBe(true)
   return key
 }
 
@@ -63,7 +63,7 @@ describe('entry payloads', () => {
       const leased = await store.readOrLease(key, lease, `b${k}-1`, 60)
       if (leased.hit) throw new Error('expected a miss')
       const payload = Buffer.from(`payload ${k}`)
-      expect(await store.storeIfFresh(key, leased, payload, 60, `b${k}-1`)).toBe(true)
+      expect(await store.storeIfFresh(key, leased, payload, 60)).toBe(true)
       ran.length = 0
       // The first hit parses the header and remembers its bytes; the next ones compare them.
       for (let i = 0; i < 3; i++) expect(await store.readOrLease(key, lease, `b${k}-${i + 2}`, 60)).toEqual({ hit: true, payload })
@@ -79,7 +79,7 @@ describe('entry payloads', () => {
     const lease = await store.readOrLease(key, dependsOnPost1, 'i-1', 60)
     if (lease.hit) throw new Error('expected a miss')
     const big = Buffer.alloc(2 * INLINE_PAYLOAD_BYTES, 10)
-    expect(await store.storeIfFresh(key, lease, big, 60, 'i-1', [{ scheme: 'id', key: 'User:id=3' }])).toBe(true)
+    expect(await store.storeIfFresh(key, lease, big, 60, [{ scheme: 'id', key: 'User:id=3' }])).toBe(true)
     // Another process (on the same recorded connection), which predicts its header from
     // the read alone.
     const reader = new CacheStore(redis, prefix)
@@ -116,7 +116,7 @@ describe('entry payloads', () => {
     const big = Buffer.alloc(3 * INLINE_PAYLOAD_BYTES, 8)
     const lease = await store.readOrLease(key, dependsOnPost1, 'sl-1', 60)
     if (lease.hit) throw new Error('expected a miss')
-    expect(await store.storeIfFresh(key, lease, big, 60, 'sl-1', [], 30)).toBe(true)
+    expect(await store.storeIfFresh(key, lease, big, 60, [], 30)).toBe(true)
     // Its time runs out (stale at 1 ms after the epoch); no write touched it.
     const entry = (await other.getBuffer(key))!
     const nl = entry.indexOf(10)
@@ -148,7 +148,7 @@ describe('entry payloads', () => {
       await other.del(`${prefix}c:Post:id=1`)
       const lease = await store.readOrLease(key, dependsOnPost1, token, 60)
       if (lease.hit) throw new Error('expected a miss')
-      expect(await store.storeIfFresh(key, lease, payload, 60, token)).toBe(true)
+      expect(await store.storeIfFresh(key, lease, payload, 60)).toBe(true)
     }
     await restore(Buffer.from('tiny'), 'r-2')
     expect(await other.exists(`${key}#p`)).toBe(0)
@@ -169,7 +169,7 @@ describe('entry payloads', () => {
     const key = store.entryKey('stale-shrinks')
     const lease = await store.readOrLease(key, dependsOnPost1, 'ss-1', 60)
     if (lease.hit) throw new Error('expected a miss')
-    expect(await store.storeIfFresh(key, lease, Buffer.alloc(3 * INLINE_PAYLOAD_BYTES, 9), 60, 'ss-1', [], 30)).toBe(true)
+    expect(await store.storeIfFresh(key, lease, Buffer.alloc(3 * INLINE_PAYLOAD_BYTES, 9), 60, [], 30)).toBe(true)
     const entry = (await other.getBuffer(key))!
     const nl = entry.indexOf(10)
     const [len, , external] = entry.subarray(0, nl).toString().split(' ')
@@ -177,7 +177,7 @@ describe('entry payloads', () => {
     const stale = await store.readOrLease(key, dependsOnPost1, 'ss-2', 60, 0, 5_000)
     if (!stale.hit || !stale.refresh) throw new Error('expected a stale hit to refresh')
     expect(await other.exists(`${key}#swr`)).toBe(1)
-    expect(await store.storeIfFresh(key, stale.refresh, Buffer.from('now small'), 60, 'ss-2', [], 30)).toBe(true)
+    expect(await store.storeIfFresh(key, stale.refresh, Buffer.from('now small'), 60, [], 30)).toBe(true)
     expect(await other.exists(`${key}#p`, `${key}#swr`)).toBe(0)
     expect(await store.readOrLease(key, dependsOnPost1, 'ss-3', 60)).toEqual({ hit: true, payload: Buffer.from('now small') })
   })
@@ -189,7 +189,7 @@ describe('entry payloads', () => {
       const lease = await store.readOrLease(key, dependsOnPost1, name, 60 + 60)
       if (lease.hit) throw new Error('expected a miss')
       await other.expire(stamp, 5) // as if the lease were long ago
-      expect(await store.storeIfFresh(key, { ...lease, takenAt: Date.now() - takenAgoMs }, Buffer.from(name), 60, name)).toBe(true)
+      expect(await store.storeIfFresh(key, { ...lease, takenAt: Date.now() - takenAgoMs }, Buffer.from(name), 60)).toBe(true)
       return other.ttl(stamp)
     }
     expect(await storeWithStampLeft('prompt-store', 0)).toBeLessThanOrEqual(5)

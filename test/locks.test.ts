@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Redis } from 'ioredis'
 import { CacheStore } from '../src/redis/store.ts'
 import { LockWaiter } from '../src/redis/lockWaiter.ts'
-import { freshDatabase, newPrefix, pauseFirst, startThrowawayRedis, testClient, type TestClient } from './helpers.ts'
+import { freshDatabase, newPrefix, pauseFirst, REDIS_URL, startThrowawayRedis, testClient, type TestClient } from './helpers.ts'
 
 let url: string
 const clients: TestClient[] = []
@@ -82,6 +82,45 @@ describe('lock: true', () => {
     expect(h.status).toBe('rejected')
     expect(w).toMatchObject({ status: 'fulfilled', value: 0 })
     expect(Date.now() - started).toBeLessThan(4_000) // well before the 5 s wait limit
+  })
+})
+
+describe('a lookup after a lock wait', () => {
+  it('takes a new token: a stamp it makes again never matches a lease another reader took on the one a write deleted', async () => {
+    const [h, a, b] = group(3, true) as [TestClient, TestClient, TestClient]
+    const redis = new Redis(REDIS_URL)
+    try {
+      const author = (await h.base.user.create({ data: { email: `lock-token-${Date.now()}@l.io` } })).id
+      const post = await h.base.post.create({ data: { title: 'v0', authorId: author } })
+      const stamp = `${h.prefix}c:Post:authorId=${author}`
+      const list = (c: TestClient['prisma']) => c.post.findMany({ where: { authorId: author }, select: { title: true } })
+      const first = (c: TestClient['prisma']) => c.post.findFirst({ where: { authorId: author }, select: { title: true } })
+      // h holds the entry's lock between its database read and its store.
+      const hold = pauseFirst(h, 'post', 'findMany', 'after')
+      const holder = list(hold.client).then((r) => r)
+      await hold.paused
+      await h.prisma.post.update({ where: { id: post.id }, data: { title: 'v1' } }) // deletes the stamp
+      // a misses and waits for the lock; its lease made the stamp again.
+      const waiter = list(a.prisma).then((r) => r)
+      for (let i = 0; i < 500 && (await redis.get(stamp)) === null; i++) await new Promise((r) => setTimeout(r, 5))
+      // b (another query on the same conjunction) leases that stamp and reads v1; a write
+      // after its read deletes the stamp again.
+      const slow = pauseFirst(b, 'post', 'findFirst', 'after')
+      const reader = first(slow.client).then((r) => r)
+      await slow.paused
+      await h.prisma.post.update({ where: { id: post.id }, data: { title: 'v2' } })
+      // h's store is refused and it releases the lock: a looks up again and makes the
+      // stamp again, which must not be the value b recorded.
+      hold.release()
+      await holder
+      expect((await waiter).map((p) => p.title)).toEqual(['v2'])
+      slow.release()
+      expect((await reader)?.title).toBe('v1') // read before the write: fine to return
+      expect((await first(b.prisma))?.title).toBe('v2')
+      expect((await first(h.prisma))?.title).toBe('v2')
+    } finally {
+      redis.disconnect()
+    }
   })
 })
 

@@ -156,7 +156,7 @@ export function memoize<A extends unknown[], R>(
   const releaseLock = (key: string, lease: Awaited<ReturnType<CacheStore['readOrLease']>> | undefined, token: string) => {
     if (lease && !lease.hit && lease.lock === 'acquired') env.store.releaseLock(key, token).catch(() => {})
   }
-  const store = (key: string, lease: Lease | undefined, token: string, stored: Stored, release: () => void = () => {}): void => {
+  const store = (key: string, lease: Lease | undefined, stored: Stored, release: () => void = () => {}): void => {
     if (!lease || env.scope?.()) return release() // inside a transaction: never fill
     const encoded = encodeForStore(stored, env.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES)
     if (!('payload' in encoded)) {
@@ -169,7 +169,7 @@ export function memoize<A extends unknown[], R>(
       return
     }
     const { payload } = encoded
-    env.store.storeIfFresh(key, lease, payload, ttl, token, [], stale > 0 ? options.timeout : 0).then(
+    env.store.storeIfFresh(key, lease, payload, ttl, [], stale > 0 ? options.timeout : 0).then(
       (stored) => {
         release()
         env.events?.emit(stored ? { type: 'store', model: FUNCTION_MODEL, key } : { type: 'skip', model: FUNCTION_MODEL, key, reason: 'invalidated' })
@@ -182,11 +182,11 @@ export function memoize<A extends unknown[], R>(
   }
 
   /** A stale result this caller is to refresh: recompute it after answering. */
-  const refreshInBackground = (key: string, args: A, lease: Lease, token: string) => {
+  const refreshInBackground = (key: string, args: A, lease: Lease) => {
     compute(args).then(
-      ({ stored }) => store(key, lease, token, stored),
+      ({ stored }) => store(key, lease, stored),
       (err: unknown) => {
-        env.store.releaseRefresh(key, token).catch(() => {})
+        env.store.releaseRefresh(key, lease.token).catch(() => {})
         env.report(new CacheopsRefreshError(`background refresh of a stale memoized result failed: ${message(err)}`, undefined, err))
       },
     )
@@ -204,7 +204,7 @@ export function memoize<A extends unknown[], R>(
       found = await lookup(key, 0, !scope)
     }
     if ('hit' in found) {
-      if (found.refresh) refreshInBackground(key, args, found.refresh, found.token)
+      if (found.refresh) refreshInBackground(key, args, found.refresh)
       emit('hit', key, started)
       options.onHit?.(args, 'v' in found.hit ? found.hit.v : undefined)
       return unwrap(found.hit)
@@ -220,7 +220,7 @@ export function memoize<A extends unknown[], R>(
     const { stored, outcome } = computed
     emit('miss', key, started)
     const lease = found.lease
-    store(key, lease && !lease.hit ? lease : undefined, found.token, stored, () => releaseLock(key, lease, found.token))
+    store(key, lease && !lease.hit ? lease : undefined, stored, () => releaseLock(key, lease, found.token))
     return unwrap(outcome)
   }
   return Object.assign(wrapper, {
@@ -232,7 +232,7 @@ export function memoize<A extends unknown[], R>(
       await env.store.deleteKeys([key])
       const found = await lookup(key)
       const { stored, outcome } = await compute(args)
-      if (!('hit' in found) && found.lease && !found.lease.hit) store(key, found.lease, found.token, stored)
+      if (!('hit' in found) && found.lease && !found.lease.hit) store(key, found.lease, stored)
       return unwrap(outcome)
     },
     async peek(...args: A): Promise<Awaited<R>> {

@@ -24,6 +24,12 @@ export interface ResultConjunction {
 export interface Lease {
   readonly header: string
   readonly checkOnly: string
+  /**
+   * The token its missing stamps were made with: its store (and the refresh it may end)
+   * goes with this one. Every lookup takes a new token: a stamp made again with a token
+   * some lease already recorded would pass that lease's store after a write deleted it.
+   */
+  readonly token: string
   /** The connection generation it was taken in (see CacheStore: restarts). */
   readonly generation?: number
   /** When it was taken (ms, this process's clock): its stamps got LEASE_MARGIN_SECONDS of slack. */
@@ -101,25 +107,34 @@ const STAMP_SLACK_MS = (LEASE_MARGIN_SECONDS - 10) * 1000
 /** How long one caller owns the refresh of a stale entry (one refresher across processes). */
 export const REFRESH_MS = 10_000
 
+/** The id part of a registry marker ("<id> <n>"; see registry_version.lua). */
+function registryIdOf(marker: string): string {
+  const space = marker.indexOf(' ')
+  return space < 0 ? marker : marker.slice(0, space)
+}
+
 /**
- * The stamps a lease script returned, as the header (and check-only lines) to store with.
- * After the model and conjunction stamps come, per model, its count of mass writes ended:
- * checked at store time, never kept in the entry (see count_mass_write_end).
+ * The stamps a lease returned, as the header (and check-only lines) to store with. After
+ * the model and conjunction stamps come, per model, its count of mass writes ended, then
+ * its registry's marker: checked at store time as "<count>|<registry id>", never kept in
+ * the entry (see count_mass_write_end). The id makes a registry evicted and made again
+ * since the lease, whose count starts over, refuse the store too.
  */
-function leaseOf(lease: LeaseRequest, conjKeys: readonly string[], stamps: readonly string[], generation: number): Lease {
+function leaseOf(lease: LeaseRequest, conjKeys: readonly string[], stamps: readonly string[], generation: number, token: string): Lease {
   let header = ''
   let checkOnly = ''
   const models = lease.models.length
+  const ended = models + conjKeys.length
   lease.models.forEach((m, i) => {
     header += `m ${stamps[i]} ${m.name}\n`
-    checkOnly += `w ${stamps[models + conjKeys.length + i]} ${m.name}\n`
+    checkOnly += `w ${stamps[ended + i]}|${registryIdOf(stamps[ended + models + i] ?? '')} ${m.name}\n`
   })
   conjKeys.forEach((k, i) => {
     const line = `c ${stamps[models + i]} ${k}\n`
     if (i < lease.conjKeys.length) header += line
     else checkOnly += line
   })
-  return { header, checkOnly, generation, takenAt: Date.now() }
+  return { header, checkOnly, token, generation, takenAt: Date.now() }
 }
 
 /**
@@ -444,7 +459,7 @@ export class CacheStore {
       const marker = markers[i] ?? ''
       const space = marker.indexOf(' ')
       if (space < 0) return void this.registries.delete(m.name) // none, or of an earlier layout
-      const id = marker.slice(0, space)
+      const id = registryIdOf(marker)
       const known = this.registries.get(m.name)
       if (known?.id === id) for (const s of m.schemes) known.schemes.add(s)
       else this.registries.set(m.name, { id, schemes: new Set(m.schemes) })
@@ -484,18 +499,21 @@ export class CacheStore {
       }),
     )
     return sent.then(([values, markers, conjStamps]) => {
-      const ended: string[] = []
       for (let i = 0; i < models.length; i++) {
-        const [marker, count] = markers[i]!
+        const marker = markers[i]![0]
         const known = this.registries.get(models[i]!.name)
-        if (!marker || known === undefined || marker.slice(0, marker.indexOf(' ')) !== known.id) {
+        if (!marker || known === undefined || registryIdOf(marker) !== known.id) {
           this.registries.delete(models[i]!.name)
           return undefined
         }
         if (values[i + 2] === null) return undefined // the script makes the model stamp
-        ended.push(count ?? '0')
       }
-      const stamps = [...values.slice(2).map((v) => String(v)), ...conjStamps.map((v) => (v === null ? token : String(v))), ...ended]
+      const stamps = [
+        ...values.slice(2).map((v) => String(v)),
+        ...conjStamps.map((v) => (v === null ? token : String(v))),
+        ...markers.map(([, count]) => count ?? '0'),
+        ...markers.map(([marker]) => marker!),
+      ]
       if (values[0] !== null) {
         // An entry: a hit if its header is the lease's and its stamps the ones just read.
         const predicted = this.predictedHeader(lease)
@@ -506,7 +524,7 @@ export class CacheStore {
         // time: the script judges it.
         return undefined
       }
-      return { hit: false as const, ...leaseOf(lease, conjKeys, stamps, generation), lock: 'none' as const }
+      return { hit: false as const, ...leaseOf(lease, conjKeys, stamps, generation, token), lock: 'none' as const }
     })
   }
 
@@ -602,7 +620,9 @@ export class CacheStore {
           // Read with a GET behind the check, the payload went in between (it expired, or a
           // reader that saw the entry invalidated deleted it): ask again, now for a lease.
           if (retried) throw new Error(`cache entry ${entryKey} vanished twice between its check and its read`)
-          return this.checkOrLease(entryKey, lease, token, ttl, lockMs, refreshMs, true)
+          // Another token: the first call may have made stamps (see Lease.token). Tokens
+          // never hold a '.', so this one is as unique.
+          return this.checkOrLease(entryKey, lease, `${token}.`, ttl, lockMs, refreshMs, true)
         }
         this.notePayloadSize(entryKey, payload.length)
       }
@@ -615,7 +635,7 @@ export class CacheStore {
       if (reply[0] === 3) return { hit: true, payload: payload!, stale: true }
       const stamps = reply.slice(2).map((b) => String(b))
       this.noteRegistries(lease, stamps.slice(2 * lease.models.length + conjKeys.length))
-      const leased = leaseOf(lease, conjKeys, stamps, generation)
+      const leased = leaseOf(lease, conjKeys, stamps, generation, token)
       if (reply[0] === 2) return { hit: true, payload: payload!, stale: true, refresh: { ...leased, refreshes: true } }
       const lock: LockState = reply[1] === 1 ? 'acquired' : reply[1] === 2 ? 'held' : 'none'
       return { hit: false, ...leased, lock }
@@ -686,7 +706,6 @@ export class CacheStore {
     lease: Lease,
     payload: Buffer,
     ttl: number,
-    token: string,
     fromResult: readonly ResultConjunction[] = [],
     freshSeconds = 0,
   ): Promise<boolean> {
@@ -700,7 +719,7 @@ export class CacheStore {
     // longer than most of that (or a lease of unknown age) extends them again.
     const extendHeader = lease.takenAt === undefined || Date.now() - lease.takenAt > STAMP_SLACK_MS ? 1 : 0
     const reply = await this.call(() =>
-      scripts.storeIfFresh.run(this.redis, [entryKey, payloadKeyOf(entryKey), this.prefix, ttl, lease.header, payload, token, lease.checkOnly, extra, freshSeconds, external, endsRefresh, extendHeader]),
+      scripts.storeIfFresh.run(this.redis, [entryKey, payloadKeyOf(entryKey), this.prefix, ttl, lease.header, payload, lease.token, lease.checkOnly, extra, freshSeconds, external, endsRefresh, extendHeader]),
     )
     if (reply !== 1) return false
     if (freshSeconds > 0) this.knownHeaders.set(entryKey, SCRIPT_ONLY)

@@ -53,7 +53,9 @@ export async function cachedRead(core: CacheopsRuntime, c: ReadCall): Promise<un
     const touched = [...plan.deps.keys(), ...plan.derived].some((m) => core.pendingModels.has(m))
     if (touched || (tags.length > 0 && core.pendingTags > 0)) return c.query(c.args)
   }
-  const token = nextToken()
+  // A new token for every lookup (see Lease.token); only the first can take the lock.
+  const lockToken = nextToken()
+  let token = lockToken
   const leaseRequest = prepared.lease
   // Stale-while-revalidate: entries live `stale` seconds past their timeout. Not inside a
   // transaction, whose reads cannot refresh anything after it ends.
@@ -81,7 +83,7 @@ export async function cachedRead(core: CacheopsRuntime, c: ReadCall): Promise<un
   }
   const served = ({ value, stale, refresh }: { value: unknown; stale: boolean; refresh?: Lease }) => {
     // A stale entry this caller is to refresh: the database is read after the answer.
-    if (refresh) refreshInBackground(core, c, entryKey, plan.derived, refresh, token, ttl, freshSeconds)
+    if (refresh) refreshInBackground(core, c, entryKey, plan.derived, refresh, ttl, freshSeconds)
     if (core.events.observed) {
       core.events.emit({ type: 'hit', model: c.model, operation: c.operation, key: entryKey, durationMs: performance.now() - started, ...(stale ? { stale } : {}) })
     } else {
@@ -99,6 +101,7 @@ export async function cachedRead(core: CacheopsRuntime, c: ReadCall): Promise<un
     // polling, then read again. Not stored (an invalidation meanwhile, a failure, a timeout):
     // compute here.
     await core.locks.wait(entryKey, LOCK_WAIT_MS)
+    token = nextToken()
     found = await lookup(0)
     if (found.hit) return served(found)
   }
@@ -106,7 +109,7 @@ export async function cachedRead(core: CacheopsRuntime, c: ReadCall): Promise<un
   if (lease) for (const m of leaseRequest.models) core.learnSchemes(m.name, m.schemes)
   const holdsLock = lease?.lock === 'acquired'
   const releaseLock = () => {
-    if (holdsLock) core.store.releaseLock(entryKey, token).catch((err) => core.report(new CacheopsRedisError(`lock release failed: ${message(err)}`, 'store', c.model, err)))
+    if (holdsLock) core.store.releaseLock(entryKey, lockToken).catch((err) => core.report(new CacheopsRedisError(`lock release failed: ${message(err)}`, 'store', c.model, err)))
   }
 
   // Single-flight: an identical miss already computing in this process (never inside a
@@ -150,7 +153,7 @@ export async function cachedRead(core: CacheopsRuntime, c: ReadCall): Promise<un
   // Inside an interactive transaction the snapshot may predate the lease: never store.
   if (lease !== undefined && !c.scope) {
     const fromResult = plan.derived.size > 0 ? resultConjunctions(core.config.datamodel, c.model, c.args, value, plan.derived) : []
-    storeInBackground(core, c.model, entryKey, lease, fromResult, token, value, ttl, flight, releaseLock, freshSeconds)
+    storeInBackground(core, c.model, entryKey, lease, fromResult, value, ttl, flight, releaseLock, freshSeconds)
   } else {
     flight?.settle(undefined)
     releaseLock()
@@ -188,7 +191,6 @@ function storeInBackground(
   entryKey: string,
   lease: Lease,
   fromResult: readonly ResultConjunction[],
-  token: string,
   value: unknown,
   ttl: number,
   flight: Flight | undefined,
@@ -208,7 +210,7 @@ function storeInBackground(
   }
   const { payload } = encoded
   // Sent now, so a later read on this connection is queued behind it; not awaited.
-  core.store.storeIfFresh(entryKey, lease, payload, ttl, token, fromResult, freshSeconds).then(
+  core.store.storeIfFresh(entryKey, lease, payload, ttl, fromResult, freshSeconds).then(
     (stored) => {
       afterStore()
       flight?.settle(stored ? payload : undefined)
@@ -233,7 +235,6 @@ function refreshInBackground(
   entryKey: string,
   derived: ReadonlySet<string>,
   lease: Lease,
-  token: string,
   ttl: number,
   freshSeconds: number,
 ): void {
@@ -246,10 +247,10 @@ function refreshInBackground(
     .then(
       (value) => {
         const fromResult = derived.size > 0 ? resultConjunctions(core.config.datamodel, c.model, c.args, value, derived) : []
-        storeInBackground(core, c.model, entryKey, lease, fromResult, token, value, ttl, undefined, () => {}, freshSeconds)
+        storeInBackground(core, c.model, entryKey, lease, fromResult, value, ttl, undefined, () => {}, freshSeconds)
       },
       (err: unknown) => {
-        core.store.releaseRefresh(entryKey, token).catch(() => {})
+        core.store.releaseRefresh(entryKey, lease.token).catch(() => {})
         core.report(new CacheopsRefreshError(`background refresh of a stale ${c.model}.${c.operation} failed: ${message(err)}`, c.model, err))
       },
     )

@@ -17,7 +17,7 @@
 -- ARGV[4]  encoded payload
 -- ARGV[5]  token for stamps created here
 -- ARGV[6]  check-only lines: "c <stamp> <conj key>\n" (whole-model leases), and per
---          model "w <mass writes ended> <model>\n" as the lease found that count
+--          model "w <mass writes ended>|<registry id> <model>\n" as the lease found them
 -- ARGV[7]  conjunctions from the result, lines "<scheme>|<conj key>\n"
 -- ARGV[8]  seconds the entry is fresh (stale-while-revalidate), 0 when it is fresh for
 --          its whole ttl: the entry then records when it goes stale (Redis clock)
@@ -51,8 +51,12 @@ end
 
 local function current(kind, name)
   if kind == 'w' then
-    -- Mass writes of the model ended since the lease (see count_mass_write_end).
-    return redis.call('HGET', prefix .. 'e:' .. name, 'ended') or '0'
+    -- Mass writes of the model ended since the lease (see count_mass_write_end), and the
+    -- registry they were counted in: one evicted and made again counts from 0 again.
+    local state = redis.call('HMGET', prefix .. 'e:' .. name, 'ended', '_')
+    local marker = state[2] or ''
+    local space = string.find(marker, ' ', 1, true)
+    return (state[1] or '0') .. '|' .. (space and string.sub(marker, 1, space - 1) or marker)
   end
   if kind == 'm' then
     -- A mass write of this model is in progress: what we read may already be outdated.
