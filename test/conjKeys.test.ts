@@ -38,6 +38,22 @@ describe('conjKeysOfRows (no server)', () => {
   })
 })
 
+describe('rowsUnderTransforms (no server)', () => {
+  it('gives each row with every combination of the values transforms set, once each', () => {
+    const row: RowValues = [['id', '1'], ['a', '0'], ['b', '0']]
+    const images = rowsUnderTransforms([row], [transformOf([['a', '1']]).token, transformOf([['b', '2']]).token, transformOf([['a', '3']]).token])!
+    const text = images.map((r) => Object.fromEntries(r)).map((r) => `${r.a}${r.b}`).sort()
+    expect(text).toEqual(['00', '02', '10', '12', '30', '32'])
+    for (const r of images) expect(Object.fromEntries(r).id).toBe('1')
+  })
+
+  it('is null past 65 images a row (the full script then bounds it)', () => {
+    const many = Array.from({ length: 7 }, (_, i) => transformOf([[`f${i}`, '1']]).token) // 2^7 = 128
+    expect(rowsUnderTransforms([[['id', '1']]], many)).toBeNull()
+    expect(rowsUnderTransforms([[['id', '1']]], many.slice(0, 6))).toHaveLength(64)
+  })
+})
+
 // Rows and schemes over a few fields and values, so that keys collide across rows.
 const FIELDS = ['a', 'b', 'c']
 const scheme = fc.subarray(FIELDS).map((fs) => fs.join(','))
@@ -113,7 +129,7 @@ describe('delete_conj_keys.lua against invalidate_rows.lua (real Redis)', () => 
     // updateManys tend to recur: the model's next writes apply the transform themselves.
     expect(transformed.store.transformsToApply('M')).toEqual(['b\t2'])
     await redis.set(`${transformed.prefix}c:M:b=2`, 'stamp')
-    const keys = conjKeysOfRows('M', ['b'], rowsUnderTransforms(rows, ['b\t2']), undefined)!
+    const keys = conjKeysOfRows('M', ['b'], rowsUnderTransforms(rows, ['b\t2'])!, undefined)!
     expect(keys).toEqual(['M:b=1', 'M:b=2'])
     ran.length = 0
     expect(await transformed.store.invalidateRows('M', rows, { seenSchemes: ['b'], conjKeys: keys, transforms: ['b\t2'] })).toEqual({ deleted: 1, schemesDiffer: false, version: undefined })
@@ -164,7 +180,7 @@ describe('delete_conj_keys.lua against invalidate_rows.lua (real Redis)', () => 
         const how = { seenSchemes: schemes, endWrite: ends, endTransform: ends ? own : '', changedFields: ['a'] }
         const fullReply = (await full.store.invalidateRows('M', rows, how)).deleted
         const transforms = [...new Set([own, ...others])]
-        const keys = conjKeysOfRows('M', schemes, rowsUnderTransforms(rows, transforms), undefined)
+        const keys = conjKeysOfRows('M', schemes, rowsUnderTransforms(rows, transforms)!, undefined)
         ran.length = 0
         const directReply = (await direct.store.invalidateRows('M', rows, { ...how, conjKeys: keys ?? undefined, transforms })).deleted
         expect(directReply).toBe(fullReply)
@@ -188,7 +204,7 @@ describe('delete_conj_keys.lua against invalidate_rows.lua (real Redis)', () => 
     const own = transformOf([['a', '2']]).token
     const late = transformOf([['b', '2']]).token
     const s = await updateManyRunning(['a', 'b'], own, [late])
-    const keys = conjKeysOfRows('M', ['a', 'b'], rowsUnderTransforms(rows, [own]), undefined)!
+    const keys = conjKeysOfRows('M', ['a', 'b'], rowsUnderTransforms(rows, [own])!, undefined)!
     expect(keys).toEqual(['M:a=1', 'M:b=1', 'M:a=2'])
     ran.length = 0
     const reply = await s.store.invalidateRows('M', rows, { seenSchemes: ['a', 'b'], endWrite: true, endTransform: own, conjKeys: keys, transforms: [own] })

@@ -253,6 +253,18 @@ describe('ON UPDATE CASCADE is granular', () => {
   })
 })
 
+describe('nested writes that take children from under the parent', () => {
+  it.each([['disconnect'], ['set']])('%s: the children, their foreign key now null, are invalidated where they are now', async (op) => {
+    const u = await t.base.user.create({ data: { email: `nd-${op}@n.io` } })
+    const cat = await t.base.category.create({ data: { title: `nd-${op}` } })
+    const p = await t.base.post.create({ data: { title: `nd-${op}-p`, authorId: u.id, categoryId: cat.id } })
+    const uncategorized = () => t.prisma.post.findMany({ where: { authorId: u.id, categoryId: null }, select: { id: true } })
+    expect(await uncategorized()).toEqual([])
+    await t.prisma.category.update({ where: { id: cat.id }, data: op === 'disconnect' ? { posts: { disconnect: { id: p.id } } } : { posts: { set: [] } } })
+    expect(await uncategorized()).toEqual([{ id: p.id }])
+  })
+})
+
 describe('updateMany and rows entering its where clause during it', () => {
   it('invalidates a row that a concurrent write moved into the where clause (update transforms)', async () => {
     const ua = await t.base.user.create({ data: { email: 'um-a@n.io' } })
@@ -293,6 +305,43 @@ describe('updateMany and rows entering its where clause during it', () => {
     reader.release()
     expect(await read).toHaveLength(1)
     expect(await unpublishedPhantom()).toEqual([])
+  })
+})
+
+describe('concurrent updateManys: their data applied together', () => {
+  it('a row both update is invalidated as both left it', async () => {
+    const ua = await t.base.user.create({ data: { email: 'cx2-a@n.io' } })
+    const r = await t.base.post.create({ data: { title: 'cx2-r', authorId: ua.id } })
+    const q = () => t.prisma.post.findMany({ where: { authorId: ua.id, views: 7, published: true }, select: { id: true } })
+    expect(await q()).toEqual([]) // its scheme: authorId, published, views
+    const g1 = pauseFirst(t, 'post', 'updateMany', 'before')
+    const g2 = pauseFirst(t, 'post', 'updateMany', 'before')
+    const u1 = g1.client.post.updateMany({ where: { authorId: ua.id }, data: { published: true } }).then((x) => x)
+    await g1.paused // pre-image: views 0, unpublished
+    const u2 = g2.client.post.updateMany({ where: { authorId: ua.id }, data: { views: 7 } }).then((x) => x)
+    await g2.paused // the same pre-image
+    g1.release()
+    expect((await u1).count).toBe(1)
+    g2.release()
+    expect((await u2).count).toBe(1)
+    expect(await q()).toEqual([{ id: r.id }]) // views 7 and published: neither change alone
+  })
+
+  it("a row one moves into the other's where clause gets the other's data on top", async () => {
+    const ua = await t.base.user.create({ data: { email: 'cx-a@n.io' } })
+    const ub = await t.base.user.create({ data: { email: 'cx-b@n.io' } })
+    await t.base.post.create({ data: { title: 'cx-r', authorId: ua.id } })
+    const phantom = await t.base.post.create({ data: { title: 'cx-phantom', authorId: ub.id } })
+    const q = () => t.prisma.post.findMany({ where: { authorId: ua.id, published: true, title: 'cx-phantom' }, select: { id: true } })
+    expect(await q()).toEqual([])
+    const u1 = pauseFirst(t, 'post', 'updateMany', 'before')
+    const first = u1.client.post.updateMany({ where: { authorId: ua.id }, data: { published: true } }).then((x) => x)
+    await u1.paused // its pre-read found cx-r only
+    expect((await t.prisma.post.updateMany({ where: { title: 'cx-phantom' }, data: { authorId: ua.id } })).count).toBe(1)
+    expect(await q()).toEqual([]) // not published yet
+    u1.release()
+    expect((await first).count).toBe(2)
+    expect(await q()).toEqual([{ id: phantom.id }])
   })
 })
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { CacheopsConfigError } from '../src/index.ts'
-import { countSql, freshDatabase, testClient, type TestClient } from './helpers.ts'
+import { countSql, freshDatabase, pauseFirst, testClient, type TestClient } from './helpers.ts'
 
 let t: TestClient
 let uid: number
@@ -93,6 +93,31 @@ describe('tags bound to models (config tags)', () => {
       await untagged()
       await c.prisma.post.updateMany({ where: { title: 'nothing' }, data: { views: { increment: 1 } } })
       expect(await cachedIn(untagged)).toBe(true) // untagged entries of other models are not touched
+    } finally {
+      await c.prisma.$cacheops.invalidateAll()
+      await c.close()
+    }
+  })
+
+  it("a deleteMany drops every tagged entry: a row that entered its where clause after its pre-read goes without an image", async () => {
+    const c = testClient(await freshDatabase('tags_bound_mass'), { tags: { Post: (row) => [`category:${String(row.categoryId)}`] } })
+    try {
+      const cat = await c.base.category.create({ data: { title: 'bt-cat' } })
+      const a = await c.base.user.create({ data: { email: 'bt-a@t.io' } })
+      const x = await c.base.user.create({ data: { email: 'bt-x@t.io' } })
+      await c.base.post.create({ data: { title: 'bt-victim', authorId: x.id } })
+      const phantom = await c.base.post.create({ data: { title: 'bt-phantom', authorId: a.id, categoryId: cat.id } })
+      // A function tagged by the category: it depends on no cached read of Post.
+      const inCategory = c.prisma.$cacheops.cached(async () => await c.base.post.count({ where: { categoryId: cat.id } }), { timeout: 300, key: 'posts-in-category', tags: [`category:${cat.id}`] })
+      await c.prisma.post.findMany({ where: { authorId: x.id } }) // a scheme: the deleteMany reads pre-images
+      const writer = pauseFirst(c, 'post', 'deleteMany', 'before')
+      const del = writer.client.post.deleteMany({ where: { authorId: x.id } }).then((r) => r)
+      await writer.paused // pre-images: only the victim (no category)
+      await c.prisma.post.update({ where: { id: phantom.id }, data: { authorId: x.id } }) // enters the where
+      expect(await inCategory()).toBe(1) // stored after the move
+      writer.release()
+      expect((await del).count).toBe(2)
+      expect(await inCategory()).toBe(0)
     } finally {
       await c.prisma.$cacheops.invalidateAll()
       await c.close()

@@ -6,7 +6,7 @@ import fc from 'fast-check'
 import { Prisma } from '../prisma/generated/client/client.ts'
 import { datamodel as generated } from '../prisma/generated/cacheops/index.ts'
 import type { CacheopsDatamodel, ScalarFieldInfo } from '../src/datamodel/types.ts'
-import { encodeConjValue } from '../src/query/values.ts'
+import { encodeConjValue, storesAsGiven } from '../src/query/values.ts'
 import { conjKeyOf } from '../src/query/dependencies.ts'
 
 const datamodel: CacheopsDatamodel = generated
@@ -304,5 +304,29 @@ describe('separators and odd characters', () => {
     expect(enc(StringF, `${long}y`)).not.toBe(e)
     expect(enc(StringF, e)).not.toBe(e)
     expect(enc(StringF, 'x'.repeat(62))).toBe(JSON.stringify('x'.repeat(62)))
+  })
+})
+
+describe('storesAsGiven: values that stand in for stored rows', () => {
+  it('a Decimal with a native type only when it has no fraction (its scale is not known); without one, up to 30 digits', () => {
+    expect(DecimalF.nativeType).toBe('Decimal') // balance @db.Decimal(12, 2)
+    expect(storesAsGiven(DecimalF, 5)).toBe(true)
+    expect(storesAsGiven(DecimalF, new Prisma.Decimal('12.00'))).toBe(true)
+    expect(storesAsGiven(DecimalF, 1.234)).toBe(false) // stored as 1.23
+    expect(storesAsGiven(DecimalF, '1.5')).toBe(false)
+    const plainDecimal = synthetic('Decimal')
+    expect(storesAsGiven(plainDecimal, '1.5')).toBe(true)
+    expect(storesAsGiven(plainDecimal, `0.${'1'.repeat(31)}`)).toBe(false)
+  })
+
+  it('a time with a native type only in whole seconds; Prisma\'s default column keeps milliseconds', () => {
+    const ts = synthetic('DateTime', { nativeType: 'Timestamp' })
+    expect(storesAsGiven(ts, new Date('2026-01-01T00:00:01.000Z'))).toBe(true)
+    expect(storesAsGiven(ts, new Date('2026-01-01T00:00:01.250Z'))).toBe(false)
+    expect(storesAsGiven(DateF, new Date('2026-01-01T00:00:01.250Z'))).toBe(true)
+  })
+
+  it('integers, strings, booleans, enums and null as given', () => {
+    for (const [f, v] of [[Int, 7], [StringF, 'a'], [BoolF, true], [EnumF, 'ADMIN'], [NullableInt, null], [UuidF, 'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11']] as const) expect(storesAsGiven(f, v)).toBe(true)
   })
 })

@@ -201,6 +201,25 @@ describe('updateManyAndReturn setting Booleans and enums, or fields no cached re
   })
 })
 
+describe('data values the column stores otherwise (a Decimal rounded to its scale)', () => {
+  // Where no row is read back, the data stands in for it: a rounded value must not.
+  it('an updateMany keys its rows by the stored value, not the data', async () => {
+    const u = await t.base.user.create({ data: { email: `dec-um-${Date.now()}@w.io`, balance: 5 } })
+    const byBalance = () => t.prisma.user.findMany({ where: { balance: 1.23 }, select: { id: true } })
+    expect(await byBalance()).toEqual([])
+    await t.prisma.user.updateMany({ where: { id: u.id }, data: { balance: 1.234 } }) // stored as 1.23 (numeric(12,2))
+    expect(await byBalance()).toEqual([{ id: u.id }])
+  })
+
+  it('a createMany reads its rows back instead of taking its data for them', async () => {
+    const email = `dec-cm-${Date.now()}@w.io`
+    const byBalance = () => t.prisma.user.findMany({ where: { balance: 2.35 }, select: { email: true } })
+    expect(await byBalance()).toEqual([])
+    await t.prisma.user.createMany({ data: [{ email, balance: 2.345 }] }) // stored as 2.35
+    expect(await byBalance()).toEqual([{ email }])
+  })
+})
+
 describe('schemes known locally', () => {
   it('a write asks Redis for the schemes once, then only deletes keys and checks the registry version; a scheme new to it makes that write model-wide', async () => {
     const post = await t.base.post.create({ data: { title: 'schemes-local', authorId: a } })

@@ -65,22 +65,49 @@ export function conjKeysOfRows(model: string, schemes: readonly string[], rows: 
 export const MAX_APPLIED_TRANSFORMS = 8
 
 /**
- * The rows, each also with every update transform's data applied (a transform's data text
- * is "field\tvalue\t...", see UpdateTransform): the images invalidate_rows.lua derives
- * from them while those transforms are active. Keys of these under every scheme (no
- * field-scoped skipping: a transform changes fields too) are what it deletes.
+ * Past this many images per row, the keys are left to invalidate_rows.lua, which makes the
+ * model whole past MAX_VARIANTS (64) variants of one scheme: the same bound.
  */
-export function rowsUnderTransforms(rows: readonly RowValues[], transforms: readonly string[]): RowValues[] {
-  const data = transforms.map((text) => {
+const MAX_IMAGES_PER_ROW = 65
+
+/**
+ * The rows as they may be while update transforms are active (a transform's data text is
+ * "field\tvalue\t...", see UpdateTransform): every field any transform sets takes its own
+ * value or any transform's value for it, in every combination. Concurrent updateManys
+ * each read their rows before either committed, so a row can end up with both changes,
+ * and a row one of them moves into the other's where clause gets the other's data on top:
+ * one transform at a time would never key the row as both left it. Combinations no
+ * sequence of writes makes only delete more keys. These are the images invalidate_rows.lua
+ * derives; keys of these under every scheme (no field-scoped skipping: a transform changes
+ * fields too) are what it deletes. Null past MAX_IMAGES_PER_ROW images per row.
+ */
+export function rowsUnderTransforms(rows: readonly RowValues[], transforms: readonly string[]): RowValues[] | null {
+  if (transforms.length === 0) return [...rows]
+  // Per field, the distinct values transforms give it.
+  const values = new Map<string, string[]>()
+  for (const text of transforms) {
     const parts = text.split('\t').filter((p) => p !== '')
-    const set = new Map<string, string>()
-    for (let k = 0; k + 1 < parts.length; k += 2) set.set(parts[k]!, parts[k + 1]!)
-    return set
-  })
+    for (let k = 0; k + 1 < parts.length; k += 2) {
+      const list = values.get(parts[k]!) ?? []
+      if (!list.includes(parts[k + 1]!)) list.push(parts[k + 1]!)
+      values.set(parts[k]!, list)
+    }
+  }
+  let perRow = 1
+  for (const list of values.values()) perRow *= list.length + 1
+  if (perRow > MAX_IMAGES_PER_ROW) return null
   const out: RowValues[] = []
   for (const row of rows) {
-    out.push(row)
-    for (const set of data) out.push([...row.filter(([f]) => !set.has(f)), ...set])
+    let images: RowValues[] = [row]
+    for (const [field, list] of values) {
+      const next: RowValues[] = []
+      for (const image of images) {
+        next.push(image)
+        for (const v of list) next.push([...image.filter(([f]) => f !== field), [field, v]])
+      }
+      images = next
+    }
+    out.push(...images)
   }
   return out
 }

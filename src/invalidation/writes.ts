@@ -1,6 +1,6 @@
 import type { CacheopsDatamodel, ModelInfo } from '../datamodel/types.js'
 import { fieldsOfScheme } from '../query/dependencies.js'
-import { encodeConjValue } from '../query/values.js'
+import { encodeConjValue, storesAsGiven } from '../query/values.js'
 import type { RowValues } from '../redis/store.js'
 import { modelsChangedByKeyUpdate } from './cascades.js'
 
@@ -122,7 +122,8 @@ const conjFieldsByModel = new WeakMap<ModelInfo, readonly string[]>()
 /**
  * An updateMany's data as canonical values of conjunction fields, so that the rows it
  * changes can be invalidated with it applied. Null when some value is not a plain one
- * (`increment`, `multiply`, a field reference, ...): then the model goes whole.
+ * (`increment`, `multiply`, a field reference, ...) or one the column may store otherwise
+ * (storesAsGiven: a Decimal it rounds): then the model goes whole.
  */
 export function updateTransformOf(model: ModelInfo, data: unknown): RowValues | null {
   if (!isObject(data)) return null
@@ -133,7 +134,7 @@ export function updateTransformOf(model: ModelInfo, data: unknown): RowValues | 
     const value = isObject(raw) && !(raw instanceof Date) && Object.keys(raw).length === 1 && 'set' in raw ? raw.set : raw
     if (!conj.has(name)) continue // fields no conjunction uses (Json, ...) change nothing we key on
     const f = model.fields[name]
-    const encoded = f && f.kind !== 'relation' ? encodeConjValue(f, value) : undefined
+    const encoded = f && f.kind !== 'relation' && storesAsGiven(f, value) ? encodeConjValue(f, value) : undefined
     if (encoded === undefined) return null
     out.push([name, encoded])
   }

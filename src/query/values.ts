@@ -132,6 +132,36 @@ function canonicalDecimal(value: unknown): string | undefined {
   return `N${neg ? '-' : ''}${int}${frac ? `.${frac}` : ''}`
 }
 
+/**
+ * Whether the database stores `value` in `field` exactly as given, so that the key encoded
+ * from the value is the key the stored row has. Data values stand in for rows nobody reads
+ * back (an updateMany's transform, createMany's data rows): a Decimal rounded to its
+ * column's scale, or a time cut to its column's precision, would key the row where it is
+ * not. The datamodel keeps a native type's name but not its arguments, so only what holds
+ * at any scale or precision counts (a column without a native type: Prisma's defaults,
+ * decimal(65,30) and millisecond times).
+ */
+export function storesAsGiven(field: ScalarFieldInfo, value: unknown): boolean {
+  if (value === null || field.kind === 'enum') return true
+  switch (field.type) {
+    case 'Decimal': {
+      const text = canonicalDecimal(value)
+      if (text === undefined) return false
+      const digits = text.split('.')[1]?.length ?? 0
+      return field.nativeType == null ? digits <= 30 : digits === 0
+    }
+    case 'DateTime': {
+      if (field.nativeType == null) return true
+      const t = value instanceof Date ? value.getTime() : typeof value === 'string' ? Date.parse(value) : NaN
+      return Number.isFinite(t) && t % 1000 === 0
+    }
+    case 'Float':
+      return field.nativeType == null || field.nativeType === 'DoublePrecision'
+    default:
+      return true
+  }
+}
+
 /** A Decimal (decimal.js, as Prisma's), whatever copy of the class made it. */
 export function isDecimalLike(v: unknown): v is { toFixed(): string } {
   return typeof v === 'object' && v !== null && typeof (v as { toFixed?: unknown }).toFixed === 'function' && 'd' in v && 'e' in v && 's' in v

@@ -178,9 +178,8 @@ export class CacheopsRuntime {
           // Keyed by the schemes whose registry version this process knows: no script needed.
           const versionKnown = keySchemes !== undefined && keySchemes === this.knownSchemes.get(inv.model)
           // While a transform is active every scheme counts (it changes fields too).
-          const keys = keySchemes && transforms
-            ? conjKeysOfRows(inv.model, keySchemes, rowsUnderTransforms(rows, transforms), transforms.length > 0 ? undefined : inv.changedFields)
-            : null
+          const images = keySchemes && transforms ? rowsUnderTransforms(rows, transforms) : null
+          const keys = keySchemes && images ? conjKeysOfRows(inv.model, keySchemes, images, transforms!.length > 0 ? undefined : inv.changedFields) : null
           const done = await this.store.invalidateRows(inv.model, rows, {
             seenSchemes,
             endWrite: inv.endWrite,

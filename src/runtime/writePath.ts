@@ -5,7 +5,7 @@ import { modelsWrittenBySql } from '../invalidation/rawSql.js'
 import { changedFieldsOf, compareAndSetWhere, createOnlyWhere, planWrite, preImageFields, priorValuesOf, readBackWhere, rowValuesOf, updateChangesConjFields, updateTransformOf, withConjFieldsSelected, withPriorValues } from '../invalidation/writes.js'
 import type { Invalidation, TxScope } from '../prisma/transactions.js'
 import { transformOf, type RowValues, type UpdateTransform } from '../redis/store.js'
-import { encodeConjValue } from '../query/values.js'
+import { encodeConjValue, storesAsGiven } from '../query/values.js'
 import { fieldsOfScheme } from '../query/dependencies.js'
 import type { CacheopsRuntime } from './core.js'
 
@@ -178,10 +178,11 @@ export async function invalidatingWrite(core: CacheopsRuntime, c: WriteCall): Pr
     for (const row of Array.isArray(result) ? result : [result]) images.push(row as Record<string, unknown>)
   }
   const rows: RowValues[] = images.map((row) => rowValuesOf(info, row, seenSchemes))
-  // Bound tags of the images; an updateMany's new rows are not all known (rows entering
-  // its where clause), nor are any after a fluent call.
+  // Bound tags of the images. A mass write's images miss the rows that entered its where
+  // clause after its pre-read (the guard covers cached reads of the model, not functions
+  // tagged from its rows), and a fluent call's are not this model's rows.
   const bound = core.boundTags(c.model, images)
-  const boundUnknown = bound.unknown || (core.hasBoundTags(c.model) && (plan.updateData !== undefined || c.dataPath.length > 0))
+  const boundUnknown = bound.unknown || (core.hasBoundTags(c.model) && (plan.updateData !== undefined || plan.massPreImageWhere !== undefined || c.dataPath.length > 0))
   const inv: Invalidation = {
     model: c.model,
     rows,
@@ -298,7 +299,11 @@ async function endNestedWrite(core: CacheopsRuntime, c: WriteCall, nested: Neste
       try {
         const parent = await c.read(c.model, 'findUnique', where, nested.plan.selection)
         const found = rowsOfNestedRead(core.config.datamodel, c.model, nested.plan.selection, parent)
+        // Rows read before that are no longer under the parent (disconnect, set, a delete):
+        // where they are now is read by their ids, e.g. a disconnected child with its key null.
+        const gone = await rowsNoLongerUnder(core, c, nested.images, found.rows, nested.modelWide)
         for (const [m, rows] of found.rows) nested.images.set(m, [...(nested.images.get(m) ?? []), ...rows])
+        for (const [m, rows] of gone) nested.images.set(m, [...(nested.images.get(m) ?? []), ...rows])
         for (const m of found.overflow) nested.modelWide.add(m)
       } catch {
         for (const m of nested.guarded) nested.modelWide.add(m)
@@ -306,6 +311,37 @@ async function endNestedWrite(core: CacheopsRuntime, c: WriteCall, nested: Neste
     } else for (const m of nested.guarded) nested.modelWide.add(m)
   }
   await finishRelated(core, c, nested, result === undefined)
+}
+
+/**
+ * The rows read before a nested write (`before`, per model) that the read after it did not
+ * find under the parent (`after`), read again by their ids: their images now. Such a row
+ * was disconnected (its foreign key now null), moved, or deleted (then nothing comes back).
+ * Rows without their ids, or more than MAX_NESTED_ROWS of a model: the model goes whole.
+ */
+async function rowsNoLongerUnder(
+  core: CacheopsRuntime,
+  c: WriteCall,
+  before: ReadonlyMap<string, readonly Record<string, unknown>[]>,
+  after: ReadonlyMap<string, readonly Record<string, unknown>[]>,
+  modelWide: Set<string>,
+): Promise<Map<string, Record<string, unknown>[]>> {
+  const out = new Map<string, Record<string, unknown>[]>()
+  for (const [m, rows] of before) {
+    const info = core.model(m)
+    const ids = info.idFields
+    const keyOf = (r: Record<string, unknown>) => ids.map((f) => String(r[f])).join('\u0000')
+    const still = new Set((after.get(m) ?? []).map(keyOf))
+    const gone = rows.filter((r) => !still.has(keyOf(r)))
+    if (gone.length === 0) continue
+    if (gone.length > MAX_NESTED_ROWS || gone.some((r) => ids.some((f) => r[f] === undefined || r[f] === null))) {
+      modelWide.add(m)
+      continue
+    }
+    const where = ids.length === 1 ? { [ids[0]!]: { in: gone.map((r) => r[ids[0]!]) } } : { OR: gone.map((r) => Object.fromEntries(ids.map((f) => [f, r[f]]))) }
+    out.set(m, (await c.read(m, 'findMany', where, selectOf(preImageFields(info, undefined)))) as Record<string, unknown>[])
+  }
+  return out
 }
 
 /**
@@ -333,7 +369,8 @@ async function finishRelated(core: CacheopsRuntime, c: WriteCall, related: Relat
       endWrite: true,
       endTransform: first.get(m),
       tags: bound.tags,
-      boundTagsUnknown: bound.unknown ? [m] : [],
+      // Images read under a guard miss rows moved in meanwhile, whose tags nobody knows.
+      boundTagsUnknown: bound.unknown || (!failed && core.hasBoundTags(m)) ? [m] : [],
     })
   }
 }
@@ -488,7 +525,8 @@ function rowsFromData(info: ModelInfo, data: readonly unknown[], schemes: readon
     const r = row as Record<string, unknown>
     for (const f of fields) {
       const field = info.fields[f]
-      if (!field || field.kind === 'relation' || encodeConjValue(field, r[f]) === undefined) return null
+      // A value the column may store otherwise (a Decimal it rounds): read the rows back.
+      if (!field || field.kind === 'relation' || encodeConjValue(field, r[f]) === undefined || !storesAsGiven(field, r[f])) return null
     }
     rows.push(r)
   }

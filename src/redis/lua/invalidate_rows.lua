@@ -19,9 +19,10 @@
 -- then     number of rows R, then R times: number of fields F, then F pairs field, value
 --          (values already in canonical form, see src/query/values.ts)
 -- Every active update transform of the model (begin_write.lua) is applied to every row
--- as well: the row with the transform's data is invalidated too. Per scheme, only the
--- distinct values transforms give its fields count; more than MAX_VARIANTS of them make
--- the model whole, so the cost of a call stays bounded however many updateManys run.
+-- as well, alone and together: the row with their data is invalidated too. Per scheme,
+-- only the distinct values transforms give its fields count; more than MAX_VARIANTS
+-- combinations of them make the model whole, so the cost of a call stays bounded however
+-- many updateManys run.
 -- Returns  {n, version, scheme...}: n the number of conjunction keys deleted, or -1 when
 --          the model was invalidated whole (a row lacked a field some scheme needs, or a
 --          scheme appeared during the write; nothing follows then); the registry version
@@ -168,34 +169,41 @@ if #schemes == 0 then
 end
 
 local MAX_VARIANTS = 64
--- Per scheme: its fields, and the distinct partial rows (field -> value) that the active
--- transforms put on those fields; a transform setting none of them changes no key of it.
+-- Per scheme: its fields, and every way the active transforms can change them. Each field
+-- keeps its own value or takes any transform's value for it, in every combination:
+-- concurrent updateManys read their rows before either committed, so a row can end up
+-- with the data of several (see rowsUnderTransforms in src/invalidation/conjKeys.ts). A
+-- transform setting none of the scheme's fields changes no key of it.
 local plans = {}
 for _, scheme in ipairs(schemes) do
   local fields = scheme.fields
-  local variants, seen_variant, count = {}, {}, 0
-  for _, data in ipairs(transforms) do
-    local parts, set = {}, nil
-    for _, name in ipairs(fields) do
+  local variants = { {} }
+  for _, name in ipairs(fields) do
+    local values, seen_value = {}, {}
+    for _, data in ipairs(transforms) do
       local v = data[name]
-      if v ~= nil then
-        set = set or {}
-        set[name] = v
-        parts[#parts + 1] = name .. '=' .. v
+      if v ~= nil and not seen_value[v] then
+        seen_value[v] = true
+        values[#values + 1] = v
       end
     end
-    if set then
-      local id = table.concat(parts, '&')
-      if not seen_variant[id] then
-        seen_variant[id] = true
-        count = count + 1
-        if count > MAX_VARIANTS then
-          return whole()
+    local n = #variants
+    if n * (#values + 1) - 1 > MAX_VARIANTS then
+      return whole()
+    end
+    for k = 1, n do
+      for _, v in ipairs(values) do
+        local set = {}
+        for f, x in pairs(variants[k]) do
+          set[f] = x
         end
-        variants[count] = set
+        set[name] = v
+        variants[#variants + 1] = set
       end
     end
   end
+  -- The first, empty one is the row as it is.
+  table.remove(variants, 1)
   plans[#plans + 1] = { fields = fields, key_model = scheme.key_model, variants = variants }
 end
 
