@@ -199,6 +199,22 @@ describe('delete_conj_keys.lua against invalidate_rows.lua (real Redis)', () => 
     )
   })
 
+  it('an end whose guard counter or own transform is gone (expired, evicted) makes the model whole, in either script', async () => {
+    const rows: RowValues[] = [[['a', '1'], ['b', '1']]]
+    const own = transformOf([['a', '2']]).token
+    for (const lose of ['w', 'u'] as const) {
+      const s = await updateManyRunning(['a', 'b'], own, [])
+      if (lose === 'w') await redis.del(`${s.prefix}w:M`)
+      else await redis.hdel(`${s.prefix}u:M`, own)
+      const keys = conjKeysOfRows('M', ['a', 'b'], rowsUnderTransforms(rows, [own])!, undefined)!
+      ran.length = 0
+      const reply = await s.store.invalidateRows('M', rows, { seenSchemes: ['a', 'b'], endWrite: true, endTransform: own, conjKeys: keys, transforms: [own] })
+      expect(ran).toEqual(['deleteConjKeys', 'invalidateRows'])
+      expect(reply.deleted).toBe(-1)
+      expect(await redis.exists(`${s.prefix}m:M`, `${s.prefix}e:M`)).toBe(0)
+    }
+  })
+
   it("a transform that began after the updateMany did leaves its end to the full script", async () => {
     const rows: RowValues[] = [[['a', '1'], ['b', '1']]]
     const own = transformOf([['a', '2']]).token

@@ -117,6 +117,52 @@ describe('eviction safety', () => {
   })
 })
 
+describe("a mass write's guard or transform lost while it runs (evicted, or expired: a write longer than its crash timeout)", () => {
+  it('deleteMany: results stored meanwhile go with the model at its end', async () => {
+    const x = await t.base.user.create({ data: { email: 'ev-w-x@c.io' } })
+    await t.base.post.create({ data: { title: 'ev-w-victim', authorId: x.id } })
+    const phantom = await t.base.post.create({ data: { title: 'ev-w-phantom', authorId: b } })
+    const byTitle = () => t.prisma.post.findMany({ where: { title: 'ev-w-phantom' }, select: { id: true } })
+    await t.prisma.post.findMany({ where: { authorId: x.id } })
+    await t.prisma.post.findMany({ where: { title: 'ev-w-other' } }) // the title scheme, before the write
+    const writer = pauseFirst(t, 'post', 'deleteMany', 'before')
+    const del = writer.client.post.deleteMany({ where: { authorId: x.id } }).then((r) => r)
+    await writer.paused
+    await t.prisma.post.update({ where: { id: phantom.id }, data: { authorId: x.id } }) // enters the where
+    expect(await redis.del(`${t.prefix}w:Post`)).toBe(1) // the guard is lost
+    expect(await byTitle()).toEqual([{ id: phantom.id }]) // stored: nothing refuses it now
+    writer.release()
+    expect((await del).count).toBe(2)
+    expect(await byTitle()).toEqual([])
+  })
+
+  it("updateMany: writers that did not apply its data meanwhile are made up for at its end", async () => {
+    const other = testClient(url, { prefix: t.prefix }) // another process
+    try {
+      const ua = await t.base.user.create({ data: { email: 'ev-u-a@c.io' } })
+      await t.base.post.create({ data: { title: 'ev-u-r', authorId: ua.id } })
+      const phantom = await t.base.post.create({ data: { title: 'ev-u-phantom', authorId: b } })
+      const publishedPhantom = () => t.prisma.post.findMany({ where: { title: 'ev-u-phantom', published: true }, select: { id: true } })
+      expect(await publishedPhantom()).toEqual([])
+      await t.prisma.post.findMany({ where: { authorId: ua.id } })
+      // The other process learns the schemes and their registry version: its writes need no script.
+      await other.prisma.post.update({ where: { id: phantom.id }, data: { authorId: ua.id } })
+      await other.prisma.post.update({ where: { id: phantom.id }, data: { authorId: b } })
+      expect(await publishedPhantom()).toEqual([])
+      const writer = pauseFirst(t, 'post', 'updateMany', 'before')
+      const update = writer.client.post.updateMany({ where: { authorId: ua.id }, data: { published: true } }).then((r) => r)
+      await writer.paused
+      expect(await redis.del(`${t.prefix}u:Post`)).toBe(1) // the transform is lost
+      await other.prisma.post.update({ where: { id: phantom.id }, data: { authorId: ua.id } }) // enters the where, no transform applied
+      writer.release()
+      expect((await update).count).toBe(2)
+      expect(await publishedPhantom()).toEqual([{ id: phantom.id }])
+    } finally {
+      await other.close()
+    }
+  })
+})
+
 describe('bounded Redis footprint', () => {
   it('every entry and conjunction stamp expires; model stamps are one per model', async () => {
     for (let i = 0; i < 20; i++) await t.prisma.post.findMany({ where: { title: `bounded-${i}`, published: i % 2 === 0 } })

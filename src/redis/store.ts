@@ -796,7 +796,8 @@ export class CacheStore {
     // The common cases: the caller built the keys, Redis only checks, deletes, and ends an
     // updateMany. Refused with the transforms active when one the keys did not apply is
     // (they are noted, so this process's next writes apply them: updateManys tend to
-    // recur); -3: a scheme the caller did not know.
+    // recur); -3: a scheme the caller did not know, or its guard or transform gone (the
+    // full script makes the model whole).
       const args = [
         `${this.prefix}e:${model}`, `${this.prefix}u:${model}`, `${this.prefix}w:${model}`, `${this.prefix}m:${model}`, ...conjKeys.map((k) => `${this.prefix}c:${k}`),
         endTransform, String(TRANSFORM_GRACE_MS), endWrite ? '1' : '0', String(transforms.length), ...transforms, ...keySchemes.map((s) => `s:${s}`),

@@ -28,6 +28,14 @@
 -- @include registry_version
 
 local end_transform = ARGV[1]
+-- The writer's guard or its own transform gone before its end (expired while it ran,
+-- evicted): invalidate_rows.lua makes the model whole.
+if ARGV[3] == '1' and redis.call('EXISTS', KEYS[3]) == 0 then
+  return -3
+end
+if end_transform ~= '' and redis.call('HEXISTS', KEYS[2], end_transform) == 0 then
+  return -3
+end
 local known_count = tonumber(ARGV[4])
 local schemes_at = 5 + known_count
 local active = redis.call('HKEYS', KEYS[2])

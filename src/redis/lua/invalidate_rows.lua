@@ -68,6 +68,9 @@ i = i + 4
 -- Active update transforms: { {field = value, ...}, ... }; expired ones are pruned.
 local transforms = {}
 local ukey = prefix .. 'u:' .. model
+-- The writer's own transform gone before its end (its crash expiry passed and another
+-- writer pruned it, or it was evicted): writers since then did not apply it.
+local vanished = end_transform ~= '' and redis.call('HEXISTS', ukey, end_transform) == 0
 if redis.call('EXISTS', ukey) == 1 then
   local t = redis.call('TIME')
   local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -106,10 +109,20 @@ end
 
 if end_write then
   local w = prefix .. 'w:' .. model
-  if redis.call('DECR', w) <= 0 then
+  local left = redis.call('DECR', w)
+  if left <= 0 then
     redis.call('DEL', w)
   end
+  -- Below zero: the counter was gone (expired while the write ran, or evicted), so
+  -- results were stored meanwhile that the guard should have refused.
+  if left < 0 then
+    vanished = true
+  end
   count_mass_write_end(epoch)
+end
+-- Either way, what the write could not cover is unknown: the model goes whole.
+if vanished then
+  return whole()
 end
 
 if #transforms > 0 then
