@@ -138,23 +138,23 @@ export function memoize<A extends unknown[], R>(
       return { stored, outcome: stored }
     }
   }
-  type Lookup = { hit: Stored; refresh?: Lease; token: string } | { lease: Awaited<ReturnType<CacheStore['readOrLease']>> | undefined; token: string }
+  type Lookup = { hit: Stored; refresh?: Lease } | { lease: Awaited<ReturnType<CacheStore['readOrLease']>> | undefined }
   const lookup = async (key: string, lockMs = 0, acceptStale = false): Promise<Lookup> => {
     const token = `${TOKEN_PREFIX}${(tokens++).toString(36)}`
     try {
       const res = await env.store.readOrLease(key, env.lease, token, ttl + LEASE_MARGIN_SECONDS, lockMs, acceptStale && stale > 0 ? REFRESH_MS : 0)
-      if (res.hit) return { hit: decodeResult(res.payload) as Stored, refresh: res.refresh, token }
-      return { lease: res, token }
+      if (res.hit) return { hit: decodeResult(res.payload) as Stored, refresh: res.refresh }
+      return { lease: res }
     } catch (err) {
       const error = new CacheopsRedisError(`cache read failed for a memoized function: ${message(err)}`, 'read', undefined, err)
       env.report(error)
       if (env.degradeOnFailure === false) throw error
-      return { lease: undefined, token }
+      return { lease: undefined }
     }
   }
   /** Releases the entry lock if this lookup took it (and wakes the waiters). */
-  const releaseLock = (key: string, lease: Awaited<ReturnType<CacheStore['readOrLease']>> | undefined, token: string) => {
-    if (lease && !lease.hit && lease.lock === 'acquired') env.store.releaseLock(key, token).catch(() => {})
+  const releaseLock = (key: string, lease: Awaited<ReturnType<CacheStore['readOrLease']>> | undefined) => {
+    if (lease && !lease.hit && lease.lock === 'acquired') env.store.releaseLock(key, lease.token).catch(() => {})
   }
   const store = (key: string, lease: Lease | undefined, stored: Stored, release: () => void = () => {}): void => {
     if (!lease || env.scope?.()) return release() // inside a transaction: never fill
@@ -214,13 +214,13 @@ export function memoize<A extends unknown[], R>(
     try {
       computed = await compute(args)
     } catch (err) {
-      releaseLock(key, found.lease, found.token) // the waiters compute themselves at once
+      releaseLock(key, found.lease) // the waiters compute themselves at once
       throw err
     }
     const { stored, outcome } = computed
     emit('miss', key, started)
     const lease = found.lease
-    store(key, lease && !lease.hit ? lease : undefined, stored, () => releaseLock(key, lease, found.token))
+    store(key, lease && !lease.hit ? lease : undefined, stored, () => releaseLock(key, lease))
     return unwrap(outcome)
   }
   return Object.assign(wrapper, {

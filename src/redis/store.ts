@@ -429,7 +429,8 @@ export class CacheStore {
   /** A lease with plain commands when this process may take one so, else the script. */
   private leaseOrHit(entryKey: string, lease: LeaseRequest, token: string, ttl: number, lockMs: number, refreshMs: number): Promise<ReadResult> {
     if (lockMs === 0 && refreshMs === 0 && this.plainLeases && !this.isCluster && this.schemesRegistered(lease)) {
-      return this.plainLease(entryKey, lease, token, ttl).then((res) => res ?? this.checkOrLease(entryKey, lease, token, ttl, lockMs, refreshMs))
+      // Another token for the script: the plain commands may have made stamps (Lease.token).
+      return this.plainLease(entryKey, lease, token, ttl).then((res) => res ?? this.checkOrLease(entryKey, lease, `${token}~`, ttl, lockMs, refreshMs))
     }
     return this.checkOrLease(entryKey, lease, token, ttl, lockMs, refreshMs)
   }
@@ -471,8 +472,8 @@ export class CacheStore {
    * knows are registered (no lock, no stale-while-revalidate): one socket write of
    * `MGET entry entry#p m:<Model>...`, `HMGET e:<Model> _ ended` per model and, per
    * conjunction, `SET c:<conj> <token> NX GET EX <ttl>` (its stamp, made if missing) and
-   * `EXPIRE c:<conj> <ttl> GT`. A Lua call cost a cold read 35–60 µs more than these
-   * commands (interleaved scratch run, docs/design.md). Resolves to undefined when the
+   * `EXPIRE c:<conj> <ttl> GT`. A Lua call cost a cold read 11–59 µs more than these
+   * commands (interleaved scratch runs, docs/design.md). Resolves to undefined when the
    * script must judge: a registry not the one known (made again, evicted), a model stamp
    * missing, an entry that is no hit (void: the script deletes it with its payload; other
    * dependencies than the lease's; a stale-at time).
@@ -621,7 +622,7 @@ export class CacheStore {
           // reader that saw the entry invalidated deleted it): ask again, now for a lease.
           if (retried) throw new Error(`cache entry ${entryKey} vanished twice between its check and its read`)
           // Another token: the first call may have made stamps (see Lease.token). Tokens
-          // never hold a '.', so this one is as unique.
+          // never hold a '.' or '~' (base64url and base36), so this one is as unique.
           return this.checkOrLease(entryKey, lease, `${token}.`, ttl, lockMs, refreshMs, true)
         }
         this.notePayloadSize(entryKey, payload.length)

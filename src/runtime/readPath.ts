@@ -53,9 +53,8 @@ export async function cachedRead(core: CacheopsRuntime, c: ReadCall): Promise<un
     const touched = [...plan.deps.keys(), ...plan.derived].some((m) => core.pendingModels.has(m))
     if (touched || (tags.length > 0 && core.pendingTags > 0)) return c.query(c.args)
   }
-  // A new token for every lookup (see Lease.token); only the first can take the lock.
-  const lockToken = nextToken()
-  let token = lockToken
+  // A new token for every lookup (see Lease.token).
+  let token = nextToken()
   const leaseRequest = prepared.lease
   // Stale-while-revalidate: entries live `stale` seconds past their timeout. Not inside a
   // transaction, whose reads cannot refresh anything after it ends.
@@ -109,7 +108,8 @@ export async function cachedRead(core: CacheopsRuntime, c: ReadCall): Promise<un
   if (lease) for (const m of leaseRequest.models) core.learnSchemes(m.name, m.schemes)
   const holdsLock = lease?.lock === 'acquired'
   const releaseLock = () => {
-    if (holdsLock) core.store.releaseLock(entryKey, lockToken).catch((err) => core.report(new CacheopsRedisError(`lock release failed: ${message(err)}`, 'store', c.model, err)))
+    // Taken with the token of the lookup that leased (the store may have retried with another).
+    if (holdsLock) core.store.releaseLock(entryKey, lease.token).catch((err) => core.report(new CacheopsRedisError(`lock release failed: ${message(err)}`, 'store', c.model, err)))
   }
 
   // Single-flight: an identical miss already computing in this process (never inside a
