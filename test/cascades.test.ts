@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { datamodel } from '../prisma/generated/cacheops/index.ts'
-import { modelsChangedByDelete, modelsChangedByKeyUpdate, modelsTouchedByNestedWrite } from '../src/invalidation/cascades.ts'
+import { modelsChangedByDelete, modelsChangedByKeyUpdate, relatedModelsChangedBy } from '../src/invalidation/cascades.ts'
 import type { CacheopsDatamodel, FieldInfo, ReferentialAction } from '../src/datamodel/types.ts'
 
 const sorted = (s: Set<string>) => [...s].sort()
@@ -44,9 +44,37 @@ describe('referential actions', () => {
     expect(sorted(modelsChangedByKeyUpdate(dm, 'Node', ['id']))).toEqual(['Bud', 'Leaf', 'Node'])
   })
 
-  it('nested writes reach every related model and what deleting them cascades to', () => {
-    expect(sorted(modelsTouchedByNestedWrite(datamodel, 'User', { posts: { create: { title: 'x', comments: { create: { body: 'b', authorId: 1 } } } } }))).toEqual(['Comment', 'Post'])
-    expect(sorted(modelsTouchedByNestedWrite(datamodel, 'Post', { title: 'x', tags: { connect: [{ id: 1 }] } }))).toEqual(['Tag'])
-    expect(sorted(modelsTouchedByNestedWrite(datamodel, 'Post', { title: 'only scalars' }))).toEqual([])
+  it('nested writes reach every related model (at any depth) and what the database does in turn', () => {
+    const reach = (model: string, op: string, args: unknown) => sorted(relatedModelsChangedBy(datamodel, model, op, args))
+    expect(reach('User', 'update', { where: { id: 1 }, data: { posts: { create: { title: 'x', comments: { create: { body: 'b', authorId: 1 } } } } } })).toEqual(['Comment', 'Post'])
+    expect(reach('Post', 'update', { where: { id: 1 }, data: { title: 'x', tags: { connect: [{ id: 1 }] } } })).toEqual(['Tag'])
+    expect(reach('Post', 'update', { where: { id: 1 }, data: { title: 'only scalars' } })).toEqual([])
+    expect(reach('Post', 'updateMany', { data: { title: 'only scalars' } })).toEqual([])
+    // A nested delete cascades; a nested update of a referenced key re-keys.
+    expect(reach('User', 'update', { where: { id: 1 }, data: { posts: { delete: { id: 3 } } } })).toEqual(['Comment', 'Post'])
+    expect(reach('Org', 'update', { where: { id: 1 }, data: { settings: { update: { orgId: 9 } } } })).toEqual(['Doc', 'OrgSettings'])
+    // A self-relation reaches the model itself, at two depths.
+    expect(reach('Team', 'create', { data: { name: 'p', children: { create: { name: 'c', children: { create: { name: 'gc' } } } } } })).toEqual(['Team'])
+  })
+
+  it('a write’s reach follows foreign keys that relation operations set, and referential actions at every depth', () => {
+    const reach = (model: string, op: string, args: unknown) => sorted(relatedModelsChangedBy(datamodel, model, op, args))
+    // connect re-points OrgSettings.orgId, which Doc.orgId references (ON UPDATE CASCADE).
+    expect(reach('OrgSettings', 'update', { where: { id: 1 }, data: { org: { connect: { id: 2 } } } })).toEqual(['Doc', 'Org'])
+    // the related rows hold the key: connecting them re-points their foreign key.
+    expect(reach('Org', 'update', { where: { id: 1 }, data: { settings: { connect: { id: 2 } } } })).toEqual(['Doc', 'OrgSettings'])
+    // deletes: cascades at every depth, SET NULL children, a primary key that is a foreign key.
+    expect(reach('Org', 'delete', { where: { id: 1 } })).toEqual(['Doc', 'OrgProfile', 'OrgSettings'])
+    expect(reach('Org', 'deleteMany', {})).toEqual(['Doc', 'OrgProfile', 'OrgSettings'])
+    expect(reach('Category', 'delete', { where: { id: 1 } })).toEqual(['Post'])
+    expect(reach('Team', 'delete', { where: { id: 1 } })).toEqual(['Team'])
+    // a changed referenced key (a String primary key; an id two levels up).
+    expect(reach('Locale', 'update', { where: { code: 'en' }, data: { code: 'en-GB' } })).toEqual(['Label'])
+    expect(reach('Org', 'update', { where: { id: 1 }, data: { id: 2 } })).toEqual(['Doc', 'OrgProfile', 'OrgSettings'])
+    expect(reach('Org', 'upsert', { where: { id: 1 }, create: { name: 'x' }, update: { id: 2 } })).toEqual(['Doc', 'OrgProfile', 'OrgSettings'])
+    expect(reach('Locale', 'updateMany', { data: { code: 'x' } })).toEqual(['Label'])
+    // new rows are referenced by nobody yet.
+    expect(reach('Org', 'create', { data: { id: 5, name: 'x' } })).toEqual([])
+    expect(reach('Org', 'createMany', { data: [{ name: 'x' }] })).toEqual([])
   })
 })

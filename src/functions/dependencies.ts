@@ -1,4 +1,5 @@
 import type { ModelName } from '../config/schema.js'
+import { identityOf } from '../datamodel/identity.js'
 import type { CacheopsDatamodel } from '../datamodel/types.js'
 import { CacheopsConfigError } from '../errors.js'
 import { readPlan, type ReadPlan } from '../query/dependencies.js'
@@ -36,14 +37,15 @@ export function planOfDependencies(dm: CacheopsDatamodel, deps: readonly CachedA
     if (typeof dep === 'string') add(model, TRUE)
     else if ('where' in dep) for (const [m, conjs] of readPlan(dm, model, { where: dep.where }, options, false).deps) add(m, conjs)
     else {
-      // One row: its primary key; without one, the whole model.
+      // One row: its identity (primary key, or a unique); a value missing, the whole model.
       const conj = new Map<string, string>()
-      for (const id of info.idFields) {
+      const ids = identityOf(info)
+      for (const id of ids) {
         const f = info.fields[id]
         const v = f && f.kind !== 'relation' ? encodeConjValue(f, dep.obj[id]) : undefined
         if (v !== undefined) conj.set(id, v)
       }
-      add(model, conj.size === info.idFields.length && conj.size > 0 ? [conj] : TRUE)
+      add(model, conj.size === ids.length && conj.size > 0 ? [conj] : TRUE)
     }
   })
   return { deps: out, derived: new Set() }

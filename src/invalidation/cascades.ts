@@ -1,4 +1,4 @@
-import type { CacheopsDatamodel } from '../datamodel/types.js'
+import type { CacheopsDatamodel, RelationFieldInfo } from '../datamodel/types.js'
 
 /**
  * Models whose rows the database itself changes when rows of `model` are deleted:
@@ -56,36 +56,138 @@ export function modelsChangedByKeyUpdate(
 }
 
 /**
- * Every model a nested write could reach from `model`: the target of any relation key in
- * the data, at any depth, plus whatever the database changes in turn when those rows are
- * deleted or re-keyed. Deliberately generous: used for model-wide invalidation.
+ * The specification of a write's reach: every model whose rows a write changes *besides
+ * the rows it writes itself*, worked out from the datamodel's whole graph, never from the
+ * operation alone. It follows
+ * - every relation its data names, at any depth (nested create/update/upsert/delete/
+ *   connect/disconnect/set...), a self-relation included (then the model itself);
+ * - foreign keys that relation operations set: on this model when it holds the key
+ *   (`connect` re-points it), on the related model otherwise (its rows are re-pointed);
+ *   a changed key that other rows reference re-keys them (ON UPDATE), transitively;
+ * - what the database — or Prisma, emulating referential actions under
+ *   `relationMode = "prisma"` — does in turn: deleted rows cascading or nulling their
+ *   children at every depth, re-keyed keys cascading further.
+ * The write paths may invalidate a model of this set row by row when they have an argument
+ * for it (docs/design.md "The reach of a write"); every other model of it goes whole.
+ * Deliberately generous.
  */
-export function modelsTouchedByNestedWrite(dm: CacheopsDatamodel, model: string, data: unknown): Set<string> {
+export function relatedModelsChangedBy(dm: CacheopsDatamodel, model: string, operation: string, args: unknown): Set<string> {
   const out = new Set<string>()
-  walkData(dm, model, data, out)
-  for (const m of [...out]) {
-    for (const x of modelsChangedByDelete(dm, m)) out.add(x)
+  const a = isPlainObject(args) ? args : {}
+  switch (operation) {
+    case 'delete':
+    case 'deleteMany':
+      modelsChangedByDelete(dm, model, out)
+      break
+    case 'update':
+    case 'updateMany':
+    case 'updateManyAndReturn':
+      walkWriteData(dm, model, a.data, true, out)
+      break
+    case 'upsert':
+      walkWriteData(dm, model, a.update, true, out)
+      walkWriteData(dm, model, a.create, false, out)
+      break
+    case 'create':
+      walkWriteData(dm, model, a.data, false, out)
+      break
+    default:
+      // createMany / createManyAndReturn: scalar rows only, new rows nobody references yet.
+      break
   }
   return out
 }
 
-function walkData(dm: CacheopsDatamodel, model: string, value: unknown, out: Set<string>): void {
-  if (Array.isArray(value)) {
-    for (const v of value) walkData(dm, model, v, out)
+/**
+ * One data object of `model` (`updating`: existing rows get it, so their changed keys
+ * re-key others; otherwise the rows are new and nothing references them yet).
+ */
+function walkWriteData(dm: CacheopsDatamodel, model: string, data: unknown, updating: boolean, out: Set<string>): void {
+  if (Array.isArray(data)) {
+    for (const d of data) walkWriteData(dm, model, d, updating, out)
     return
   }
-  if (typeof value !== 'object' || value === null || Object.getPrototypeOf(value) !== Object.prototype) return
   const info = dm.models[model]
-  for (const [key, v] of Object.entries(value)) {
-    const field = info?.fields[key]
-    if (field?.kind === 'relation') {
-      out.add(field.type)
-      walkData(dm, field.type, v, out)
-    } else if (!field) {
-      // Operation keys (create, connect, where, data, update, upsert, ...): same model.
-      walkData(dm, model, v, out)
+  if (!info || !isPlainObject(data)) return
+  const changed: string[] = []
+  for (const [key, value] of Object.entries(data)) {
+    if (value === undefined) continue
+    const field = info.fields[key]
+    if (!field) continue
+    if (field.kind !== 'relation') {
+      changed.push(key)
+      continue
+    }
+    const target = field.type
+    out.add(target)
+    if (field.fromFields.length > 0) changed.push(...field.fromFields) // this row's key is re-pointed
+    else {
+      // The related rows hold the key: connect/disconnect/set/create re-point them.
+      const back = backRelationOf(dm, model, key)
+      if (back) modelsChangedByKeyUpdate(dm, target, back.fromFields, out)
+    }
+    walkRelationOps(dm, target, value, out)
+  }
+  if (updating && changed.length > 0) modelsChangedByKeyUpdate(dm, model, changed, out)
+}
+
+/** The operations object of one relation (`{ create, update, delete, ... }`) of `target`. */
+function walkRelationOps(dm: CacheopsDatamodel, target: string, ops: unknown, out: Set<string>): void {
+  if (!isPlainObject(ops)) return
+  for (const [op, payload] of Object.entries(ops)) {
+    if (payload === undefined || payload === false) continue
+    for (const item of Array.isArray(payload) ? payload : [payload]) {
+      switch (op) {
+        case 'delete':
+        case 'deleteMany':
+          modelsChangedByDelete(dm, target, out)
+          break
+        case 'create':
+          walkWriteData(dm, target, item, false, out)
+          break
+        case 'createMany':
+          walkWriteData(dm, target, isPlainObject(item) ? item.data : undefined, false, out)
+          break
+        case 'connectOrCreate':
+          walkWriteData(dm, target, isPlainObject(item) ? item.create : undefined, false, out)
+          break
+        case 'update':
+        case 'updateMany':
+          // `{ where, data }`, or a to-one update's data itself (`update: { name }`).
+          walkWriteData(dm, target, isPlainObject(item) && isPlainObject(item.data) && isWhereDataPair(item) ? item.data : item, true, out)
+          break
+        case 'upsert':
+          if (isPlainObject(item)) {
+            walkWriteData(dm, target, item.update, true, out)
+            walkWriteData(dm, target, item.create, false, out)
+          }
+          break
+        default:
+          // connect / disconnect / set: the foreign keys they move were counted by the caller.
+          break
+      }
     }
   }
+}
+
+function isWhereDataPair(item: Record<string, unknown>): boolean {
+  return Object.keys(item).every((k) => k === 'where' || k === 'data')
+}
+
+/** The relation field on the other side of `model.field` (same relation name). */
+function backRelationOf(dm: CacheopsDatamodel, model: string, fieldName: string): RelationFieldInfo | undefined {
+  const field = dm.models[model]?.fields[fieldName]
+  if (field?.kind !== 'relation') return undefined
+  const target = dm.models[field.type]
+  if (!target) return undefined
+  for (const [name, f] of Object.entries(target.fields)) {
+    if (f.kind === 'relation' && f.relationName === field.relationName && f.type === model && !(field.type === model && name === fieldName)) return f
+  }
+  return undefined
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date)
 }
 
 function acts(action: string): boolean {

@@ -121,13 +121,15 @@ export function rowsOfNestedRead(
     const value = parent[key]
     const children = Array.isArray(value) ? value : value === null || value === undefined ? [] : [value]
     if (children.length > MAX_NESTED_ROWS) overflow.add(field.type)
-    const list = out.get(field.type) ?? []
+    // One list per model, shared by every depth: a self-relation (Team.children.children)
+    // reaches the same model again below, and its rows must land in the same list.
+    let list = out.get(field.type)
+    if (!list) out.set(field.type, (list = []))
     for (const child of children) {
       if (!isObject(child)) continue
       list.push(child)
       rowsOfNestedRead(dm, field.type, sel.select, child, out, overflow)
     }
-    out.set(field.type, list)
   }
   return { rows: out, overflow }
 }

@@ -1,3 +1,4 @@
+import { identityOf } from '../datamodel/identity.js'
 import type { CacheopsDatamodel, ModelInfo } from '../datamodel/types.js'
 import { fieldsOfScheme } from '../query/dependencies.js'
 import { encodeConjValue, storesAsGiven } from '../query/values.js'
@@ -41,7 +42,19 @@ export function planWrite(dm: CacheopsDatamodel, model: string, operation: strin
   const a = (typeof args === 'object' && args !== null ? args : {}) as Record<string, unknown>
   const modelWide = new Set<string>()
   const addAll = (s: Iterable<string>) => { for (const m of s) modelWide.add(m) }
-  const dataFields = (data: unknown) => (typeof data === 'object' && data !== null ? Object.keys(data) : [])
+  // The fields data sets: its scalar keys, and the foreign keys its relation operations
+  // re-point (`org: { connect }` sets orgId), which other rows may reference.
+  const info = dm.models[model]
+  const dataFields = (data: unknown) => {
+    if (typeof data !== 'object' || data === null) return []
+    const keys = Object.keys(data)
+    const out = new Set(keys)
+    for (const k of keys) {
+      const f = info?.fields[k]
+      if (f?.kind === 'relation') for (const from of f.fromFields) out.add(from)
+    }
+    return [...out]
+  }
   switch (operation) {
     case 'create':
       return { resultIsImage: true, modelWide, nestedData: [a.data] }
@@ -236,7 +249,7 @@ export function compareAndSetWhere(model: ModelInfo, where: unknown, before: Rec
  * fails with a unique violation if the row appeared since we saw it missing.
  */
 export function createOnlyWhere(model: ModelInfo, where: unknown): Record<string, unknown> {
-  const id = model.idFields[0]
+  const id = identityOf(model)[0]
   return id === undefined ? (where as Record<string, unknown>) : withExtraCondition(where, { [id]: { in: [] } })
 }
 
@@ -248,14 +261,15 @@ function withExtraCondition(where: unknown, condition: Record<string, unknown>):
 
 /**
  * Fields a pre-image needs: those of the schemes cached reads use (`seen`, from
- * begin_write.lua), or every conjunction field when unknown. Always with the id fields,
- * so a select is never empty. Empty when nothing is cached: no pre-image is needed.
+ * begin_write.lua), or every conjunction field when unknown. Always with the fields that
+ * identify a row (identityOf: the id, or a unique for a model without one), so a select is
+ * never empty. Empty when nothing is cached: no pre-image is needed.
  */
 export function preImageFields(model: ModelInfo, seen: readonly string[] | undefined): readonly string[] {
   if (seen !== undefined && seen.length === 0) return []
   const compute = () => {
     const fields = new Set(seen === undefined ? conjFieldsOf(model) : seen.flatMap(fieldsOfScheme))
-    for (const id of model.idFields) fields.add(id)
+    for (const id of identityOf(model)) fields.add(id)
     return [...fields].filter((f) => model.fields[f] && model.fields[f]!.kind !== 'relation')
   }
   return seen === undefined ? compute() : memoBySchemes(preImageFieldsMemo, model, seen, compute)
@@ -334,7 +348,7 @@ export function readBackWhere(model: ModelInfo, data: readonly unknown[]): Recor
   const rows = data.filter(isObject)
   if (rows.length === 0 || rows.length !== data.length) return null
   const singles = Object.entries(model.fields).filter(([, f]) => f.kind !== 'relation' && (f.isId || f.isUnique)).map(([n]) => [n])
-  const keys: string[][] = [[...model.idFields], ...singles, ...model.compoundUniques.map((u) => [...u.fields])]
+  const keys: string[][] = [[...identityOf(model)], ...singles, ...model.compoundUniques.map((u) => [...u.fields])]
   const provided = (row: Record<string, unknown>, f: string) => row[f] !== undefined && row[f] !== null && !isObject(row[f])
   const key = keys.find((k) => k.length > 0 && rows.every((r) => k.every((f) => provided(r, f))))
   if (!key) return null

@@ -1,5 +1,6 @@
+import { identityOf, whereIdentity } from '../datamodel/identity.js'
 import type { ModelInfo, RelationFieldInfo } from '../datamodel/types.js'
-import { modelsChangedByDelete, modelsChangedByKeyUpdate, modelsTouchedByNestedWrite } from '../invalidation/cascades.js'
+import { modelsChangedByDelete, modelsChangedByKeyUpdate, relatedModelsChangedBy } from '../invalidation/cascades.js'
 import { MAX_NESTED_ROWS, planNestedWrite, rowsOfNestedRead, type NestedWritePlan } from '../invalidation/nested.js'
 import { modelsWrittenBySql } from '../invalidation/rawSql.js'
 import { changedFieldsOf, compareAndSetWhere, createOnlyWhere, planWrite, preImageFields, priorValuesOf, readBackWhere, rowValuesOf, updateChangesConjFields, updateTransformOf, withConjFieldsSelected, withPriorValues } from '../invalidation/writes.js'
@@ -45,9 +46,9 @@ export async function invalidatingWrite(core: CacheopsRuntime, c: WriteCall): Pr
   const info = core.model(c.model)
   let plan = planWrite(dm, c.model, c.operation, c.args)
   const modelWide = new Set(plan.modelWide)
-  const nestedModelWide = () => {
-    for (const d of plan.nestedData ?? []) for (const m of modelsTouchedByNestedWrite(dm, c.model, d)) modelWide.add(m)
-  }
+  // Every model whose rows the write changes besides its own rows, from the datamodel's
+  // graph: the paths below may claim some of them row by row; the rest go whole.
+  const reach = relatedModelsChangedBy(dm, c.model, c.operation, c.args)
   if (c.dataPath.length > 0) {
     // The value we get is the related row the fluent call selected, not this model's row.
     plan = { ...plan, resultIsImage: false }
@@ -55,16 +56,18 @@ export async function invalidatingWrite(core: CacheopsRuntime, c: WriteCall): Pr
   }
   if (c.scope) c.scope.wrote = true
   if (c.scope?.kind === 'batch') {
-    // No extra queries inside a batch: invalidate the model whole after it resolves.
+    // No extra queries inside a batch: invalidate the models whole after it resolves.
     modelWide.add(c.model)
-    nestedModelWide()
+    for (const m of reach) modelWide.add(m)
     c.scope.pending.push({ model: c.model, rows: [], modelWide: [...modelWide], cause: `${c.model}.${c.operation}` })
     return c.query(c.args)
   }
-  // Nested writes are read around the write under guards, which would have to last until
-  // the commit inside a transaction: there they stay model-wide.
+  // Related rows are read around the write under guards, which would have to last until
+  // the commit inside a transaction, and a fluent call's result is not the parent to read
+  // them through: there the reach goes whole.
+  const readsRelated = !c.scope && c.dataPath.length === 0
+  if (!readsRelated) for (const m of reach) modelWide.add(m)
   const nestedPlan = plan.nestedData ? planNestedWrite(dm, c.model, plan.nestedData) : null
-  if (nestedPlan && c.scope) nestedModelWide()
   // A create whose nested data only creates: the new related rows come back with the write
   // itself (an include, before its commit), exact like a create's own RETURNING image, so
   // no guards and no reads around it. Not when the caller shapes the result itself.
@@ -72,7 +75,7 @@ export async function invalidatingWrite(core: CacheopsRuntime, c: WriteCall): Pr
     nestedPlan.targets.length === 0 && nestedPlan.cascades.size === 0 && c.args.select === undefined && c.args.include === undefined
     ? relationsOf(info, nestedPlan.selection)
     : null
-  const nested = nestedPlan && !c.scope && !createdRelations ? await beginNestedWrite(core, c, nestedPlan, plan.preImageWhere, modelWide) : null
+  const nested = nestedPlan && readsRelated && !createdRelations ? await beginNestedWrite(core, c, nestedPlan, plan.preImageWhere, modelWide) : null
   // Rows the database deletes or re-keys in turn. A single delete reads its direct children
   // before (readCascades); a deleteMany, whose rows may change under it (rows entering its
   // where clause bring children nobody read), and anything inside a transaction (guards
@@ -100,7 +103,7 @@ export async function invalidatingWrite(core: CacheopsRuntime, c: WriteCall): Pr
   const transform = plan.updateData === undefined ? undefined : updateTransform(info, plan.updateData)
 
   if (c.operation === 'updateManyAndReturn' && !c.scope && c.dataPath.length === 0 && !core.hasBoundTags(c.model)) {
-    const returned = await returningMassUpdate(core, c, info, [...modelWide])
+    const returned = await returningMassUpdate(core, c, info, [...modelWide, ...reach])
     if (returned) return returned.result
   }
   const selected = plan.resultIsImage ? withConjFieldsSelected(info, c.args) : { args: c.args, project: (r: unknown) => r }
@@ -122,6 +125,12 @@ export async function invalidatingWrite(core: CacheopsRuntime, c: WriteCall): Pr
       if (seenSchemes === undefined) {
         // Redis failed: the invalidation will be the model whole (retried until it gets
         // through), so a pre-image would be read for nothing.
+        modelWide.add(c.model)
+        result = await c.query(args)
+      } else if (c.scope && nestedPlan) {
+        // A nested write that fails inside a transaction keeps what its first statements
+        // did there (no transaction of its own to roll them back): never run it twice, so
+        // no compare-and-set retry. The model goes whole instead.
         modelWide.add(c.model)
         result = await c.query(args)
       } else if (fields.length === 0 || (!nestedPlan && !rekey && !core.hasBoundTags(c.model) && !updateChangesConjFields(info, plan.changedFields ?? [], fields))) {
@@ -173,6 +182,9 @@ export async function invalidatingWrite(core: CacheopsRuntime, c: WriteCall): Pr
     for (const m of rekey.related.modelWide) if (!rekey.related.guarded.includes(m)) modelWide.add(m)
   }
   if (cascade) for (const m of cascade.modelWide) if (!cascade.guarded.includes(m)) modelWide.add(m)
+  // The reach's models no path read row by row go whole.
+  const claimed = new Set([...(nested?.guarded ?? []), ...(cascade?.guarded ?? []), ...(rekey?.related.guarded ?? []), ...(createdRelations && nestedPlan ? nestedPlan.models : [])])
+  for (const m of reach) if (!claimed.has(m)) modelWide.add(m)
   const images = [...before]
   if (plan.resultIsImage && result && typeof result === 'object') {
     for (const row of Array.isArray(result) ? result : [result]) images.push(row as Record<string, unknown>)
@@ -294,8 +306,8 @@ async function endNestedWrite(core: CacheopsRuntime, c: WriteCall, nested: Neste
   const info = core.model(c.model)
   if (result && typeof result === 'object') {
     const row = result as Record<string, unknown>
-    if (info.idFields.every((f) => row[f] !== undefined)) {
-      const where = info.idFields.length === 1 ? { [info.idFields[0]!]: row[info.idFields[0]!] } : { [compoundIdName(info)]: Object.fromEntries(info.idFields.map((f) => [f, row[f]])) }
+    const where = whereIdentity(info, row)
+    if (where) {
       try {
         const parent = await c.read(c.model, 'findUnique', where, nested.plan.selection)
         const found = rowsOfNestedRead(core.config.datamodel, c.model, nested.plan.selection, parent)
@@ -329,12 +341,12 @@ async function rowsNoLongerUnder(
   const out = new Map<string, Record<string, unknown>[]>()
   for (const [m, rows] of before) {
     const info = core.model(m)
-    const ids = info.idFields
+    const ids = identityOf(info)
     const keyOf = (r: Record<string, unknown>) => ids.map((f) => String(r[f])).join('\u0000')
     const still = new Set((after.get(m) ?? []).map(keyOf))
     const gone = rows.filter((r) => !still.has(keyOf(r)))
     if (gone.length === 0) continue
-    if (gone.length > MAX_NESTED_ROWS || gone.some((r) => ids.some((f) => r[f] === undefined || r[f] === null))) {
+    if (ids.length === 0 || gone.length > MAX_NESTED_ROWS || gone.some((r) => ids.some((f) => r[f] === undefined || r[f] === null))) {
       modelWide.add(m)
       continue
     }
@@ -637,9 +649,4 @@ interface RelatedWrite {
 /** A nested write in progress: its plan and the related images read so far. */
 interface NestedWrite extends RelatedWrite {
   readonly plan: NestedWritePlan
-}
-
-/** The WhereUniqueInput key of a compound id (`tenant_slug`). */
-function compoundIdName(info: ModelInfo): string {
-  return info.compoundUniques.find((u) => u.fields.length === info.idFields.length && u.fields.every((f, i) => f === info.idFields[i]))?.name ?? info.idFields.join('_')
 }
