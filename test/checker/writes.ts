@@ -475,6 +475,43 @@ export const WRITE_OPS: readonly WriteOp[] = [
       ])
     },
   },
+  {
+    // Referential actions inside a batch: the database deletes, nulls and re-keys rows
+    // that no operation of the batch names (issue 20: these stayed cached).
+    name: 'batch $transaction with cascades / SET NULL / re-key',
+    weight: 2,
+    run: async (db, r) => {
+      const kind = r.int(4)
+      if (kind === 0) {
+        // Post → Comment cascade; the post comes back (same id) with a comment.
+        const id = r.pick(COLD_POSTS)
+        await db.$transaction([db.post.delete({ where: { id } }), db.comment.count()])
+        await db.post.create({ data: { id, title: r.pick(TITLES), authorId: r.pick(USERS), comments: { create: { authorId: r.pick(USERS), body: 'back' } } } })
+      } else if (kind === 1) {
+        // Category → Post SET NULL, through deleteMany; then back.
+        const id = r.pick(CATEGORIES)
+        await db.$transaction([db.category.deleteMany({ where: { id } })])
+        await db.category.create({ data: { id, title: `cat-${id}` } })
+      } else if (kind === 2) {
+        // User → Post → Comment, Profile, Membership: two levels down; then back.
+        const id = r.pick(USERS)
+        await db.$transaction([db.comment.deleteMany({ where: { authorId: id } }), db.user.delete({ where: { id } })])
+        await db.user.create({ data: { id, email: emailOf(id), name: `batch-reborn ${id}`, posts: { create: [{ id: r.pick(COLD_POSTS), title: r.pick(TITLES) }] } } })
+      } else {
+        // ON UPDATE CASCADE: a user's id moves to a spare one and back, in two batches.
+        const id = r.pick(USERS)
+        const spare = id + SPARE_USER_OFFSET
+        await db.$transaction([db.user.update({ where: { id }, data: { id: spare } })])
+        try {
+          await db.$transaction([db.user.update({ where: { id: spare }, data: { id } })])
+        } catch (err) {
+          // The id was taken meanwhile (user.create): drop the stray so the domain stays whole.
+          await db.$transaction([db.comment.deleteMany({ where: { authorId: spare } }), db.user.delete({ where: { id: spare } })])
+          throw err
+        }
+      }
+    },
+  },
 ]
 
 
