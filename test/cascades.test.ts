@@ -74,6 +74,8 @@ describe('referential actions', () => {
     expect(reach('Org', 'upsert', { where: { id: 1 }, create: { name: 'x' }, update: { id: 2 } })).toEqual(['Doc', 'OrgProfile', 'OrgSettings'])
     expect(reach('Locale', 'updateMany', { data: { code: 'x' } })).toEqual(['Label'])
     // new rows are referenced by nobody yet.
+    expect(reach('Org', 'create', { data: { name: 'x', settings: { create: { theme: 'dark' } } } })).toEqual(['OrgSettings'])
+    expect(reach('Org', 'update', { where: { id: 1 }, data: { settings: { create: { theme: 'dark' } } } })).toEqual(['OrgSettings'])
     expect(reach('Org', 'create', { data: { id: 5, name: 'x' } })).toEqual([])
     expect(reach('Org', 'createMany', { data: [{ name: 'x' }] })).toEqual([])
   })

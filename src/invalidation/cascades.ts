@@ -121,8 +121,9 @@ function walkWriteData(dm: CacheopsDatamodel, model: string, data: unknown, upda
     const target = field.type
     out.add(target)
     if (field.fromFields.length > 0) changed.push(...field.fromFields) // this row's key is re-pointed
-    else {
-      // The related rows hold the key: connect/disconnect/set/create re-point them.
+    else if (isPlainObject(value) && REPOINTING_OPS.some((op) => value[op] !== undefined)) {
+      // The related rows hold the key: connect/disconnect/set re-point existing ones (rows
+      // created here are new: nothing references them yet).
       const back = backRelationOf(dm, model, key)
       if (back) modelsChangedByKeyUpdate(dm, target, back.fromFields, out)
     }
@@ -130,6 +131,9 @@ function walkWriteData(dm: CacheopsDatamodel, model: string, data: unknown, upda
   }
   if (updating && changed.length > 0) modelsChangedByKeyUpdate(dm, model, changed, out)
 }
+
+/** Relation operations that move existing related rows to or from this row. */
+const REPOINTING_OPS = ['connect', 'connectOrCreate', 'disconnect', 'set']
 
 /** The operations object of one relation (`{ create, update, delete, ... }`) of `target`. */
 function walkRelationOps(dm: CacheopsDatamodel, target: string, ops: unknown, out: Set<string>): void {

@@ -477,8 +477,11 @@ export const WRITE_OPS: readonly WriteOp[] = [
   },
   {
     // Referential actions inside a batch: the database deletes, nulls and re-keys rows
-    // that no operation of the batch names (issue 20: these stayed cached).
+    // that no operation of the batch names (issue 20: these stayed cached). In 'rows'
+    // phases too: a batch wipes only the models it names, so a child left stale by a
+    // missed referential action survives until the check.
     name: 'batch $transaction with cascades / SET NULL / re-key',
+    row: true,
     weight: 2,
     run: async (db, r) => {
       const kind = r.int(4)
