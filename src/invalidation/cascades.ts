@@ -77,7 +77,7 @@ export function relatedModelsChangedBy(dm: CacheopsDatamodel, model: string, ope
   switch (operation) {
     case 'delete':
     case 'deleteMany':
-      modelsChangedByDelete(dm, model, out)
+      for (const m of deleteReachOf(dm, model)) out.add(m)
       break
     case 'update':
     case 'updateMany':
@@ -144,7 +144,7 @@ function walkRelationOps(dm: CacheopsDatamodel, target: string, ops: unknown, ou
       switch (op) {
         case 'delete':
         case 'deleteMany':
-          modelsChangedByDelete(dm, target, out)
+          for (const m of deleteReachOf(dm, target)) out.add(m)
           break
         case 'create':
           walkWriteData(dm, target, item, false, out)
@@ -193,6 +193,16 @@ function backRelationOf(dm: CacheopsDatamodel, model: string, fieldName: string)
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date)
 }
+
+/** modelsChangedByDelete, worked out once per model: every delete asks, the schema does not change. */
+function deleteReachOf(dm: CacheopsDatamodel, model: string): ReadonlySet<string> {
+  let byModel = deleteReach.get(dm)
+  if (!byModel) deleteReach.set(dm, (byModel = new Map()))
+  let reach = byModel.get(model)
+  if (!reach) byModel.set(model, (reach = modelsChangedByDelete(dm, model)))
+  return reach
+}
+const deleteReach = new WeakMap<CacheopsDatamodel, Map<string, ReadonlySet<string>>>()
 
 function acts(action: string): boolean {
   return action === 'Cascade' || action === 'SetNull' || action === 'SetDefault'
