@@ -54,6 +54,11 @@ export interface ModelInfo {
   /** Compound ids and compound uniques (single-field ones are plain fields). */
   readonly compoundUniques: readonly UniqueInfo[]
   readonly fields: { readonly [field: string]: FieldInfo }
+  /**
+   * A `view` block (Prisma's views preview feature): its rows change when the tables it
+   * selects from change, which no datamodel says, so reads that reach it are never cached.
+   */
+  readonly isView?: boolean
 }
 
 export interface ImplicitManyToMany {

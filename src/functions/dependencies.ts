@@ -34,6 +34,10 @@ export function planOfDependencies(dm: CacheopsDatamodel, deps: readonly CachedA
     const model = typeof dep === 'string' ? dep : dep.model
     const info = dm.models[model]
     if (!info) throw new CacheopsConfigError(`prisma-cacheops: cachedAs dependency ${i}: unknown model "${model}"`, [{ path: `${i}`, message: 'unknown model' }])
+    if (info.isView) {
+      // Nothing we see writes a view: depend on the tables it selects from instead.
+      throw new CacheopsConfigError(`prisma-cacheops: cachedAs dependency ${i}: "${model}" is a view, which no write invalidates; depend on the models it reads instead`, [{ path: `${i}`, message: 'a view' }])
+    }
     if (typeof dep === 'string') add(model, TRUE)
     else if ('where' in dep) for (const [m, conjs] of readPlan(dm, model, { where: dep.where }, options, false).deps) add(m, conjs)
     else {

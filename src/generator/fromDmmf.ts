@@ -43,7 +43,7 @@ export interface DmmfModel {
  * here: onDelete SetNull for an optional relation, Restrict for a required one,
  * onUpdate Cascade.
  */
-export function datamodelFromDmmf(models: readonly DmmfModel[], provider: string, enums: readonly DmmfEnum[] = []): CacheopsDatamodel {
+export function datamodelFromDmmf(models: readonly DmmfModel[], provider: string, enums: readonly DmmfEnum[] = [], views: readonly string[] = []): CacheopsDatamodel {
   const out: Record<string, ModelInfo> = {}
   const enumValues = new Map(enums.map((e) => [e.name, e.values.map((v) => v.name)]))
   const m2m: ImplicitManyToMany[] = []
@@ -95,9 +95,18 @@ export function datamodelFromDmmf(models: readonly DmmfModel[], provider: string
     ]
       .filter((u) => u.fields.length > 1)
       .map((u) => ({ name: u.name || u.fields.join('_'), fields: [...u.fields] }))
-    out[model.name] = { name: model.name, dbName: model.dbName ?? model.name, idFields: [...idFields], compoundUniques, fields }
+    out[model.name] = { name: model.name, dbName: model.dbName ?? model.name, idFields: [...idFields], compoundUniques, fields, ...(views.includes(model.name) ? { isView: true } : {}) }
   }
   return { version: 1, provider, models: out, implicitManyToMany: m2m }
+}
+
+/**
+ * Names of the `view` blocks of a schema's text. The DMMF gives views as models, with
+ * nothing to tell them apart, so the generator reads them off the schema (comments and
+ * strings cannot start a line with `view Name {`).
+ */
+export function viewNamesOf(schema: string): string[] {
+  return [...schema.matchAll(/^[ \t]*view[ \t]+([A-Za-z_][A-Za-z0-9_]*)[ \t]*\{/gm)].map((m) => m[1]!)
 }
 
 function action(given: string | null | undefined, fallback: ReferentialAction): ReferentialAction {

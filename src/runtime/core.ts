@@ -51,6 +51,7 @@ export class CacheopsRuntime {
     this.locks = new LockWaiter(this.store)
     this.dnfOptions = { ...DEFAULT_DNF_OPTIONS, maxInValues: config.maxInValues }
     this.prepared = new PreparedReads(config.datamodel, this.dnfOptions, Object.keys(config.boundTags))
+    this.views = new Set(Object.values(config.datamodel.models).filter((m) => m.isView).map((m) => m.name))
   }
 
   /** Tags bound to `model` for these rows (config `tags`); a throwing function is reported. */
@@ -66,6 +67,9 @@ export class CacheopsRuntime {
       return { tags: [], unknown: true }
     }
   }
+
+  /** Models that are views (never cached: what changes their rows is not in the datamodel). */
+  readonly views: ReadonlySet<string> = new Set()
 
   /** Whether reads and writes of `model` must carry full rows for bound tags. */
   hasBoundTags(model: string): boolean {

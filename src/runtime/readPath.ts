@@ -47,6 +47,8 @@ export async function cachedRead(core: CacheopsRuntime, c: ReadCall): Promise<un
   const prepared = core.prepared.of(c.model, op, c.args, tags, c.dataPath)
   const entryKey = core.store.entryKey(prepared.key)
   const plan = prepared.plan
+  // A view's rows change with the tables it reads, which no write of ours names.
+  if (core.views.size > 0 && [...plan.deps.keys(), ...plan.derived].some((m) => core.views.has(m))) return c.query(c.args)
   // An invalidation of a model this read depends on has not reached Redis yet: the cache
   // may hold what it should have dropped.
   if (core.pendingModels.size > 0 || core.pendingTags > 0) {
