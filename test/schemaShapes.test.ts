@@ -207,3 +207,18 @@ describe('a failing nested write inside an interactive transaction', () => {
     expect(await t.base.category.count({ where: { title: { startsWith: 'nf-cat' } } })).toBe(0)
   })
 })
+
+describe('a fluent call on a nested write', () => {
+  it('reads no related rows through the fluent result: the nested rows are still invalidated', async () => {
+    // The profile's id differs from the user's: a read "through the parent" by the fluent
+    // result's id would look at another user (or none).
+    await t.base.user.create({ data: { email: 'fl-other@x.io' } })
+    const u = await t.base.user.create({ data: { email: 'fl@x.io' } })
+    await t.base.profile.create({ data: { bio: 'fl', userId: u.id } })
+    const posts = () => t.prisma.post.findMany({ where: { authorId: u.id } })
+    expect(await posts()).toEqual([])
+    const profile = await t.prisma.user.update({ where: { id: u.id }, data: { posts: { create: { title: 'fl-post' } } } }).profile()
+    expect(profile?.userId).toBe(u.id)
+    expect((await posts()).map((p) => p.title)).toEqual(['fl-post'])
+  })
+})
