@@ -43,7 +43,7 @@ describe('reads that reach a view', () => {
     const direct = () => t.prisma.post.findMany({ where: { authorId: author } })
     const included = () => t.prisma.user.findUnique({ where: { id: author }, include: { posts: true } })
     const counted = () => t.prisma.user.findMany({ select: { id: true, _count: { select: { posts: true } } } })
-    for (const read of [direct, included, counted]) {
+    for (const read of [direct, included, counted] as (() => Promise<unknown>)[]) {
       await read()
       expect((await countSql(t, read)).sql).toBeGreaterThan(0)
     }
