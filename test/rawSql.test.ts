@@ -29,13 +29,27 @@ describe('modelsWrittenBySql', () => {
   it('handles upserts, CTEs, several statements and several tables', () => {
     expect(models("INSERT INTO \"Tag\" (name) VALUES ('x') ON CONFLICT (name) DO UPDATE SET name = excluded.name")).toEqual(['Tag'])
     expect(models('WITH d AS (DELETE FROM "Comment" RETURNING *) SELECT count(*) FROM d')).toEqual(['Comment'])
-    expect(models('TRUNCATE "Setting", "Tag"')).toEqual(['Setting', 'Tag'])
+    // Tag's implicit many-to-many links to Post go with it.
+    expect(models('TRUNCATE "Setting", "Tag"')).toEqual(['Post', 'Setting', 'Tag'])
     expect(models('UPDATE "Setting" SET value = 1; DELETE FROM "Tag"')).toEqual(['Setting', 'Tag'])
   })
 
   it('ignores keywords inside strings and comments', () => {
     expect(models(`UPDATE "Setting" SET value = 'delete from "User"' -- update "Post"`)).toEqual(['Setting'])
     expect(models('UPDATE "Setting" SET value = $$ insert into "User" $$ /* drop table "Tag" */')).toEqual(['Setting'])
+  })
+
+  it('scans literals and comments in one pass: a -- inside a literal is no comment, E\'\' escapes', () => {
+    expect(models(`UPDATE "Tag" SET name = '--'; UPDATE "Setting" SET value = 1`)).toEqual(['Setting', 'Tag'])
+    expect(models(`UPDATE "Tag" SET name = E'it\\'s'; UPDATE "Setting" SET value = 1`)).toEqual(['Setting', 'Tag'])
+    expect(models(`UPDATE "Tag" SET name = '/*'; UPDATE "Setting" SET value = 1 -- */`)).toEqual(['Setting', 'Tag'])
+    // A backslash in a plain literal escapes the quote on some servers only: cannot be told.
+    expect(models(`UPDATE "Tag" SET name = 'a\\'; UPDATE "Setting" SET value = 1`)).toBe('all')
+  })
+
+  it('TRUNCATE empties every referencing table, whatever its ON DELETE action', () => {
+    // Post.category is SET NULL on delete, but TRUNCATE "Category" CASCADE truncates Post too.
+    expect(models('TRUNCATE "Category" CASCADE')).toEqual(expect.arrayContaining(['Category', 'Post', 'Comment']))
   })
 
   it('says all when the tables cannot be told', () => {

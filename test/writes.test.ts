@@ -88,6 +88,40 @@ describe('single-row writes invalidate granularly', () => {
     expect(await byValue()).toHaveLength(0) // matched only before the update
   })
 
+  it('upsert runs as given, natively like plain Prisma: the same sequence values consumed', async () => {
+    const u = await t.base.user.create({ data: { email: 'native@w.io' } })
+    expect(await t.prisma.user.findMany({ where: { name: 'native' } })).toEqual([]) // a cached read keyed on name
+    const seq = async () => Number((await t.base.$queryRawUnsafe<{ v: bigint }[]>(`SELECT last_value AS v FROM "User_id_seq"`))[0]!.v)
+    const upsert = (p: typeof t.prisma | typeof t.base, name: string) => p.user.upsert({ where: { email: 'native@w.io' }, create: { email: 'native@w.io' }, update: { name } })
+    const s0 = await seq()
+    await upsert(t.base, 'plain') // INSERT ... ON CONFLICT: a sequence value is drawn even though it updates
+    const plainDrew = (await seq()) - s0
+    const s1 = await seq()
+    await upsert(t.prisma, 'native')
+    expect((await seq()) - s1).toBe(plainDrew)
+    expect((await t.prisma.user.findMany({ where: { name: 'native' } })).map((x) => x.id)).toEqual([u.id])
+  })
+
+  it('upsert racing an update of a keyed field still updates the row its where names (no second row)', async () => {
+    const org = await t.base.org.create({ data: { name: 'ur' } })
+    await t.base.orgSettings.create({ data: { orgId: org.id } })
+    const doc = await t.base.doc.create({ data: { title: 'v1', orgId: org.id } })
+    const byTitle = (title: string) => t.prisma.doc.findMany({ where: { title } })
+    expect(await byTitle('v1')).toHaveLength(1) // cached: the upsert's pre-image reads title
+    const writer = pauseFirst(t, 'doc', 'upsert', 'before')
+    const upsert = writer.client.doc.upsert({ where: { id: doc.id }, update: { title: 'v3' }, create: { title: 'v3', orgId: org.id } }).then((r) => r)
+    await writer.paused // pre-image read (v1), the upsert not yet sent
+    await t.prisma.doc.update({ where: { id: doc.id }, data: { title: 'v2' } })
+    expect(await byTitle('v2')).toHaveLength(1) // read while the upsert's guard is up: not stored
+    writer.release()
+    expect((await upsert).id).toBe(doc.id)
+    const docs = await t.base.doc.findMany({ where: { orgId: org.id } })
+    expect(docs.map((d) => [d.id, d.title])).toEqual([[doc.id, 'v3']])
+    expect(await byTitle('v2')).toEqual([])
+    expect(await byTitle('v1')).toEqual([])
+    expect((await byTitle('v3')).map((d) => d.id)).toEqual([doc.id])
+  })
+
   it('a write that changes the primary key invalidates old and new key', async () => {
     const g = await t.base.group.create({ data: { tenant: 't1', slug: 'old', name: 'G' } })
     const oldRead = () => t.prisma.group.findUnique({ where: { tenant_slug: { tenant: 't1', slug: 'old' } } })

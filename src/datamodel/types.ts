@@ -72,6 +72,12 @@ export interface ImplicitManyToMany {
 export interface CacheopsDatamodel {
   readonly version: 1
   readonly provider: string
+  /**
+   * `prisma` when the schema sets `relationMode = "prisma"`: Prisma emulates referential
+   * actions with statements of its own, and a write that fails may have run some of them
+   * (absent from a datamodel written by an older generator: foreign keys).
+   */
+  readonly relationMode?: 'foreignKeys' | 'prisma'
   readonly models: { readonly [model: string]: ModelInfo }
   readonly implicitManyToMany: readonly ImplicitManyToMany[]
 }

@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import generatorHelper from '@prisma/generator-helper'
-import { datamodelFromDmmf, renderDatamodelModule, viewNamesOf, type DmmfEnum, type DmmfModel } from './fromDmmf.js'
+import { datamodelFromDmmf, relationModeOf, renderDatamodelModule, viewNamesOf, type DmmfEnum, type DmmfModel } from './fromDmmf.js'
 
 generatorHelper.generatorHandler({
   onManifest: () => ({ prettyName: 'prisma-cacheops datamodel', defaultOutput: './generated/cacheops' }),
@@ -10,7 +10,7 @@ generatorHelper.generatorHandler({
     if (!output) throw new Error('prisma-cacheops-generator: no output directory')
     const provider = options.datasources[0]?.activeProvider ?? options.datasources[0]?.provider ?? 'postgresql'
     const { models, enums } = options.dmmf.datamodel
-    const dm = datamodelFromDmmf(models as unknown as DmmfModel[], provider, enums as unknown as DmmfEnum[], viewNamesOf(options.datamodel))
+    const dm = datamodelFromDmmf(models as unknown as DmmfModel[], provider, enums as unknown as DmmfEnum[], viewNamesOf(options.datamodel), relationModeOf(options.datamodel))
     await mkdir(output, { recursive: true })
     await writeFile(path.join(output, 'index.ts'), renderDatamodelModule(dm, prismaImportFor(options.otherGenerators, output)))
   },

@@ -43,7 +43,13 @@ export interface DmmfModel {
  * here: onDelete SetNull for an optional relation, Restrict for a required one,
  * onUpdate Cascade.
  */
-export function datamodelFromDmmf(models: readonly DmmfModel[], provider: string, enums: readonly DmmfEnum[] = [], views: readonly string[] = []): CacheopsDatamodel {
+export function datamodelFromDmmf(
+  models: readonly DmmfModel[],
+  provider: string,
+  enums: readonly DmmfEnum[] = [],
+  views: readonly string[] = [],
+  relationMode: 'foreignKeys' | 'prisma' = 'foreignKeys',
+): CacheopsDatamodel {
   const out: Record<string, ModelInfo> = {}
   const enumValues = new Map(enums.map((e) => [e.name, e.values.map((v) => v.name)]))
   const m2m: ImplicitManyToMany[] = []
@@ -97,7 +103,7 @@ export function datamodelFromDmmf(models: readonly DmmfModel[], provider: string
       .map((u) => ({ name: u.name || u.fields.join('_'), fields: [...u.fields] }))
     out[model.name] = { name: model.name, dbName: model.dbName ?? model.name, idFields: [...idFields], compoundUniques, fields, ...(views.includes(model.name) ? { isView: true } : {}) }
   }
-  return { version: 1, provider, models: out, implicitManyToMany: m2m }
+  return { version: 1, provider, ...(relationMode === 'prisma' ? { relationMode } : {}), models: out, implicitManyToMany: m2m }
 }
 
 /**
@@ -107,6 +113,13 @@ export function datamodelFromDmmf(models: readonly DmmfModel[], provider: string
  */
 export function viewNamesOf(schema: string): string[] {
   return [...schema.matchAll(/^[ \t]*view[ \t]+([A-Za-z_][A-Za-z0-9_]*)[ \t]*\{/gm)].map((m) => m[1]!)
+}
+
+/** The datasource's `relationMode` (Prisma's default, `foreignKeys`, when the schema is silent). */
+export function relationModeOf(schema: string): 'foreignKeys' | 'prisma' {
+  const datasource = /^[ \t]*datasource[ \t]+\w+[ \t]*\{([^}]*)\}/m.exec(schema)?.[1] ?? ''
+  const lines = datasource.split('\n').map((line) => line.replace(/\/\/.*$/, ''))
+  return lines.some((line) => /^\s*relationMode\s*=\s*"prisma"\s*$/.test(line)) ? 'prisma' : 'foreignKeys'
 }
 
 function action(given: string | null | undefined, fallback: ReferentialAction): ReferentialAction {

@@ -26,6 +26,25 @@ export function modelsChangedByDelete(
 }
 
 /**
+ * Models `TRUNCATE ... CASCADE` empties with `model`: every model holding a foreign key to
+ * one emptied, whatever its referential action (PostgreSQL truncates referencing tables
+ * outright), transitively, and the partners of the implicit many-to-many join tables emptied.
+ */
+export function modelsEmptiedByTruncate(dm: CacheopsDatamodel, model: string, out = new Set<string>([model])): Set<string> {
+  for (const other of Object.values(dm.models)) {
+    if (out.has(other.name)) continue
+    const references = Object.values(other.fields).some((f) => f.kind === 'relation' && f.type === model && f.fromFields.length > 0)
+    if (references) {
+      out.add(other.name)
+      modelsEmptiedByTruncate(dm, other.name, out)
+    }
+  }
+  // The join table is emptied, not the partner's table: its links change, its rows stay.
+  for (const j of dm.implicitManyToMany) if (j.A === model || j.B === model) out.add(j.A === model ? j.B : j.A)
+  return out
+}
+
+/**
  * Models whose rows the database changes when referenced key fields of `model` change
  * (ON UPDATE CASCADE / SET NULL / SET DEFAULT), transitively. Empty when none of
  * `changedFields` is referenced by a foreign key.

@@ -231,8 +231,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
 /**
  * Where clause of a compare-and-set write: the caller's unique where, plus "every
  * conjunction field still has the value we read". If another writer changed the row in
- * between, the write matches nothing (update: P2025; upsert: tries to create, P2002) and
- * is retried with a fresh pre-image, so the pre-image we invalidate is the true one.
+ * between, the update matches nothing (P2025) and is retried with a fresh pre-image, so the pre-image we invalidate is the true one.
  */
 export function compareAndSetWhere(model: ModelInfo, where: unknown, before: Record<string, unknown>, fields: readonly string[]): Record<string, unknown> {
   const same: Record<string, unknown> = {}
@@ -242,15 +241,6 @@ export function compareAndSetWhere(model: ModelInfo, where: unknown, before: Rec
     if (f && f.kind !== 'relation' && name in before && encodeConjValue(f, before[name]) !== undefined) same[name] = before[name]
   }
   return withExtraCondition(where, same)
-}
-
-/**
- * Where clause that no existing row satisfies: an upsert with it can only create, and
- * fails with a unique violation if the row appeared since we saw it missing.
- */
-export function createOnlyWhere(model: ModelInfo, where: unknown): Record<string, unknown> {
-  const id = identityOf(model)[0]
-  return id === undefined ? (where as Record<string, unknown>) : withExtraCondition(where, { [id]: { in: [] } })
 }
 
 function withExtraCondition(where: unknown, condition: Record<string, unknown>): Record<string, unknown> {

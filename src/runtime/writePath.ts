@@ -3,7 +3,7 @@ import type { ModelInfo, RelationFieldInfo } from '../datamodel/types.js'
 import { modelsChangedByDelete, modelsChangedByKeyUpdate, relatedModelsChangedBy } from '../invalidation/cascades.js'
 import { MAX_NESTED_ROWS, planNestedWrite, rowsOfNestedRead, type NestedWritePlan } from '../invalidation/nested.js'
 import { modelsWrittenBySql } from '../invalidation/rawSql.js'
-import { changedFieldsOf, compareAndSetWhere, createOnlyWhere, planWrite, preImageFields, priorValuesOf, readBackWhere, rowValuesOf, updateChangesConjFields, updateTransformOf, withConjFieldsSelected, withPriorValues } from '../invalidation/writes.js'
+import { changedFieldsOf, compareAndSetWhere, planWrite, preImageFields, priorValuesOf, readBackWhere, rowValuesOf, updateChangesConjFields, updateTransformOf, withConjFieldsSelected, withPriorValues } from '../invalidation/writes.js'
 import type { Invalidation, TxScope } from '../prisma/transactions.js'
 import { transformOf, type RowValues, type UpdateTransform } from '../redis/store.js'
 import { encodeConjValue, storesAsGiven } from '../query/values.js'
@@ -42,6 +42,22 @@ const MAX_CAS_ATTEMPTS = 4
 
 /** The write path: runs the write, then invalidates (or queues, in a transaction). */
 export async function invalidatingWrite(core: CacheopsRuntime, c: WriteCall): Promise<unknown> {
+  if (core.config.datamodel.relationMode !== 'prisma' || c.scope?.kind === 'batch') return writeAndInvalidate(core, c)
+  try {
+    return await writeAndInvalidate(core, c)
+  } catch (err) {
+    // Under relationMode = "prisma", Prisma emulates referential actions with statements
+    // of its own, outside any transaction: a write that fails (a unique violation on the
+    // parent's new key) may already have re-keyed or deleted related rows. Its reach and
+    // its model go whole; a transaction's own rollback undoes them, and the queue is dropped.
+    const dm = core.config.datamodel
+    const inv: Invalidation = { model: c.model, rows: [], modelWide: [c.model, ...relatedModelsChangedBy(dm, c.model, c.operation, c.args)], cause: `${c.model}.${c.operation} (failed)` }
+    await core.invalidate(inv)
+    throw err
+  }
+}
+
+async function writeAndInvalidate(core: CacheopsRuntime, c: WriteCall): Promise<unknown> {
   const dm = core.config.datamodel
   const info = core.model(c.model)
   let plan = planWrite(dm, c.model, c.operation, c.args)
@@ -137,6 +153,21 @@ export async function invalidatingWrite(core: CacheopsRuntime, c: WriteCall): Pr
         // Nothing cached, or the data changes no field cached reads key on: the row falls
         // under the same conjunctions before and after, which its result gives.
         result = await c.query(args)
+      } else if (c.operation === 'upsert') {
+        // Never under compare-and-set: a condition added to its where makes Prisma's upsert
+        // non-native, and a lost race would then create a second row where plain Prisma
+        // updates the one its where names. It runs as given, under the model's write guard.
+        if (c.scope) {
+          // The guard would have to last until the commit.
+          modelWide.add(c.model)
+          result = await c.query(args)
+        } else {
+          const guarded = await guardedUpsert(core, c, info, args, plan.preImageWhere, modelWide)
+          result = guarded.result
+          before = guarded.before
+          seenSchemes = guarded.seenSchemes
+          endWrite = guarded.endWrite
+        }
       } else {
         const cas = await compareAndSet(c, info, args, plan.preImageWhere, fields, modelWide)
         result = cas.result
@@ -559,10 +590,11 @@ async function readBack(c: WriteCall, info: ModelInfo, data: readonly unknown[],
 }
 
 /**
- * update / upsert with a true pre-image: read the row, then write only if it still has
- * the values read (see compareAndSetWhere); on a lost race, read again and retry. After
+ * update with a true pre-image: read the row, then write only if it still has the values
+ * read (see compareAndSetWhere); on a lost race (P2025), read again and retry. After
  * MAX_CAS_ATTEMPTS (e.g. a column whose equality does not round-trip) the write runs
- * unconditionally and the model is invalidated whole.
+ * unconditionally and the model is invalidated whole. (Upserts never come here: see
+ * guardedUpsert.)
  */
 async function compareAndSet(
   c: WriteCall,
@@ -580,25 +612,56 @@ async function compareAndSet(
     } catch {
       break // let the write itself report what is wrong with its args
     }
-    if (!before && c.operation === 'update') break // not found: Prisma's own error follows
-    // In a transaction a create-only upsert that loses the race would abort it (P2002):
-    // run it as given and let the model go whole instead.
-    if (!before && c.scope) break
-    const guarded = before ? compareAndSetWhere(info, where, before, fields) : createOnlyWhere(info, where)
+    if (!before) break // not found: Prisma's own error follows
     try {
-      return { result: await c.query({ ...args, where: guarded }), before }
+      return { result: await c.query({ ...args, where: compareAndSetWhere(info, where, before, fields) }), before }
     } catch (err) {
-      const code = (err as { code?: string }).code
-      // P2025: the row changed (update); P2002: it changed or appeared (upsert's create).
-      if (code !== 'P2025' && code !== 'P2002') throw err
-      // A unique violation aborts a PostgreSQL transaction: nothing can be retried in it.
-      if (code === 'P2002' && c.scope) throw err
+      // P2025: the row changed since it was read, or the write failed for a reason of its own.
+      if ((err as { code?: string }).code !== 'P2025') throw err
       const now = await c.read(c.model, 'findUnique', where, select).catch(() => undefined)
       if (now !== undefined && sameRow(info, now, before)) throw err // a genuine error, not a race
     }
   }
   modelWide.add(c.model)
   return { result: await c.query(args), before: null }
+}
+
+/**
+ * An upsert outside a transaction, as given (Prisma runs it natively, INSERT ... ON
+ * CONFLICT, when it can), under the model's write guard: its pre-image is read after the
+ * guard is up, so a row state another writer leaves between that read and the upsert is
+ * one no cached read can hold (stores depending on the model are refused meanwhile); the
+ * pre-image and the result are the row's images (docs/design.md, "Upserts").
+ */
+async function guardedUpsert(
+  core: CacheopsRuntime,
+  c: WriteCall,
+  info: ModelInfo,
+  args: Record<string, unknown>,
+  where: unknown,
+  modelWide: Set<string>,
+): Promise<{ result: unknown; before: Record<string, unknown>[]; seenSchemes: readonly string[] | undefined; endWrite: boolean }> {
+  const seenSchemes = await core.beginWrite(c.model, true)
+  if (seenSchemes === undefined) {
+    modelWide.add(c.model)
+    return { result: await c.query(args), before: [], seenSchemes, endWrite: false }
+  }
+  try {
+    const fields = preImageFields(info, core.hasBoundTags(c.model) ? undefined : seenSchemes)
+    let before: Record<string, unknown>[] = []
+    if (fields.length > 0) {
+      try {
+        const row = await c.read(c.model, 'findUnique', where, selectOf(fields))
+        if (row) before = [row]
+      } catch {
+        modelWide.add(c.model) // an odd where: let the write report it
+      }
+    }
+    return { result: await c.query(args), before, seenSchemes, endWrite: true }
+  } catch (err) {
+    await core.invalidate({ model: c.model, rows: [], modelWide: [], cause: `${c.model}.${c.operation} (failed)`, endWrite: true })
+    throw err
+  }
 }
 
 /** Raw SQL writes: the tables the SQL writes to (and their cascades), or every model. */
