@@ -97,6 +97,50 @@ describe('include of an implicit many-to-many relation', () => {
   })
 })
 
+describe('an implicit many-to-many include that leaves linked rows out (where, take)', () => {
+  it('a linked row that starts matching the include filter', async () => {
+    const u = await t.base.user.create({ data: { email: 'm2m-a@x.io' } })
+    const tag = await t.base.tag.create({ data: { name: 'm2m-a' } })
+    const post = await t.base.post.create({ data: { title: 'p', authorId: u.id, published: false, tags: { connect: { id: tag.id } } } })
+    const read = (p: typeof t.prisma | typeof t.base) =>
+      p.tag.findUnique({ where: { id: tag.id }, include: { posts: { where: { published: true } } } })
+    expect((await read(t.prisma))!.posts).toEqual([])
+    expect(await cached(() => read(t.prisma))).toBe(true)
+    await t.prisma.post.update({ where: { id: post.id }, data: { published: true } })
+    expect((await read(t.base))!.posts).toHaveLength(1)
+    expect((await read(t.prisma))!.posts).toHaveLength(1) // cached: []
+  })
+
+  it('a linked row that moves into a take-1 page (orderBy views)', async () => {
+    const u = await t.base.user.create({ data: { email: 'm2m-b@x.io' } })
+    const tag = await t.base.tag.create({ data: { name: 'm2m-b' } })
+    await t.base.post.create({ data: { title: 'p1', views: 10, authorId: u.id, tags: { connect: { id: tag.id } } } })
+    const p2 = await t.base.post.create({ data: { title: 'p2', views: 1, authorId: u.id, tags: { connect: { id: tag.id } } } })
+    const read = (p: typeof t.prisma | typeof t.base) =>
+      p.tag.findUnique({ where: { id: tag.id }, select: { id: true, name: true, posts: { take: 1, orderBy: { views: 'desc' }, select: { id: true, title: true } } } })
+    const other = await t.base.post.create({ data: { title: 'p3', authorId: u.id } })
+    await read(t.prisma)
+    // A write the process learns the model's current schemes from (else the next write may go model-wide).
+    await t.prisma.post.update({ where: { id: other.id }, data: { views: 5 } })
+    await read(t.prisma)
+    expect(await cached(() => read(t.prisma))).toBe(true)
+    await t.prisma.post.update({ where: { id: p2.id }, data: { views: 100 } })
+    expect(await read(t.prisma)).toEqual(await read(t.base)) // cached: p1
+  })
+
+  it('from the Post side: a linked tag renamed into the filter', async () => {
+    const u = await t.base.user.create({ data: { email: 'm2m-c@x.io' } })
+    const tag = await t.base.tag.create({ data: { name: 'm2m-c-old' } })
+    const post = await t.base.post.create({ data: { title: 'p', authorId: u.id, tags: { connect: { id: tag.id } } } })
+    const read = (p: typeof t.prisma | typeof t.base) =>
+      p.post.findUnique({ where: { id: post.id }, include: { tags: { where: { name: { startsWith: 'm2m-c-new' } } } } })
+    expect((await read(t.prisma))!.tags).toEqual([])
+    expect(await cached(() => read(t.prisma))).toBe(true)
+    await t.prisma.tag.update({ where: { id: tag.id }, data: { name: 'm2m-c-new' } })
+    expect(await read(t.prisma)).toEqual(await read(t.base)) // cached: no tags
+  })
+})
+
 describe('stale-set safety of result-derived dependencies', () => {
   it('refuses to store an include read when a related row was written during the read', async () => {
     const { client: gated, paused: inDb, release } = pauseFirst(t, 'user', 'findUnique', 'after')

@@ -31,6 +31,15 @@ describe('resultDependencies', () => {
     expect(plain(deps)).toEqual({ Post: [{ id: '4' }], Tag: [{ id: '8' }, { id: '9' }] })
   })
 
+  it('implicit many-to-many read that may leave linked rows out (where, take, skip, cursor, distinct): the whole linked model', () => {
+    for (const shape of [{ where: { name: 'x' } }, { take: 1 }, { skip: 1 }, { cursor: { id: 8 } }, { distinct: ['name'] }]) {
+      const deps = resultDependencies(datamodel, 'Post', { include: { tags: shape } }, { id: 4, tags: [{ id: 8 }] })
+      expect(plain(deps)).toEqual({ Post: [{ id: '4' }], Tag: [{}] })
+    }
+    // An order alone leaves nothing out.
+    expect(plain(resultDependencies(datamodel, 'Post', { include: { tags: { orderBy: { name: 'asc' } } } }, { id: 4, tags: [{ id: 8 }] }))).toEqual({ Post: [{ id: '4' }], Tag: [{ id: '8' }] })
+  })
+
   it('_count uses the parents; a missing key value means the whole model', () => {
     expect(plain(resultDependencies(datamodel, 'User', { select: { _count: { select: { posts: true } } } }, [{ _count: { posts: 2 } }]))).toEqual({ Post: [{}] })
     expect(plain(resultDependencies(datamodel, 'User', { include: { _count: true } }, [{ id: 1, _count: {} }]))).toMatchObject({ Post: [{ authorId: '1' }], Comment: [{ authorId: '1' }] })

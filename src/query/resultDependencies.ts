@@ -41,7 +41,7 @@ function walk(dm: CacheopsDatamodel, model: ModelInfo, args: Record<string, unkn
       const field = model.fields[key]
       if (field?.kind !== 'relation') continue
       const nested = rows.flatMap((r) => asRows(r[key]))
-      addRelation(dm, model, field, rows, nested, out)
+      addRelation(dm, model, field, rows, hidesRows(value) ? undefined : nested, out)
       const target = dm.models[field.type]
       if (target && isPlainObject(value)) walk(dm, target, value, nested, out)
     }
@@ -54,7 +54,10 @@ function addRelation(
   model: ModelInfo,
   field: RelationFieldInfo,
   rows: Record<string, unknown>[],
-  /** The related rows the result holds; undefined for a `_count`, which holds none. */
+  /**
+   * The related rows the result holds, when they are all the related rows there are;
+   * undefined for a `_count` (it holds none) or a nested read that leaves some out.
+   */
   nested: Record<string, unknown>[] | undefined,
   out: Map<string, Conjunction[]>,
 ): void {
@@ -74,7 +77,8 @@ function addRelation(
     } else {
       // Implicit many-to-many: links change through writes to either side's rows (connect,
       // disconnect, and deleting a linked row), so the parents' own rows and the linked
-      // rows. A count holds no linked rows: then the whole related model.
+      // rows. A count holds no linked rows, and a filtered or paged read leaves out linked
+      // rows a write may bring in (a post becoming published): then the whole related model.
       const own = rowConjs(model, model.idFields, rows, model.idFields, model)
       const linked = nested && rowConjs(target, target.idFields, nested, target.idFields, target)
       conjs = own && linked ? linked : null
@@ -83,6 +87,11 @@ function addRelation(
     }
   }
   merge(out, target.name, conjs ?? TRUE)
+}
+
+/** A nested read whose result may leave out related rows (`where`, paging, `distinct`). */
+function hidesRows(value: unknown): boolean {
+  return isPlainObject(value) && ['where', 'take', 'skip', 'cursor', 'distinct'].some((k) => value[k] !== undefined)
 }
 
 /** For each row: `targetFields[i] = row[sourceFields[i]]`; null when a value is missing. */
