@@ -48,4 +48,18 @@ describe('a failed write under relationMode = "prisma"', () => {
     expect(now).toEqual({ _count: { _all: 1 }, _max: { roomId: 7 } })
     expect(await read(cached)).toEqual(now)
   })
+
+  it('the same write as a batch transaction of one: Prisma runs it as a plain call, its emulated cascade stays', async () => {
+    await env.reset()
+    prisma = await env.freshCached()
+    const base = env.plainA as any
+    const cached = prisma as any
+    await base.room.createMany({ data: [{ id: 7, name: 'a' }, { id: 2, name: 'b' }] })
+    await base.booking.createMany({ data: [{ roomId: 2, hour: 2, note: 'n' }] })
+    const read = (c: any) => c.booking.findMany({ where: { roomId: 2 } })
+    expect(await read(cached)).toHaveLength(1)
+    await expect(cached.$transaction([cached.room.update({ where: { id: 2 }, data: { id: 7 } })])).rejects.toMatchObject({ code: 'P2002' })
+    expect(await read(base)).toEqual([])
+    expect(await read(cached)).toEqual([])
+  })
 })

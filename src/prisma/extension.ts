@@ -120,6 +120,9 @@ export function cacheops<DM extends CacheopsDatamodel>(config: CacheopsConfig<DM
                 return native.call(this, wrapped, options)
               },
               (pending) => runtime.flush(pending),
+              // Under relationMode = "prisma", a batch of one write is no transaction: Prisma
+              // runs it as a plain call, whose emulated referential actions stay when it fails.
+              kind === 'batch' && runtime.config.datamodel.relationMode === 'prisma',
             )
           },
         } as {}),

@@ -53,16 +53,27 @@ export function currentScope(): TxScope | undefined {
 /**
  * Runs `start` (which calls Prisma's own `$transaction`) inside a new scope, then either
  * flushes the queue (outermost, committed), hands it to the parent (nested, committed),
- * or drops it (rejected).
+ * or drops it (rejected, unless `keepOnReject`).
  */
 export async function inTransactionScope<T>(
   kind: TxScope['kind'],
   start: (scope: TxScope) => Promise<T>,
   flush: (pending: readonly Invalidation[]) => Promise<void>,
+  /** The queue is kept even when the transaction throws (its writes may not all roll back). */
+  keepOnReject = false,
 ): Promise<T> {
   const parent = current.getStore()
   const scope: TxScope = { kind, wrote: false, pending: [], parent }
-  const result = await current.run(scope, () => start(scope))
+  let result: T
+  try {
+    result = await current.run(scope, () => start(scope))
+  } catch (err) {
+    if (keepOnReject) {
+      if (parent) parent.pending.push(...scope.pending)
+      else await flush(scope.pending)
+    }
+    throw err
+  }
   if (parent) {
     parent.pending.push(...scope.pending)
     parent.wrote ||= scope.wrote
