@@ -125,6 +125,30 @@ describe('the transaction client', () => {
   })
 })
 
+describe('a transaction client used from work started outside its callback', () => {
+  it('its writes still belong to the transaction: invalidated after the commit, not before', async () => {
+    const post = await t.base.post.create({ data: { title: 'queued old', authorId: a } })
+    const byTitle = () => t.prisma.post.findMany({ where: { title: 'queued old' } })
+    expect(await byTitle()).toHaveLength(1)
+    // A worker set up before the transaction: its callbacks run in the outer async context.
+    const jobs: (() => Promise<void>)[] = []
+    const worker = setInterval(() => void jobs.shift()?.(), 2)
+    try {
+      await t.prisma.$transaction(async (tx) => {
+        await new Promise<void>((resolve, reject) =>
+          jobs.push(() => tx.post.update({ where: { id: post.id }, data: { title: 'queued new' } }).then(() => resolve(), reject)),
+        )
+        // Before the commit another request reads the old title: the database still has it.
+        expect(await byTitle()).toHaveLength(1)
+      })
+    } finally {
+      clearInterval(worker)
+    }
+    expect(await t.base.post.findMany({ where: { title: 'queued old' } })).toEqual([])
+    expect(await byTitle()).toEqual([])
+  })
+})
+
 describe('granular writes inside an interactive transaction', () => {
   it('reads the pre-image inside the transaction: an unrelated entry of the model survives', async () => {
     const p = await t.base.post.create({ data: { title: 'tx-granular', authorId: a } })

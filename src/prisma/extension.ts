@@ -8,13 +8,16 @@ import { WRITE_OPS } from '../invalidation/writes.js'
 import { CacheopsRuntime } from '../runtime/core.js'
 import { createApi, type CacheopsApi } from './api.js'
 import { assertDatamodelMatchesClient } from './datamodelCheck.js'
-import { currentScope, inTransactionScope, invalidationSuspended, withScope, type TxScope } from './transactions.js'
+import { inTransactionScope, invalidationSuspended, registerTransaction, scopeOfQuery, withScope, type TxScope } from './transactions.js'
 
 /**
  * String key carrying `.cache()`/`.nocache()` options through Prisma's argument cloning
  * (symbols and WeakMaps do not survive it); removed before Prisma sees the args.
  */
 const MARKER = '__cacheops'
+
+/** Where Prisma's interactive-transaction client keeps its transaction id (`{ txId }`). */
+const TX_SCOPE_CONTEXT = Symbol.for('prisma.client.transaction.scope_context')
 
 const RAW_WRITES = new Set(['$executeRaw', '$executeRawUnsafe'])
 
@@ -23,7 +26,7 @@ interface HookParams {
   operation: string
   args: Record<string, unknown> | undefined
   query: (args: unknown) => Promise<unknown>
-  __internalParams?: { transaction?: { kind: string }; dataPath?: string[] }
+  __internalParams?: { transaction?: { kind: string; id?: string }; dataPath?: string[] }
 }
 
 /**
@@ -64,7 +67,7 @@ export function cacheops<DM extends CacheopsDatamodel>(config: CacheopsConfig<DM
             ;({ [MARKER]: call, ...args } = rawArgs as Record<string, never>)
           }
           // Only a query that Prisma runs inside a transaction belongs to its scope.
-          const scope = __internalParams?.transaction ? currentScope() : undefined
+          const scope = __internalParams?.transaction ? scopeOfQuery(__internalParams.transaction.id) : undefined
           const inUnknownTx = __internalParams?.transaction !== undefined && scope === undefined
           const run = (a: Record<string, unknown>) => query(a)
           const isWrite = model === undefined ? RAW_WRITES.has(operation) : WRITE_OPS.has(operation)
@@ -114,6 +117,8 @@ export function cacheops<DM extends CacheopsDatamodel>(config: CacheopsConfig<DM
                 const wrapped = kind === 'itx'
                   ? (tx: unknown) => {
                       scope.client = tx
+                      const txId = (tx as Record<symbol, { txId?: unknown } | undefined>)[TX_SCOPE_CONTEXT]?.txId
+                      if (typeof txId === 'string') registerTransaction(scope, txId)
                       return withScope(scope, () => fn(tx))
                     }
                   : arg

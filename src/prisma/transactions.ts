@@ -46,6 +46,33 @@ export interface TxScope {
 
 const current = new AsyncLocalStorage<TxScope>()
 
+/**
+ * Interactive transactions by Prisma's transaction id: a query through `tx` made from work
+ * started outside the callback (a queue, an emitter set up before) carries the id but not
+ * the callback's async context.
+ */
+const byTxId = new Map<string, TxScope>()
+
+/**
+ * The scope of a query Prisma runs in a transaction: the one its transaction id names, else
+ * the async context's. `txId` comes from the query's `__internalParams.transaction`.
+ */
+export function scopeOfQuery(txId: string | undefined): TxScope | undefined {
+  return (txId !== undefined ? byTxId.get(txId) : undefined) ?? current.getStore()
+}
+
+/** Ties an interactive transaction's id to its scope, until the scope ends. */
+export function registerTransaction(scope: TxScope, txId: string): void {
+  const outer = byTxId.get(txId) // a nested transaction may share its parent's id
+  byTxId.set(txId, scope)
+  ended.set(scope, () => {
+    if (byTxId.get(txId) !== scope) return
+    if (outer) byTxId.set(txId, outer)
+    else byTxId.delete(txId)
+  })
+}
+const ended = new WeakMap<TxScope, () => void>()
+
 export function currentScope(): TxScope | undefined {
   return current.getStore()
 }
@@ -73,6 +100,8 @@ export async function inTransactionScope<T>(
       else await flush(scope.pending)
     }
     throw err
+  } finally {
+    ended.get(scope)?.()
   }
   if (parent) {
     parent.pending.push(...scope.pending)
