@@ -42,7 +42,7 @@ class Rollback extends Error {
   }
 }
 
-export async function runOp(client: AnyClient, op: Exclude<Op, { k: 'read' } | { k: 'restore' }>, mask: Set<string>): Promise<Outcome> {
+export async function runOp(client: AnyClient, op: Exclude<Op, { k: 'read' } | { k: 'restore' } | { k: 'cold' }>, mask: Set<string>): Promise<Outcome> {
   try {
     switch (op.k) {
       case 'write':

@@ -16,14 +16,25 @@ export interface GenOptions {
 /**
  * The models of the current phase: one model and its neighbours, so that reads and writes
  * concentrate on related tables (cascades reach cached reads). The phase's model is the one
- * least often chosen so far (ties at random): every model gets its phases.
+ * least often chosen so far (ties at random): every model gets its phases, and models of
+ * shapes that are hard to invalidate get two for one (phaseWeight).
  */
 export function focusSet(w: World): SModel[] {
-  const least = Math.min(...w.s.models.map((m) => w.focusCount.get(m.name) ?? 0))
-  const start = w.r.pick(w.s.models.filter((m) => (w.focusCount.get(m.name) ?? 0) === least))
-  w.focusCount.set(start.name, least + 1)
+  const count = (m: SModel) => (w.focusCount.get(m.name) ?? 0) / phaseWeight(m)
+  const least = Math.min(...w.s.models.map(count))
+  const start = w.r.pick(w.s.models.filter((m) => count(m) === least))
+  w.focusCount.set(start.name, (w.focusCount.get(start.name) ?? 0) + 1)
   const names = new Set([start.name, ...start.relations.map((r) => r.type)])
   return w.s.models.filter((m) => names.has(m.name))
+}
+
+/**
+ * 2 for a model met at several depths of one write (a self-relation) or found again by a
+ * unique other than an id (no `@id`/`@@id`): the shapes whose invalidation bugs need many
+ * tries to show (a deep nested create with a read keyed on its deepest row).
+ */
+function phaseWeight(m: SModel): number {
+  return m.relations.some((r) => r.type === m.name) || m.idFields.length === 0 ? 2 : 1
 }
 
 /** Models referenced by others are where cascades start: picked more often. */
@@ -57,9 +68,16 @@ export function genOp(w: World, o: GenOptions): Op {
     w.phaseLeft = 40 + r.int(20)
     w.focus = focusSet(w)
     if (process.env.DIFF_DEBUG) console.log(`phase: ${w.focus.map((m) => m.name).join(', ')}`)
-    // A new phase starts with rows in its models (creates), then reads of them, cached.
+    // A new phase starts with rows in its models (creates), then reads of them, cached;
+    // some from an empty cache, some reading mostly without filters (see World.readStyle).
     w.createBurst = 4
     w.readBurst = 8
+    w.coldPending = r.chance(0.2)
+    w.readStyle = r.chance(0.25) ? 'whole' : 'mixed'
+  }
+  if (w.coldPending) {
+    w.coldPending = false
+    return { k: 'cold' }
   }
   if (w.createBurst > 0) {
     w.createBurst--

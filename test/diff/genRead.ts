@@ -10,7 +10,10 @@ type Obj = { [k: string]: Json }
 
 export function genRead(w: World, m: SModel): Call {
   const r = w.r
-  const k = r.int(100)
+  // 'whole' phases: mostly counts, aggregates, groupBy and lists without a filter.
+  const whole = w.readStyle === 'whole' && r.chance(0.8)
+  const k = whole ? 40 + r.int(60) : r.int(100)
+  const filter = (p: number) => !whole && r.chance(p)
   const call = (method: string, args: Obj): Call => ({ model: m.name, method, args })
   if (k < 22) return call(r.chance(0.8) ? 'findUnique' : 'findUniqueOrThrow', { where: w.unique(m) as Obj, ...shape(w, m) })
   if (k < 30) {
@@ -26,7 +29,7 @@ export function genRead(w: World, m: SModel): Call {
   }
   if (k < 70) {
     const a: Obj = { orderBy: orderBy(w, m) }
-    if (r.chance(0.5)) a.where = where(w, m)
+    if (filter(0.5)) a.where = where(w, m)
     if (r.chance(0.3)) a.take = r.chance(0.8) ? r.range(1, 3) : -2
     if (r.chance(0.2)) a.skip = r.range(1, 2)
     if (r.chance(0.15)) {
@@ -41,7 +44,7 @@ export function genRead(w: World, m: SModel): Call {
   }
   if (k < 80) {
     const a: Obj = {}
-    if (r.chance(0.5)) a.where = where(w, m)
+    if (filter(0.5)) a.where = where(w, m)
     if (r.chance(0.25)) {
       const f = r.pick(m.scalars.filter((x) => !x.isUpdatedAt))
       a.select = { _all: true, [f.name]: true }
@@ -53,7 +56,7 @@ export function genRead(w: World, m: SModel): Call {
   const agg = (fs: typeof numeric): Obj => Object.fromEntries(r.sample(fs, 1 + r.int(2)).map((f) => [f.name, true]))
   if (k < 90) {
     const a: Obj = { _count: r.chance(0.5) ? { _all: true } : true }
-    if (r.chance(0.6)) a.where = where(w, m)
+    if (filter(0.6)) a.where = where(w, m)
     if (numeric.length) {
       if (r.chance(0.6)) a._sum = agg(numeric)
       if (r.chance(0.4)) a._avg = agg(numeric)
@@ -67,7 +70,7 @@ export function genRead(w: World, m: SModel): Call {
   const groupable = m.scalars.filter((f) => !f.isList && f.type !== 'Json' && !f.isUpdatedAt)
   const by = r.sample(groupable, 1 + r.int(2)).map((f) => f.name)
   const a: Obj = { by, _count: { _all: true } }
-  if (r.chance(0.5)) a.where = where(w, m)
+  if (filter(0.5)) a.where = where(w, m)
   if (numeric.length && r.chance(0.5)) a._sum = agg(numeric)
   if (ord.length && r.chance(0.3)) a._max = agg(ord)
   if (r.chance(0.3)) a.having = { [by[0]!]: { _count: { gte: r.range(1, 2) } } }

@@ -20,6 +20,12 @@ export type Op =
   /** `$executeRawUnsafe(sql)`. */
   | { k: 'raw'; sql: string }
   /**
+   * Another process's cache, empty (a fresh Redis prefix), from here on; the pool is
+   * emptied. A phase may start so: what a model's cached reads are (its registered schemes)
+   * decides how its writes invalidate, and some of those states only arise from cold.
+   */
+  | { k: 'cold' }
+  /**
    * Shrinking only: puts both databases in a state (rows per table, as PostgreSQL's
    * row_to_json gives them, and sequence values) below the cache. Always the first op.
    */
@@ -32,4 +38,4 @@ export interface Snapshot {
 }
 
 export const READ_METHODS = new Set(['findUnique', 'findUniqueOrThrow', 'findFirst', 'findFirstOrThrow', 'findMany', 'count', 'aggregate', 'groupBy'])
-export const isWriteOp = (op: Op): boolean => op.k !== 'read'
+export const isWriteOp = (op: Op): boolean => op.k !== 'read' && op.k !== 'cold'

@@ -83,6 +83,7 @@ export function opCode(op: Op, info?: SchemaInfo): string {
     case 'write': return `await ${callCode('prisma', op.call)}`
     case 'batch': return `await prisma.$transaction([${op.calls.map((c) => callCode('prisma', c)).join(', ')}])`
     case 'raw': return `await prisma.$executeRawUnsafe(${JSON.stringify(op.sql)})`
+    case 'cold': return `prisma = base.$extends(cacheops({ ...config, prefix: 'another:' })) // an empty cache from here on`
     case 'itx':
       return [
         'await prisma.$transaction(async (tx) => {',

@@ -138,6 +138,11 @@ class Session {
       await this.env.dbB.restore(op.snapshot)
       return undefined
     }
+    if (op.k === 'cold') {
+      this.cached = await this.env.freshCached()
+      if (!this.o.focus) this.pool.fill(undefined)
+      return undefined
+    }
     if (this.o.focus) return this.focusedStep(index, op, this.o.focus)
     if (op.k === 'read') {
       this.pool[op.slot % this.pool.length] = op.call
@@ -182,7 +187,7 @@ class Session {
   private focusKey: string | undefined
   private focusSeen = false
 
-  private async focusedStep(index: number, op: Op, focus: Call): Promise<Mismatch | undefined> {
+  private async focusedStep(index: number, op: Exclude<Op, { k: 'cold' }>, focus: Call): Promise<Mismatch | undefined> {
     this.focusKey ??= JSON.stringify(focus)
     if (op.k === 'read') {
       if (JSON.stringify(op.call) === this.focusKey) {
@@ -252,7 +257,7 @@ export async function explore(env: DiffEnv, seed: number, seconds: number, o: Ru
       await world.preload()
     }
     const op = genOp(world, { poolSize: o.poolSize ?? 30, models: o.models })
-    dirty = op.k !== 'read'
+    dirty = op.k !== 'read' && op.k !== 'cold'
     const m = await s.step(op)
     if (m && !(o.keepGoing && (await recover(m)))) return done(found[0]?.mismatch ?? m)
   }

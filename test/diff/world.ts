@@ -20,6 +20,14 @@ export class World {
   createBurst = 0
   /** Operations left in the current phase. */
   phaseLeft = 0
+  /**
+   * The current phase's reads: 'mixed', or 'whole' (mostly reads without a filter:
+   * counts, aggregates, unfiltered lists), which leaves a model with whole-model schemes
+   * only: then its writes need no pre-image fields, a state of its own.
+   */
+  readStyle: 'mixed' | 'whole' = 'mixed'
+  /** A `cold` op is due (start of a phase). */
+  coldPending = false
   /** How often each model started a phase. */
   readonly focusCount = new Map<string, number>()
 
