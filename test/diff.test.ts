@@ -15,6 +15,7 @@ const RUNS = [
   { schema: 'prisma/schema.prisma', seed: 20261203, maxOps: 1200 },
   { schema: 'test/schemas/relation-mode-prisma.prisma', seed: 7, maxOps: 1200 },
   { schema: 'test/schemas/apps.prisma', seed: 11, maxOps: 1200 },
+  { schema: 'test/schemas/zoo.prisma', seed: 5, maxOps: 1200 },
 ]
 const SECONDS_CAP = 50
 
