@@ -43,9 +43,11 @@ base.$on('query', () => void queries++)
 const redis = new Redis(REDIS_URL)
 const PREFIX = 'bench:'
 await redis.eval("for _, k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('UNLINK', k) end", 0, `${PREFIX}*`)
-const cachedClient = (prefix: string) =>
-  base.$extends(cacheops({ redis: REDIS_URL, datamodel, prefix, models: { '*': { ops: 'all', timeout: 3600 } }, onError: (e) => console.error(e.message) }))
+const cachedClient = (prefix: string, fastPath = true) =>
+  base.$extends(cacheops({ redis: REDIS_URL, datamodel, prefix, models: { '*': { ops: 'all', timeout: 3600 } }, onError: (e) => console.error(e.message), fastPath }))
 const prisma = cachedClient(`${PREFIX}main:`)
+// The same cache (same prefix) with every hit through Prisma's query-extension pipeline.
+const pipelined = cachedClient(`${PREFIX}main:`, false)
 
 const random = prng(SEED)
 {
@@ -197,10 +199,10 @@ for (const r of reads) {
   log(`\n${r.label}`)
   const withFloors = floorsOf[r.key] ?? []
   await recordPair(
-    [...withFloors.map((f) => f.key), `${r.key}Plain`, `${r.key}Hot`],
-    [...withFloors.map((f) => f.name), 'plain Prisma', 'hot (hit)'],
+    [...withFloors.map((f) => f.key), `${r.key}Plain`, `${r.key}Hot`, `${r.key}HotPipeline`],
+    [...withFloors.map((f) => f.name), 'plain Prisma', 'hot (fast-path hit)', 'hot through the query hook (fastPath: false)'],
     N,
-    [...withFloors.map((f) => f.run), (i) => r.run(base, i), (i) => r.run(prisma, i)],
+    [...withFloors.map((f) => f.run), (i) => r.run(base, i), (i) => r.run(prisma, i), (i) => r.run(pipelined as never, i)],
   )
   const cold = coldClient()
   await cold.post.count({ where: { id: -1 } }) // connected and scripts loaded before timing
@@ -363,6 +365,8 @@ const ratios: { measure: string; value: number; bound?: number; target: string; 
   { measure: 'hot findUnique / extension doing GET + decode', value: r('pointHot') / r('floorBoth'), target: '(context)', ok: () => true },
   { measure: 'plain Prisma / hot, findUnique', value: r('pointPlain') / r('pointHot'), bound: r('pointPlain') / r('floorBoth'), target: '≥ 4', ok: (v: number) => v >= 4 },
   { measure: 'plain Prisma / hot, findMany include 100 rows', value: r('listPlain') / r('listHot'), bound: r('listPlain') / r('listBound'), target: '≥ 10', ok: (v: number) => v >= 10 },
+  { measure: 'plain Prisma / hot through the query hook, findUnique', value: r('pointPlain') / r('pointHotPipeline'), target: '(context)', ok: () => true },
+  { measure: 'plain Prisma / hot through the query hook, findMany 100', value: r('listPlain') / r('listHotPipeline'), target: '(context)', ok: () => true },
   { measure: 'plain Prisma / hot, count', value: r('countPlain') / r('countHot'), target: '(context)', ok: () => true },
   { measure: 'plain Prisma / hot, aggregate', value: r('aggregatePlain') / r('aggregateHot'), target: '(context)', ok: () => true },
   ...reads.map((s) => ({ measure: `cold / plain Prisma, ${s.label}`, value: r(`${s.key}Cold`) / r(`${s.key}ColdPlain`), bound: r(`${s.key}ColdBound`) / r(`${s.key}ColdPlain`), target: '≤ 1.15', ok: (v: number) => v <= 1.15 })),
@@ -440,5 +444,6 @@ writeFileSync(
 log(`\nwrote bench/results/${name}.json and ${name}.svg in ${((Date.now() - started) / 1000).toFixed(0)} s`)
 
 await prisma.$cacheops.close()
+await pipelined.$cacheops.close()
 await redis.quit()
 await base.$disconnect()

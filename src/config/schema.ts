@@ -51,6 +51,13 @@ export interface CacheopsConfig<DM extends CacheopsDatamodel = CacheopsDatamodel
    */
   readonly degradeOnFailure?: boolean
   /**
+   * `true` (default): a cached read's hit is answered at the model delegate, before
+   * Prisma's per-call pipeline, whenever that gives exactly what the pipeline would (no
+   * query extension registered before cacheops, no computed fields; see README). `false`:
+   * every read goes through Prisma's query extension pipeline.
+   */
+  readonly fastPath?: boolean
+  /**
    * Tags bound to models: whenever a row of the model changes, the tags this returns for
    * its old and new values are invalidated (e.g. `Post: (row) => [\`category:${row.categoryId}\`]`).
    * The row holds the model's scalar fields except Json, lists and `@updatedAt`.
@@ -124,6 +131,7 @@ const configSchema = z
     onEvent: z.function().optional(),
     tags: z.record(z.string(), z.function()).optional(),
     degradeOnFailure: z.boolean().optional(),
+    fastPath: z.boolean().optional(),
   })
   .strict()
   .superRefine((cfg, ctx) => {
@@ -152,6 +160,7 @@ export interface ParsedConfig {
   readonly onEvent: ((event: CacheopsEvent) => void) | undefined
   readonly boundTags: Readonly<Record<string, (row: Record<string, unknown>) => readonly string[]>>
   readonly degradeOnFailure: boolean
+  readonly fastPath: boolean
 }
 
 /** Validates a user config; throws CacheopsConfigError naming every bad path. */
@@ -177,6 +186,7 @@ export function parseConfig(input: unknown): ParsedConfig {
     onEvent: cfg.onEvent as ParsedConfig['onEvent'],
     boundTags: (cfg.tags ?? {}) as ParsedConfig['boundTags'],
     degradeOnFailure: cfg.degradeOnFailure ?? true,
+    fastPath: cfg.fastPath ?? true,
   }
 }
 

@@ -7,6 +7,7 @@ import type { CacheopsDatamodel } from '../datamodel/types.js'
 import { WRITE_OPS } from '../invalidation/writes.js'
 import { CacheopsRuntime } from '../runtime/core.js'
 import { createApi, type CacheopsApi } from './api.js'
+import { HOOK_NAME, withFastPath } from './fastPath.js'
 import { assertDatamodelMatchesClient } from './datamodelCheck.js'
 import { inTransactionScope, invalidationSuspended, registerTransaction, scopeOfQuery, withScope, type TxScope } from './transactions.js'
 
@@ -56,7 +57,7 @@ export function cacheops<DM extends CacheopsDatamodel>(config: CacheopsConfig<DM
     }
 
     const withHook = client.$extends({
-      name: 'prisma-cacheops',
+      name: HOOK_NAME,
       query: {
         async $allOperations(params) {
           const { model, operation, query, __internalParams } = params as unknown as HookParams
@@ -98,7 +99,7 @@ export function cacheops<DM extends CacheopsDatamodel>(config: CacheopsConfig<DM
     })
 
     const api = createApi(runtime)
-    return withHook.$extends({
+    const extended = withHook.$extends({
       name: 'prisma-cacheops-api',
       client: {
         $cacheops: api as CacheopsApi<DM>,
@@ -147,6 +148,7 @@ export function cacheops<DM extends CacheopsDatamodel>(config: CacheopsConfig<DM
         },
       },
     })
+    return parsed.fastPath ? withFastPath(extended, runtime) : extended
   })
 }
 

@@ -34,6 +34,8 @@ export interface CacheCounters {
   hits: number
   /** Hits on expired entries served while being refreshed (counted in `hits` too). */
   staleHits: number
+  /** Hits answered before Prisma's per-call pipeline (the fast path; counted in `hits` too). */
+  fastHits: number
   misses: number
   stores: number
   /** Results not stored because a write invalidated them while they were computed. */
@@ -54,7 +56,7 @@ export interface CacheStats extends CacheCounters {
   readonly pendingInvalidations: number
 }
 
-const zero = (): CacheCounters => ({ hits: 0, staleHits: 0, misses: 0, stores: 0, skippedStores: 0, tooLarge: 0, invalidations: 0, errors: 0 })
+const zero = (): CacheCounters => ({ hits: 0, staleHits: 0, fastHits: 0, misses: 0, stores: 0, skippedStores: 0, tooLarge: 0, invalidations: 0, errors: 0 })
 
 /** Counts every event and hands it to the listeners; a throwing listener is ignored. */
 export class EventHub {

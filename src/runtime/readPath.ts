@@ -32,29 +32,78 @@ function nextToken(): string {
 }
 
 
-/** The read path: one round trip on a hit; lease, database, conditional store on a miss. */
-export async function cachedRead(core: CacheopsRuntime, c: ReadCall): Promise<unknown> {
+/**
+ * Whether a read may use the cache, and under which entry: undefined sends it to the
+ * database (not a cached operation, a batch, after a write in a transaction, a view, an
+ * invalidation of its models not yet in Redis).
+ */
+function entryOf(core: CacheopsRuntime, c: Omit<ReadCall, 'query'>) {
   const op = baseReadOp(c.operation)
   const decision = op ? decide(core.config, c.model, op, c.call) : { cache: false as const }
   // In a batch every item must go to the database (mixing hangs it); after a write in
   // an interactive transaction, the cache no longer reflects what it sees.
-  if (!op || !decision.cache || c.scope?.kind === 'batch' || c.scope?.wrote) return c.query(c.args)
-  const orThrow = c.operation.endsWith('OrThrow')
-
+  if (!op || !decision.cache || c.scope?.kind === 'batch' || c.scope?.wrote) return undefined
   // Tagged calls get their own entry: an untagged one must not answer for it.
-  const started = core.events.observed ? performance.now() : 0
   const tags = decision.tags.length > 0 ? [...new Set(decision.tags)].sort() : decision.tags
   const prepared = core.prepared.of(c.model, op, c.args, tags, c.dataPath)
-  const entryKey = core.store.entryKey(prepared.key)
   const plan = prepared.plan
   // A view's rows change with the tables it reads, which no write of ours names.
-  if (core.views.size > 0 && [...plan.deps.keys(), ...plan.derived].some((m) => core.views.has(m))) return c.query(c.args)
+  if (core.views.size > 0 && [...plan.deps.keys(), ...plan.derived].some((m) => core.views.has(m))) return undefined
   // An invalidation of a model this read depends on has not reached Redis yet: the cache
   // may hold what it should have dropped.
   if (core.pendingModels.size > 0 || core.pendingTags > 0) {
     const touched = [...plan.deps.keys(), ...plan.derived].some((m) => core.pendingModels.has(m))
-    if (touched || (tags.length > 0 && core.pendingTags > 0)) return c.query(c.args)
+    if (touched || (tags.length > 0 && core.pendingTags > 0)) return undefined
   }
+  return { decision, tags, prepared, entryKey: core.store.entryKey(prepared.key) }
+}
+
+/**
+ * The fast path's lookup (prisma/fastPath.ts): a read outside any transaction, without
+ * call options, answered from a hit found by the hit-only check (CacheStore.peek), exactly
+ * as cachedRead — the specification — would answer it. Undefined when that cannot be said
+ * without more (then cachedRead runs, through Prisma): no entry this process knows,
+ * stale-while-revalidate, or the promise resolves to undefined (no hit; nothing leased).
+ */
+export function fastHit(core: CacheopsRuntime, model: string, operation: string, args: Record<string, unknown>): Promise<{ value: unknown } | undefined> | undefined {
+  const c = { model, operation, args, dataPath: NO_PATH, call: undefined, scope: undefined }
+  const target = entryOf(core, c)
+  if (!target || target.decision.staleWhileRevalidate > 0) return undefined
+  const started = core.events.observed ? performance.now() : 0
+  const peeked = core.store.peek(target.entryKey)
+  if (!peeked) return undefined
+  return peeked.then(
+    (payload) => {
+      if (payload === undefined) return undefined
+      const value = decodeResult(payload)
+      core.events.count(model, 'fastHits')
+      return { value: servedHit(core, c, target.entryKey, started, value, false) }
+    },
+    () => undefined, // cachedRead reports the failure, and degrades or throws, as configured
+  )
+}
+const NO_PATH: readonly string[] = []
+
+/** Counts (or emits) a hit and returns its value; an OrThrow read's cached null throws. */
+function servedHit(core: CacheopsRuntime, c: Pick<ReadCall, 'model' | 'operation'>, entryKey: string, started: number, value: unknown, stale: boolean): unknown {
+  if (core.events.observed) {
+    core.events.emit({ type: 'hit', model: c.model, operation: c.operation, key: entryKey, durationMs: performance.now() - started, ...(stale ? { stale } : {}) })
+  } else {
+    core.events.count(c.model, 'hits')
+    if (stale) core.events.count(c.model, 'staleHits')
+  }
+  if (value === null && c.operation.endsWith('OrThrow')) throw core.notFoundError(c.model)
+  return value
+}
+
+/** The read path: one round trip on a hit; lease, database, conditional store on a miss. */
+export async function cachedRead(core: CacheopsRuntime, c: ReadCall): Promise<unknown> {
+  const target = entryOf(core, c)
+  if (!target) return c.query(c.args)
+  const { decision, tags, prepared, entryKey } = target
+  const plan = prepared.plan
+  const orThrow = c.operation.endsWith('OrThrow')
+  const started = core.events.observed ? performance.now() : 0
   // A new token for every lookup (see Lease.token).
   let token = nextToken()
   const leaseRequest = prepared.lease
@@ -85,14 +134,7 @@ export async function cachedRead(core: CacheopsRuntime, c: ReadCall): Promise<un
   const served = ({ value, stale, refresh }: { value: unknown; stale: boolean; refresh?: Lease }) => {
     // A stale entry this caller is to refresh: the database is read after the answer.
     if (refresh) refreshInBackground(core, c, entryKey, plan.derived, refresh, ttl, freshSeconds)
-    if (core.events.observed) {
-      core.events.emit({ type: 'hit', model: c.model, operation: c.operation, key: entryKey, durationMs: performance.now() - started, ...(stale ? { stale } : {}) })
-    } else {
-      core.events.count(c.model, 'hits')
-      if (stale) core.events.count(c.model, 'staleHits')
-    }
-    if (orThrow && value === null) throw core.notFoundError(c.model)
-    return value
+    return servedHit(core, c, entryKey, started, value, stale)
   }
 
   let found = await lookup(decision.lock && !c.scope ? LOCK_MS : 0)

@@ -20,7 +20,7 @@ let client: CheckerClient | undefined
 const catalogue = new Map<string, { shape: ReadShape; params: Record<string, unknown> }>()
 const counters: Counters = {
   ops: 0, reads: 0, workHits: 0, writes: 0, writeErrors: 0, writeErrorsByCode: {}, writeErrorSamples: {}, writesByOp: {}, rolledBack: 0, sabotaged: 0,
-  unexpected: 0, unexpectedSamples: [], anomalies: 0, anomalySamples: [], checked: 0, checkHits: 0, mismatches: 0, cacheErrors: 0, cacheErrorSamples: [], catalogue: 0,
+  unexpected: 0, unexpectedSamples: [], anomalies: 0, anomalySamples: [], checked: 0, checkHits: 0, mismatches: 0, cacheErrors: 0, cacheErrorSamples: [], catalogue: 0, fastHits: 0,
 }
 
 function send(msg: FromChild): Promise<void> {
@@ -33,6 +33,7 @@ function send(msg: FromChild): Promise<void> {
 function snapshot(): Counters {
   const stats = client?.prisma.$cacheops.stats()
   counters.cacheErrors = stats?.errors ?? 0
+  counters.fastHits = stats?.fastHits ?? 0
   counters.cacheErrorSamples = [...(client?.cacheErrors ?? [])]
   counters.catalogue = catalogue.size
   return structuredClone(counters)

@@ -66,6 +66,8 @@ export interface Counters {
   mismatches: number
   /** Redis failures reported through onError. */
   cacheErrors: number
+  /** Hits answered by the fast path (stats().fastHits), of all hits. */
+  fastHits: number
   cacheErrorSamples: string[]
   catalogue: number
 }

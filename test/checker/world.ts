@@ -41,11 +41,17 @@ export const now = () => performance.timeOrigin + performance.now()
  * pre-image reads cacheops makes through the client below it.
  */
 function traced(base: PrismaClient, trace: TraceEntry[], enabled: boolean) {
+  // Off, it is not registered at all: a query extension before cacheops turns its fast path
+  // off (src/prisma/fastPath.ts), and the checker must check the fast path too.
+  if (!enabled) return base as unknown as ReturnType<typeof tracingClient>
+  return tracingClient(base, trace)
+}
+
+function tracingClient(base: PrismaClient, trace: TraceEntry[]) {
   return base.$extends({
     name: 'checker-trace',
     query: {
       async $allOperations({ model, operation, args, query }) {
-        if (!enabled) return query(args)
         const entry: TraceEntry = { t0: now(), t1: 0, model, op: operation, args, outcome: 'pending' }
         trace.push(entry)
         try {

@@ -1,7 +1,7 @@
 // Runs descriptors on a Prisma client (cached or plain) and turns the outcome into a
 // comparable text: the canonical result, or the error's code.
 import type { Call, Op } from './ops.ts'
-import { canonical, decode } from './values.ts'
+import { canonical, canonicalResult, decode } from './values.ts'
 
 /** A Prisma client of any generated schema, typed loosely. */
 export type AnyClient = Record<string, unknown> & {
@@ -46,15 +46,17 @@ export async function runOp(client: AnyClient, op: Exclude<Op, { k: 'read' } | {
   try {
     switch (op.k) {
       case 'write':
-        return { text: `ok ${canonical(await startCall(client, op.call), mask)}` }
-      case 'batch':
-        return { text: `ok ${canonical(await client.$transaction(op.calls.map((c) => startCall(client, c))), mask)}` }
+        return { text: `ok ${canonicalResult(op.call.method, await startCall(client, op.call), mask)}` }
+      case 'batch': {
+        const results = (await client.$transaction(op.calls.map((c) => startCall(client, c)))) as unknown[]
+        return { text: `ok [${results.map((r, i) => canonicalResult(op.calls[i]!.method, r, mask)).join(',')}]` }
+      }
       case 'raw':
         return { text: `ok ${await client.$executeRawUnsafe(op.sql)}` }
       case 'itx': {
         const results = await client.$transaction(async (tx: unknown) => {
           const out: string[] = []
-          for (const c of op.calls) out.push(canonical(await startCall(tx, c), mask))
+          for (const c of op.calls) out.push(canonicalResult(c.method, await startCall(tx, c), mask))
           if (op.rollback) throw new Rollback(out)
           return out
         }, { timeout: 20_000, maxWait: 20_000 })

@@ -72,8 +72,9 @@ export function genOp(w: World, o: GenOptions): Op {
     // some from an empty cache, some reading mostly without filters (see World.readStyle).
     w.createBurst = 4
     w.readBurst = 8
-    w.coldPending = r.chance(0.2)
+    // A 'whole' phase starts cold: other schemes registered before would hide its state.
     w.readStyle = r.chance(0.25) ? 'whole' : 'mixed'
+    w.coldPending = w.readStyle === 'whole' || r.chance(0.15)
   }
   if (w.coldPending) {
     w.coldPending = false

@@ -10,8 +10,9 @@ type Obj = { [k: string]: Json }
 
 export function genRead(w: World, m: SModel): Call {
   const r = w.r
-  // 'whole' phases: mostly counts, aggregates, groupBy and lists without a filter.
-  const whole = w.readStyle === 'whole' && r.chance(0.8)
+  // 'whole' phases: counts, aggregates, groupBy and lists without a filter (on the phase's
+  // models; reads of other models stay mixed).
+  const whole = w.readStyle === 'whole' && w.focus.includes(m)
   const k = whole ? 40 + r.int(60) : r.int(100)
   const filter = (p: number) => !whole && r.chance(p)
   const call = (method: string, args: Obj): Call => ({ model: m.name, method, args })
@@ -40,7 +41,7 @@ export function genRead(w: World, m: SModel): Call {
       const fs = m.scalars.filter(orderable)
       if (fs.length) a.distinct = [r.pick(fs).name]
     }
-    return call('findMany', { ...a, ...shape(w, m) })
+    return call('findMany', { ...a, ...(whole ? {} : shape(w, m)) })
   }
   if (k < 80) {
     const a: Obj = {}

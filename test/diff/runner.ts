@@ -235,9 +235,15 @@ export async function explore(env: DiffEnv, seed: number, seconds: number, o: Ru
   const t0 = Date.now()
   const s = await begin(env, o)
   const rng = new Rng(seed)
-  const world = new World(rng, env.info, (m) => {
+  const world = new World(rng, env.info, async (m) => {
     const delegate = (env.plainB as unknown as Record<string, { findMany(a: unknown): Promise<Record<string, unknown>[]> }>)[m.delegate]!
-    return delegate.findMany({ take: 40, orderBy: m.orderKey.map((k) => ({ [k]: 'asc' })) })
+    // The oldest rows and the newest: keys just past the newest are where new rows will go
+    // (reads of them, cached before a create, show a create's missed invalidation).
+    const order = (dir: 'asc' | 'desc') => m.orderKey.map((k) => ({ [k]: dir }))
+    const [first, last] = [await delegate.findMany({ take: 25, orderBy: order('asc') }), await delegate.findMany({ take: 15, orderBy: order('desc') })]
+    const keyOf = (r: Record<string, unknown>) => m.orderKey.map((k) => String(r[k])).join('\u0000')
+    const seen = new Set(first.map(keyOf))
+    return [...first, ...last.reverse().filter((r) => !seen.has(keyOf(r)))]
   })
   const deadline = t0 + seconds * 1000
   const found: Found[] = []

@@ -54,6 +54,16 @@ export function canonical(v: unknown, mask: Set<string>, sortArrays = false): st
   return JSON.stringify(canonValue(v, mask, sortArrays))
 }
 
+/**
+ * A call's result as canonical text. `createManyAndReturn` / `updateManyAndReturn` return
+ * rows in no defined order (PostgreSQL's RETURNING follows the physical order, which
+ * autovacuum and update history make differ between two databases): compared as sets.
+ */
+export function canonicalResult(method: string, v: unknown, mask: Set<string>): string {
+  if (!method.endsWith('AndReturn') || !Array.isArray(v)) return canonical(v, mask)
+  return `[${v.map((row) => canonical(row, mask)).sort().join(',')}]`
+}
+
 function canonValue(v: unknown, mask: Set<string>, sortArrays: boolean): unknown {
   if (v === null || v === undefined) return null
   if (typeof v === 'bigint') return `${v}n`
