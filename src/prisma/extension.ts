@@ -7,15 +7,10 @@ import type { CacheopsDatamodel } from '../datamodel/types.js'
 import { WRITE_OPS } from '../invalidation/writes.js'
 import { CacheopsRuntime } from '../runtime/core.js'
 import { createApi, type CacheopsApi } from './api.js'
-import { HOOK_NAME, withFastPath } from './fastPath.js'
+import { HOOK_NAME, MARKER, withFastPath } from './fastPath.js'
 import { assertDatamodelMatchesClient } from './datamodelCheck.js'
 import { inTransactionScope, invalidationSuspended, registerTransaction, scopeOfQuery, withScope, type TxScope } from './transactions.js'
 
-/**
- * String key carrying `.cache()`/`.nocache()` options through Prisma's argument cloning
- * (symbols and WeakMaps do not survive it); removed before Prisma sees the args.
- */
-const MARKER = '__cacheops'
 
 /** Where Prisma's interactive-transaction client keeps its transaction id (`{ txId }`). */
 const TX_SCOPE_CONTEXT = Symbol.for('prisma.client.transaction.scope_context')

@@ -4,6 +4,13 @@ import { fastHit } from '../runtime/readPath.js'
 /** Read methods a fast path may answer. */
 const FAST_OPS = new Set(['findUnique', 'findUniqueOrThrow', 'findFirst', 'findFirstOrThrow', 'findMany', 'count', 'aggregate', 'groupBy'])
 
+/**
+ * String key carrying `.cache()`/`.nocache()` options through Prisma's argument cloning
+ * (symbols and WeakMaps do not survive it) to the query hook, which removes it. A call
+ * carrying it goes through the pipeline.
+ */
+export const MARKER = '__cacheops'
+
 /** The name of cacheops' query extension (extension.ts): where the chain is split. */
 export const HOOK_NAME = 'prisma-cacheops'
 
@@ -79,7 +86,7 @@ function lazyRead(runtime: CacheopsRuntime, model: string, op: string, args: Rec
     (started ??= (async () => {
       let hit: Promise<{ value: unknown } | undefined> | undefined
       try {
-        hit = fastHit(runtime, model, op, args ?? {})
+        hit = args !== undefined && MARKER in args ? undefined : fastHit(runtime, model, op, args ?? {})
       } catch {
         hit = undefined // args the cache cannot key: Prisma says what is wrong with them
       }
