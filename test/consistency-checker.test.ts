@@ -36,4 +36,18 @@ describe('consistency checker (2 processes × 4 workers)', () => {
     // The fast path (default on) answers many of them: the checker covers it.
     expect(summary.fastHits).toBeGreaterThan(100)
   })
+
+  it(sabotage ? 'detects writes that bypass invalidation, near cache on' : 'never serves a stale read with the near cache on (strict)', { timeout: 240_000 }, async () => {
+    const summary = await runChecker({ seed: seed + 1, processes: 2, workers: 4, phases: 10, opsPerPhase: 1_000, nearCache: true, sabotage, database: 'checker_near' })
+    console.log(formatSummary(summary))
+    if (sabotage) {
+      expect(summary.mismatches, 'sabotaged writes went unnoticed').toBeGreaterThan(0)
+      return
+    }
+    expect(summary.unexpected, `unexpected errors:\n${summary.unexpectedSamples.join('\n')}`).toBe(0)
+    expect(summary.cacheErrors, `Redis errors (lost invalidations):\n${summary.cacheErrorSamples.join('\n')}`).toBe(0)
+    expect(summary.mismatches, 'stale cached reads (see the MISMATCH lines above)').toBe(0)
+    expect(summary.checked).toBeGreaterThan(3_000)
+    expect(summary.nearHits).toBeGreaterThan(100)
+  })
 })

@@ -58,6 +58,16 @@ export interface CacheopsConfig<DM extends CacheopsDatamodel = CacheopsDatamodel
    */
   readonly fastPath?: boolean
   /**
+   * An in-process cache in front of Redis for fast-path hits (`true`: the defaults). Entries
+   * are filled from hits validated against Redis and kept coherent by Redis client tracking.
+   * `consistency: 'strict'` (default) serves one only after a fence (a PING on the
+   * invalidation connection) proves every invalidation of a write completed before the read
+   * began has arrived: as exact as a Redis hit. `{ maxStaleMs }` serves without a round trip
+   * while the invalidation channel has proven itself alive within that bound: another
+   * process's write may be seen up to about that late (this process's own writes never).
+   */
+  readonly nearCache?: boolean | NearCacheOptions
+  /**
    * Tags bound to models: whenever a row of the model changes, the tags this returns for
    * its old and new values are invalidated (e.g. `Post: (row) => [\`category:${row.categoryId}\`]`).
    * The row holds the model's scalar fields except Json, lists and `@updatedAt`.
@@ -132,6 +142,22 @@ const configSchema = z
     tags: z.record(z.string(), z.function()).optional(),
     degradeOnFailure: z.boolean().optional(),
     fastPath: z.boolean().optional(),
+    nearCache: z
+      .union([
+        z.boolean(),
+        z
+          .object({
+            maxEntries: z.number().int('maxEntries must be a whole number').positive('maxEntries must be positive').optional(),
+            maxBytes: z.number().int('maxBytes must be a whole number of bytes').positive('maxBytes must be positive').optional(),
+            consistency: z
+              .union([z.literal('strict'), z.object({ maxStaleMs: z.number().positive('maxStaleMs must be positive').finite() }).strict()], {
+                error: "consistency must be 'strict' or { maxStaleMs: number }",
+              })
+              .optional(),
+          })
+          .strict(),
+      ], { error: 'nearCache must be true, false or { maxEntries?, maxBytes?, consistency? }' })
+      .optional(),
   })
   .strict()
   .superRefine((cfg, ctx) => {
@@ -161,6 +187,17 @@ export interface ParsedConfig {
   readonly boundTags: Readonly<Record<string, (row: Record<string, unknown>) => readonly string[]>>
   readonly degradeOnFailure: boolean
   readonly fastPath: boolean
+  /** The near cache, when on. */
+  readonly nearCache: { readonly maxEntries: number; readonly maxBytes: number; readonly maxStaleMs: number | undefined } | undefined
+}
+
+export interface NearCacheOptions {
+  /** Entries kept at most (least recently used go first). Default 10,000. */
+  readonly maxEntries?: number
+  /** Bytes of payload kept at most. Default 64 MiB. */
+  readonly maxBytes?: number
+  /** `'strict'` (default), or `{ maxStaleMs }`: see `nearCache`. */
+  readonly consistency?: 'strict' | { readonly maxStaleMs: number }
 }
 
 /** Validates a user config; throws CacheopsConfigError naming every bad path. */
@@ -187,7 +224,15 @@ export function parseConfig(input: unknown): ParsedConfig {
     boundTags: (cfg.tags ?? {}) as ParsedConfig['boundTags'],
     degradeOnFailure: cfg.degradeOnFailure ?? true,
     fastPath: cfg.fastPath ?? true,
+    nearCache: nearCacheOf(cfg.nearCache),
   }
+}
+
+function nearCacheOf(option: boolean | NearCacheOptions | undefined): ParsedConfig['nearCache'] {
+  if (!option) return undefined
+  const o: NearCacheOptions = option === true ? {} : option
+  const consistency = o.consistency ?? 'strict'
+  return { maxEntries: o.maxEntries ?? 10_000, maxBytes: o.maxBytes ?? 64 * 2 ** 20, maxStaleMs: consistency === 'strict' ? undefined : consistency.maxStaleMs }
 }
 
 type ZodIssueLike = { path: PropertyKey[]; message: string; code?: string; errors?: ZodIssueLike[][] }

@@ -98,7 +98,9 @@ export function createApi<DM extends CacheopsDatamodel>(runtime: CacheopsRuntime
       await runtime.invalidate({ model, rows: [], modelWide: [model], cause: `invalidateModel(${model})` })
     },
     async invalidateAll() {
+      runtime.near?.cache.clear()
       await runtime.store.invalidateAll()
+      runtime.near?.cache.clear()
     },
     async invalidateTags(...tags) {
       assertTags(tags)
@@ -107,7 +109,12 @@ export function createApi<DM extends CacheopsDatamodel>(runtime: CacheopsRuntime
       if (scope) scope.pending.push(inv)
       else await runtime.invalidate(inv)
     },
-    stats: () => ({ ...runtime.events.stats(), pendingInvalidations: runtime.pendingInvalidations }),
+    stats: () => ({
+      ...runtime.events.stats(),
+      pendingInvalidations: runtime.pendingInvalidations,
+      nearEntries: runtime.near?.cache.size ?? 0,
+      nearBytes: runtime.near?.cache.totalBytes ?? 0,
+    }),
     noInvalidation: (fn) => withoutInvalidation(fn),
     cachedAs(dependencies, fn, options = {}) {
       const { config } = runtime

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import type { Redis, Cluster } from 'ioredis'
 import { isNoScript, preloadScripts, scripts } from './scripts.js'
 import { GenerationalMap } from '../util/generationalMap.js'
+import type { Tracking } from './tracking.js'
 import { CommandDeadlines } from './deadlines.js'
 
 /** Dependencies of one entry in the form the scripts take (conj keys without prefix). */
@@ -401,6 +402,11 @@ export class CacheStore {
     }, BREAKER_PROBE_MS).unref()
   }
 
+  /** The Redis key of a conjunction's (or tag's) stamp. */
+  conjStampKey(conjKey: string): string {
+    return `${this.prefix}c:${conjKey}`
+  }
+
   entryKey(hash: string): string {
     return `${this.prefix}r:${hash}`
   }
@@ -435,6 +441,19 @@ export class CacheStore {
     const known = this.knownHeaders.get(entryKey)
     if (known === undefined || known === SCRIPT_ONLY || this.isCluster) return undefined
     return this.call(() => this.redis.mgetBuffer(entryKey, payloadKeyOf(entryKey), ...known.stampKeys)).then((values) => this.checkedHit(entryKey, known, values))
+  }
+
+  /**
+   * `peek` for the near cache: the check's keys (entry, payload, stamps) are tracked by Redis
+   * for `tracking` (runtime/nearCache.ts, redis/tracking.ts), and handed to `before` right
+   * before the check is sent (to register the fill's placeholder on them).
+   */
+  peekTracked(entryKey: string, tracking: Tracking, before: (keys: readonly string[]) => void): Promise<Buffer | undefined> | undefined {
+    const known = this.knownHeaders.get(entryKey)
+    if (known === undefined || known === SCRIPT_ONLY || this.isCluster) return undefined
+    const keys = [entryKey, payloadKeyOf(entryKey), ...known.stampKeys]
+    before(keys)
+    return this.call(() => tracking.tracked(() => this.redis.mgetBuffer(...keys))).then((values) => this.checkedHit(entryKey, known, values))
   }
 
   /** A lease with plain commands when this process may take one so, else the script. */

@@ -9,6 +9,8 @@ import { LockWaiter } from '../redis/lockWaiter.js'
 import { CacheStore, type BegunWrite, type RegistryVersion, type UpdateTransform } from '../redis/store.js'
 import { boundTagsKeyOf, tagKeyOf } from '../query/dependencies.js'
 import { EventHub } from './events.js'
+import { NearCache } from './nearCache.js'
+import { Tracking } from '../redis/tracking.js'
 import { PreparedReads } from './preparedReads.js'
 import { cachedRead, type ReadCall } from './readPath.js'
 import { invalidatingRawWrite, invalidatingWrite, type WriteCall } from './writePath.js'
@@ -29,6 +31,9 @@ export class CacheopsRuntime {
   readonly inFlight = new Map<string, Promise<Buffer | undefined>>()
   /** Entry keys and dependencies of reads, per query (readPath.ts). */
   readonly prepared: PreparedReads
+  /** The near cache and the Redis client tracking that keeps it coherent (config nearCache). */
+  readonly near: { readonly cache: NearCache; readonly tracking: Tracking; readonly maxStaleMs: number | undefined } | undefined
+  private nearTimer: NodeJS.Timeout | undefined
 
   constructor(readonly config: ParsedConfig, readonly notFoundError: (model: string) => Error) {
     const r = config.redis
@@ -52,6 +57,40 @@ export class CacheopsRuntime {
     this.dnfOptions = { ...DEFAULT_DNF_OPTIONS, maxInValues: config.maxInValues }
     this.prepared = new PreparedReads(config.datamodel, this.dnfOptions, Object.keys(config.boundTags))
     this.views = new Set(Object.values(config.datamodel.models).filter((m) => m.isView).map((m) => m.name))
+    const near = config.nearCache
+    if (near) {
+      const cache = new NearCache(near)
+      const tracking = new Tracking(this.redis as Redis, (keys) => cache.invalidateKeys(keys), () => cache.clear())
+      this.near = { cache, tracking, maxStaleMs: near.maxStaleMs }
+      // Bounded mode: the channel proves itself alive by a PING well within the bound.
+      if (near.maxStaleMs !== undefined) {
+        this.nearTimer = setInterval(() => void (tracking.live ? tracking.fence().catch(() => {}) : tracking.start().catch(() => {})), Math.max(5, near.maxStaleMs / 4))
+        this.nearTimer.unref()
+      }
+    } else this.near = undefined
+  }
+
+  /**
+   * Whether a near entry may be served now without a fence (bounded mode: the channel
+   * proved alive within maxStaleMs); strict mode always fences. Starts tracking if it is
+   * not live (meanwhile nothing is served from, or filled into, the near cache).
+   */
+  nearReady(): boolean {
+    const near = this.near
+    if (!near) return false
+    if (!near.tracking.live) {
+      near.tracking.start().catch(() => {})
+      return false
+    }
+    return true
+  }
+
+  /** What this process's own invalidation changes goes from the near cache at once. */
+  private dropNear(inv: Invalidation): void {
+    const near = this.near?.cache
+    if (!near) return
+    near.dropModels(inv.model !== undefined ? [inv.model, ...inv.modelWide] : inv.modelWide)
+    if (inv.tags?.length) near.invalidateKeys(inv.tags.map((t) => this.store.conjStampKey(tagKeyOf(t))))
   }
 
   /** Tags bound to `model` for these rows (config `tags`); a throwing function is reported. */
@@ -154,8 +193,20 @@ export class CacheopsRuntime {
     }
   }
 
-  /** Applies invalidations; a Redis failure is reported, never thrown at the writer. */
+  /**
+   * Applies invalidations; a Redis failure is reported, never thrown at the writer. The near
+   * cache drops what they change before and after Redis does (a fill racing the write).
+   */
   async invalidate(inv: Invalidation): Promise<void> {
+    this.dropNear(inv)
+    try {
+      await this.invalidateInRedis(inv)
+    } finally {
+      this.dropNear(inv)
+    }
+  }
+
+  private async invalidateInRedis(inv: Invalidation): Promise<void> {
     try {
       // Tags, and the bound-tags stamp of models whose changed rows are not all known.
       const bound = this.config.boundTags
@@ -302,6 +353,11 @@ export class CacheopsRuntime {
     if (this.retries.length > 0) await this.runRetries() // a last try; what still fails is reported already
     if (this.retryTimer) clearTimeout(this.retryTimer)
     await this.locks.close()
+    if (this.nearTimer) clearInterval(this.nearTimer)
+    if (this.near) {
+      await this.near.tracking.close()
+      this.near.cache.clear()
+    }
     if (this.ownsRedis) await this.redis.quit().catch(() => this.redis.disconnect())
   }
 }

@@ -36,6 +36,8 @@ export interface CacheCounters {
   staleHits: number
   /** Hits answered before Prisma's per-call pipeline (the fast path; counted in `hits` too). */
   fastHits: number
+  /** Hits answered from the near cache, in process memory (counted in `hits` and `fastHits` too). */
+  nearHits: number
   misses: number
   stores: number
   /** Results not stored because a write invalidated them while they were computed. */
@@ -54,9 +56,12 @@ export interface CacheStats extends CacheCounters {
    * process reads their models from the database). 0 in a healthy system.
    */
   readonly pendingInvalidations: number
+  /** Entries and payload bytes the near cache holds now (0 when it is off). */
+  readonly nearEntries: number
+  readonly nearBytes: number
 }
 
-const zero = (): CacheCounters => ({ hits: 0, staleHits: 0, fastHits: 0, misses: 0, stores: 0, skippedStores: 0, tooLarge: 0, invalidations: 0, errors: 0 })
+const zero = (): CacheCounters => ({ hits: 0, staleHits: 0, fastHits: 0, nearHits: 0, misses: 0, stores: 0, skippedStores: 0, tooLarge: 0, invalidations: 0, errors: 0 })
 
 /** Counts every event and hands it to the listeners; a throwing listener is ignored. */
 export class EventHub {
@@ -120,7 +125,7 @@ export class EventHub {
     }
   }
 
-  stats(): Omit<CacheStats, 'pendingInvalidations'> {
+  stats(): Omit<CacheStats, 'pendingInvalidations' | 'nearEntries' | 'nearBytes'> {
     return { ...this.totals, byModel: Object.fromEntries([...this.byModel].map(([k, v]) => [k, { ...v }])) }
   }
 }

@@ -8,6 +8,7 @@ import { boundTagsKeyOf, conjKeyOf, fieldScopedModel, fieldScopedScheme, schemeO
 import { resultDependencies } from '../query/resultDependencies.js'
 import { LEASE_MARGIN_SECONDS, LOCK_MS, LOCK_WAIT_MS, REFRESH_MS, type CacheStore, type Lease, type LeaseRequest, type LockState, type ResultConjunction } from '../redis/store.js'
 import type { CacheopsRuntime } from './core.js'
+import { cloneResult, type Placeholder } from './nearCache.js'
 import { message } from '../errors.js'
 
 /** A read as the Prisma hook hands it over. */
@@ -70,20 +71,64 @@ export function fastHit(core: CacheopsRuntime, model: string, operation: string,
   const target = entryOf(core, c)
   if (!target || target.decision.staleWhileRevalidate > 0) return undefined
   const started = core.events.observed ? performance.now() : 0
-  const peeked = core.store.peek(target.entryKey)
-  if (!peeked) return undefined
-  return peeked.then(
-    (payload) => {
-      if (payload === undefined) return undefined
-      const value = decodeResult(payload)
-      core.events.count(model, 'fastHits')
-      return { value: servedHit(core, c, target.entryKey, started, value, false) }
-    },
-    () => undefined, // cachedRead reports the failure, and degrades or throws, as configured
-  )
+  const { entryKey } = target
+  const serve = (value: unknown, near: boolean) => {
+    core.events.count(model, 'fastHits')
+    if (near) core.events.count(model, 'nearHits')
+    return { value: servedHit(core, c, entryKey, started, value, false) }
+  }
+  const near = core.near && core.nearReady() ? core.near : undefined
+  if (near) {
+    const found = near.cache.get(entryKey, Date.now())
+    if (found) {
+      // Bounded: served while the invalidation channel proved alive within the bound.
+      if (near.maxStaleMs !== undefined && performance.now() - near.tracking.lastProof <= near.maxStaleMs) return Promise.resolve(serve(cloneResult(found.value), true))
+      // Strict: after a fence, the entry as it is then (an invalidation may have taken it,
+      // and a fill made since then is as new as the fence).
+      if (near.maxStaleMs === undefined) {
+        return near.tracking.fence().then(
+          () => {
+            const now = near.cache.get(entryKey, Date.now())
+            return now ? serve(cloneResult(now.value), true) : peekAndFill(core, target, near, serve)
+          },
+          () => peekAndFill(core, target, undefined, serve),
+        )
+      }
+    }
+  }
+  return peekAndFill(core, target, near, serve)
 }
 const NO_PATH: readonly string[] = []
 
+/** The hit-only check; with the near cache, tracked and filling it through a placeholder. */
+function peekAndFill(
+  core: CacheopsRuntime,
+  target: NonNullable<ReturnType<typeof entryOf>>,
+  near: CacheopsRuntime['near'],
+  serve: (value: unknown, near: boolean) => { value: unknown },
+): Promise<{ value: unknown } | undefined> | undefined {
+  const { entryKey, prepared, decision } = target
+  let placeholder: Placeholder | undefined
+  const peeked = near
+    ? core.store.peekTracked(entryKey, near.tracking, (keys) => (placeholder = near.cache.begin(entryKey, keys, [...prepared.plan.deps.keys(), ...prepared.plan.derived])))
+    : core.store.peek(entryKey)
+  if (!peeked) return undefined
+  return peeked.then(
+    (payload) => {
+      if (payload === undefined) {
+        if (placeholder) near!.cache.abandon(placeholder)
+        return undefined
+      }
+      const value = decodeResult(payload)
+      if (placeholder) near!.cache.complete(placeholder, value, payload.length, Date.now() + decision.timeout * 1000)
+      return serve(placeholder ? cloneResult(value) : value, false)
+    },
+    () => {
+      if (placeholder) near!.cache.abandon(placeholder)
+      return undefined // cachedRead reports the failure, and degrades or throws, as configured
+    },
+  )
+}
 /** Counts (or emits) a hit and returns its value; an OrThrow read's cached null throws. */
 function servedHit(core: CacheopsRuntime, c: Pick<ReadCall, 'model' | 'operation'>, entryKey: string, started: number, value: unknown, stale: boolean): unknown {
   if (core.events.observed) {

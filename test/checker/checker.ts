@@ -35,6 +35,8 @@ export interface CheckerOptions {
    * the work phases (default 2): simulated network latency, which widens race windows.
    */
   latencyMs?: number
+  /** Every process's client runs with `nearCache: true` (strict). */
+  nearCache?: boolean
   /**
    * Record every Prisma call, to dump a trace on the first failing phase. Default: in every
    * other process (even index); the others run without the tracing query extension, which
@@ -68,6 +70,7 @@ export interface CheckerSummary {
   totalHits: number
   /** Of all hits, those the fast path answered. */
   fastHits: number
+  nearHits: number
   writes: number
   writeErrors: number
   writeErrorsByCode: Record<string, number>
@@ -174,7 +177,7 @@ export async function runChecker(options: CheckerOptions): Promise<CheckerSummar
         c.request(
           {
             type: 'init', index: c.index, url, prefix, workers: options.workers, readFraction: options.readFraction ?? 0.75,
-            sabotage: Boolean(options.sabotage) && c.index === 0, trace: options.trace ?? c.index % 2 === 0, latencyMs: options.latencyMs ?? 2,
+            sabotage: Boolean(options.sabotage) && c.index === 0, trace: options.trace ?? c.index % 2 === 0, latencyMs: options.latencyMs ?? 2, nearCache: options.nearCache ?? false,
           },
           'ready',
           60_000,
@@ -266,6 +269,7 @@ export async function runChecker(options: CheckerOptions): Promise<CheckerSummar
     hitRatio: reads ? cacheHits / reads : 0,
     totalHits: cacheHits + sum(all, (c) => c.checkHits),
     fastHits: sum(all, (c) => c.fastHits),
+    nearHits: sum(all, (c) => c.nearHits),
     writes: sum(all, (c) => c.writes),
     writeErrors: sum(all, (c) => c.writeErrors),
     writeErrorsByCode,
@@ -312,7 +316,7 @@ export function formatSummary(s: CheckerSummary, options: { verbose?: boolean } 
     `consistency checker: seed ${s.seed}, ${s.processes} processes × ${s.workers} workers, ${s.phases} phases, ${(s.durationMs / 1000).toFixed(1)} s`,
     `  operations     ${s.operations}`,
     `  reads          ${s.reads}`,
-    `  cache hits     ${s.cacheHits} (${pct(s.hitRatio)} of reads; ${s.totalHits} incl. checks; ${s.fastHits} by the fast path)`,
+    `  cache hits     ${s.cacheHits} (${pct(s.hitRatio)} of reads; ${s.totalHits} incl. checks; ${s.fastHits} by the fast path, ${s.nearHits} from the near cache)`,
     `  writes         ${s.writes}`,
     `  write errors   ${s.writeErrors}${codes ? ` (${codes})` : ''}; rolled back on purpose: ${s.rolledBack}`,
     ...(s.sabotaged ? [`  sabotaged      ${s.sabotaged} writes bypassed the cache (CHECKER_SABOTAGE)`] : []),

@@ -20,7 +20,7 @@ let client: CheckerClient | undefined
 const catalogue = new Map<string, { shape: ReadShape; params: Record<string, unknown> }>()
 const counters: Counters = {
   ops: 0, reads: 0, workHits: 0, writes: 0, writeErrors: 0, writeErrorsByCode: {}, writeErrorSamples: {}, writesByOp: {}, rolledBack: 0, sabotaged: 0,
-  unexpected: 0, unexpectedSamples: [], anomalies: 0, anomalySamples: [], checked: 0, checkHits: 0, mismatches: 0, cacheErrors: 0, cacheErrorSamples: [], catalogue: 0, fastHits: 0,
+  unexpected: 0, unexpectedSamples: [], anomalies: 0, anomalySamples: [], checked: 0, checkHits: 0, mismatches: 0, cacheErrors: 0, cacheErrorSamples: [], catalogue: 0, fastHits: 0, nearHits: 0,
 }
 
 function send(msg: FromChild): Promise<void> {
@@ -34,6 +34,7 @@ function snapshot(): Counters {
   const stats = client?.prisma.$cacheops.stats()
   counters.cacheErrors = stats?.errors ?? 0
   counters.fastHits = stats?.fastHits ?? 0
+  counters.nearHits = stats?.nearHits ?? 0
   counters.cacheErrorSamples = [...(client?.cacheErrors ?? [])]
   counters.catalogue = catalogue.size
   return structuredClone(counters)
@@ -174,7 +175,7 @@ async function handle(msg: ToChild): Promise<void> {
   switch (msg.type) {
     case 'init':
       init = msg
-      client = checkerClient(msg.url, msg.prefix, { trace: msg.trace, latencyMs: msg.latencyMs })
+      client = checkerClient(msg.url, msg.prefix, { trace: msg.trace, latencyMs: msg.latencyMs, nearCache: msg.nearCache })
       await client.prisma.$connect()
       return send({ type: 'ready', index: msg.index })
     case 'phase':

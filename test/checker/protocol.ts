@@ -13,6 +13,8 @@ export interface InitMessage {
   trace: boolean
   /** Up to this many ms of random delay before and after each database call (0: none). */
   latencyMs: number
+  /** Clients run with the near cache (strict mode). */
+  nearCache: boolean
 }
 export interface PhaseMessage {
   type: 'phase'
@@ -68,6 +70,8 @@ export interface Counters {
   cacheErrors: number
   /** Hits answered by the fast path (stats().fastHits), of all hits. */
   fastHits: number
+  /** Hits answered from the near cache (stats().nearHits). */
+  nearHits: number
   cacheErrorSamples: string[]
   catalogue: number
 }

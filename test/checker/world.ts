@@ -69,8 +69,8 @@ function tracingClient(base: PrismaClient, trace: TraceEntry[]) {
   })
 }
 
-function withCache(client: ReturnType<typeof traced>, prefix: string, onError: (e: CacheopsError) => void) {
-  return client.$extends(cacheops({ redis: REDIS_URL, datamodel, prefix, onError, models: { '*': { ops: 'all', timeout: 600 } } }))
+function withCache(client: ReturnType<typeof traced>, prefix: string, onError: (e: CacheopsError) => void, nearCache: boolean) {
+  return client.$extends(cacheops({ redis: REDIS_URL, datamodel, prefix, onError, nearCache, models: { '*': { ops: 'all', timeout: 600 } } }))
 }
 
 /**
@@ -130,7 +130,7 @@ class LaggyPool extends pg.Pool {
 
 export type Db = CheckerClient['prisma']
 
-export function checkerClient(url: string, prefix: string, options: { trace?: boolean; latencyMs?: number } = {}): CheckerClient {
+export function checkerClient(url: string, prefix: string, options: { trace?: boolean; latencyMs?: number; nearCache?: boolean } = {}): CheckerClient {
   const latency = { ms: options.latencyMs ?? 0 }
   const pool = new LaggyPool({ connectionString: url, max: 12 }, latency)
   pool.on('error', () => {}) // an idle connection dropped (e.g. the database being dropped at the end)
@@ -138,7 +138,7 @@ export function checkerClient(url: string, prefix: string, options: { trace?: bo
   const trace: TraceEntry[] = []
   const cacheErrors: string[] = []
   const base = traced(plain, trace, options.trace ?? false)
-  const prisma = withCache(base, prefix, (e) => void (cacheErrors.length < 20 && cacheErrors.push(e.message)))
+  const prisma = withCache(base, prefix, (e) => void (cacheErrors.length < 20 && cacheErrors.push(e.message)), options.nearCache ?? false)
   return {
     base,
     prisma,

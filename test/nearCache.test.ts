@@ -1,0 +1,247 @@
+// The near cache (src/runtime/nearCache.ts, src/redis/tracking.ts): validated hits kept in
+// process memory, coherent through Redis client tracking; strict mode fences every hit.
+import { Decimal } from '@prisma/client/runtime/client'
+import { Redis } from 'ioredis'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { cloneResult, NearCache } from '../src/runtime/nearCache.ts'
+import { Tracking } from '../src/redis/tracking.ts'
+import { CacheopsConfigError } from '../src/index.ts'
+import { datamodel, freshDatabase, REDIS_URL, startThrowawayRedis, testClient, type TestClient } from './helpers.ts'
+import { cacheops } from '../src/index.ts'
+
+describe('NearCache (bookkeeping)', () => {
+  const limits = { maxEntries: 3, maxBytes: 100 }
+
+  it('a fill is installed unless an invalidation of one of its keys arrived meanwhile', () => {
+    const c = new NearCache(limits)
+    const p = c.begin('e1', ['k1', 'k2'], ['Post'])
+    c.invalidateKeys(['k2'])
+    expect(c.complete(p, { v: 1 }, 10, Date.now() + 1000)).toBe(false)
+    const q = c.begin('e1', ['k1', 'k2'], ['Post'])
+    c.invalidateKeys(['other'])
+    expect(c.complete(q, { v: 2 }, 10, Date.now() + 1000)).toBe(true)
+    expect(c.get('e1', Date.now())?.value).toEqual({ v: 2 })
+    c.invalidateKeys(['k1'])
+    expect(c.get('e1', Date.now())).toBeUndefined()
+  })
+
+  it('own writes drop entries and fills of their models; clear starts a new epoch', () => {
+    const c = new NearCache(limits)
+    c.complete(c.begin('a', ['ka'], ['Post', 'User']), 1, 1, Date.now() + 1000)
+    c.complete(c.begin('b', ['kb'], ['Tag']), 2, 1, Date.now() + 1000)
+    const inFlight = c.begin('c', ['kc'], ['User'])
+    c.dropModels(['User'])
+    expect(c.has('a')).toBe(false)
+    expect(c.has('b')).toBe(true)
+    expect(c.complete(inFlight, 3, 1, Date.now() + 1000)).toBe(false)
+    const before = c.begin('d', ['kd'], ['Tag'])
+    c.clear()
+    expect(c.size).toBe(0)
+    expect(c.complete(before, 4, 1, Date.now() + 1000)).toBe(false)
+  })
+
+  it('bounded by entries and bytes (least recently used first) and by expiry', () => {
+    const c = new NearCache(limits)
+    const put = (k: string, bytes: number, ttl = 1000) => c.complete(c.begin(k, [k], ['M']), k, bytes, Date.now() + ttl)
+    put('a', 10)
+    put('b', 10)
+    put('c', 10)
+    c.get('a', Date.now()) // a is now the most recently used
+    put('d', 10)
+    expect(['a', 'b', 'c', 'd'].filter((k) => c.has(k))).toEqual(['a', 'c', 'd'])
+    put('big', 90)
+    expect(c.totalBytes).toBeLessThanOrEqual(100)
+    expect(c.has('big')).toBe(true)
+    expect(put('huge', 101)).toBe(false)
+    put('old', 1, -1)
+    expect(c.get('old', Date.now())).toBeUndefined()
+  })
+
+  it('cloneResult: a copy callers may mutate; Decimal shared (immutable), Dates and bytes copied', () => {
+    const v = { a: [{ d: new Date(5), n: new Decimal('1.5'), b: new Uint8Array([1, 2]), x: null }], big: 2n }
+    const c = cloneResult(v)
+    expect(c).toEqual(v)
+    c.a[0]!.d.setTime(9)
+    c.a[0]!.b[0] = 7
+    c.a.push({ d: new Date(0), n: new Decimal(0), b: new Uint8Array(), x: null })
+    expect(v.a).toHaveLength(1)
+    expect(v.a[0]!.d.getTime()).toBe(5)
+    expect(v.a[0]!.b[0]).toBe(1)
+    expect(c.a[0]!.n).toBe(v.a[0]!.n)
+  })
+})
+
+describe('Tracking (Redis client-side caching, redirect mode)', () => {
+  it('reports changes of keys read tracked, fences after them, and reports a FLUSH as a loss', async () => {
+    const server = await startThrowawayRedis(26_100 + Math.floor(Math.random() * 800))
+    const data = new Redis(server.url)
+    const writer = new Redis(server.url)
+    const invalidated: string[] = []
+    let losses = 0
+    const t = new Tracking(data, (keys) => invalidated.push(...keys), () => losses++)
+    try {
+      await t.start()
+      expect(t.live).toBe(true)
+      await t.tracked(() => data.mget('t:a', 't:b'))
+      await data.mget('t:untracked') // OPTIN: not tracked without CLIENT CACHING yes
+      await writer.set('t:untracked', '1')
+      await writer.set('t:a', '1')
+      await t.fence() // the writer's SET returned before: its invalidation is handled now
+      expect(invalidated).toEqual(['t:a'])
+      await writer.flushdb()
+      await t.fence().catch(() => undefined)
+      await new Promise((r) => setTimeout(r, 50))
+      expect(losses).toBeGreaterThan(0)
+      expect(t.live).toBe(false)
+      await t.start()
+      expect(t.live).toBe(true)
+    } finally {
+      await t.close()
+      data.disconnect()
+      writer.disconnect()
+      await server.kill()
+    }
+  })
+})
+
+describe('near cache on a client', () => {
+  let url: string
+  let a: TestClient
+  let b: TestClient
+  let id: number
+  beforeAll(async () => {
+    url = await freshDatabase('near_cache')
+    a = testClient(url, { nearCache: true })
+    b = testClient(url, { prefix: a.prefix, nearCache: true })
+    id = (await a.base.user.create({ data: { email: 'near@x.io', name: 'v0' } })).id
+  })
+  afterAll(async () => {
+    await a.prisma.$cacheops.invalidateAll()
+    await a.close()
+    await b.close()
+  })
+  const read = (t: TestClient) => t.prisma.user.findUnique({ where: { id } })
+  /** Reads until a near hit (tracking is set up on first use, entries filled from a hit). */
+  async function warmNear(t: TestClient): Promise<void> {
+    for (let i = 0; i < 20; i++) {
+      const before = t.prisma.$cacheops.stats().nearHits
+      await read(t)
+      if (t.prisma.$cacheops.stats().nearHits > before) return
+      await new Promise((r) => setTimeout(r, 5))
+    }
+    throw new Error('no near hit after 20 reads')
+  }
+
+  it('hits come from memory (counted in nearHits, fastHits and hits), each a copy', async () => {
+    await warmNear(a)
+    const s0 = a.prisma.$cacheops.stats()
+    const r1 = (await read(a))!
+    r1.name = 'mutated'
+    const r2 = (await read(a))!
+    const s1 = a.prisma.$cacheops.stats()
+    expect(r2.name).toBe('v0')
+    expect(s1.nearHits - s0.nearHits).toBe(2)
+    expect(s1.fastHits - s0.fastHits).toBe(2)
+    expect(s1.hits - s0.hits).toBe(2)
+    expect(s1.nearEntries).toBeGreaterThan(0)
+  })
+
+  it('strict: a write through one client, the other’s next read sees it at once', async () => {
+    for (let round = 1; round <= 20; round++) {
+      await warmNear(b)
+      await a.prisma.user.update({ where: { id }, data: { name: `v${round}` } })
+      expect((await read(b))?.name).toBe(`v${round}`) // no wait: the fence
+      expect((await read(a))?.name).toBe(`v${round}`) // own write
+    }
+  })
+
+  it('own writes drop what they invalidate before they return, in bounded mode too', async () => {
+    const c = testClient(url, { prefix: a.prefix, nearCache: { consistency: { maxStaleMs: 1000 } } })
+    try {
+      await warmNear(c)
+      for (let round = 0; round < 10; round++) {
+        await c.prisma.user.update({ where: { id }, data: { name: `own${round}` } })
+        expect((await read(c))?.name).toBe(`own${round}`)
+        await warmNear(c)
+      }
+    } finally {
+      await c.close()
+    }
+  })
+
+  it('bounded: another process’s write is seen within the bound (delivery delay measured)', async () => {
+    const bound = 200
+    const c = testClient(url, { prefix: a.prefix, nearCache: { consistency: { maxStaleMs: bound } } })
+    const delays: number[] = []
+    try {
+      for (let round = 0; round < 30; round++) {
+        await warmNear(c)
+        const name = `bounded${round}`
+        await a.prisma.user.update({ where: { id }, data: { name } })
+        const t0 = performance.now()
+        while ((await read(c))?.name !== name) {
+          expect(performance.now() - t0).toBeLessThan(bound)
+          await new Promise((r) => setImmediate(r))
+        }
+        delays.push(performance.now() - t0)
+      }
+    } finally {
+      await c.close()
+    }
+    delays.sort((x, y) => x - y)
+    const at = (q: number) => delays[Math.min(delays.length - 1, Math.floor(q * delays.length))]!.toFixed(2)
+    console.log(`near cache, bounded mode: writer's update returned → other process reads the new value: p50 ${at(0.5)} ms, p99 ${at(0.99)} ms, max ${at(1)} ms (${delays.length} trials)`)
+  })
+
+  it('a lost subscriber drops everything: no near hit until tracking is set up again', async () => {
+    await warmNear(a)
+    const admin = new Redis(REDIS_URL)
+    try {
+      // The subscriber connection: the one subscribed to the invalidation channel.
+      const list = String(await admin.client('LIST'))
+      const ids = list.split('\n').filter((line) => / sub=1 /.test(line)).map((line) => /id=(\d+)/.exec(line)![1]!)
+      expect(ids.length).toBeGreaterThan(0)
+      const before = a.prisma.$cacheops.stats().nearEntries
+      expect(before).toBeGreaterThan(0)
+      for (const cid of ids) await admin.client('KILL', 'ID', cid)
+      await new Promise((r) => setTimeout(r, 50))
+      expect(a.prisma.$cacheops.stats().nearEntries).toBe(0)
+      expect((await read(a))?.name).toBe((await a.base.user.findUnique({ where: { id } }))?.name)
+      await warmNear(a) // set up again
+    } finally {
+      admin.disconnect()
+    }
+  })
+
+  it('bounded mode stops serving once the channel is silent longer than the bound (SIGSTOP’d Redis)', async () => {
+    const server = await startThrowawayRedis(26_900 + Math.floor(Math.random() * 90))
+    const c = testClient(url, { redis: server.url, nearCache: { consistency: { maxStaleMs: 150 } } })
+    try {
+      await warmNear(c)
+      server.process.kill('SIGSTOP')
+      const stopped = performance.now()
+      let lastNear = stopped
+      for (let i = 0; i < 40; i++) {
+        const before = c.prisma.$cacheops.stats().nearHits
+        await read(c)
+        if (c.prisma.$cacheops.stats().nearHits > before) lastNear = performance.now()
+        await new Promise((r) => setTimeout(r, 10))
+        if (performance.now() - stopped > 400) break
+      }
+      // Served from memory for at most the bound (plus one ping interval), never after.
+      expect(lastNear - stopped).toBeLessThan(150 + 60)
+    } finally {
+      server.process.kill('SIGCONT')
+      await c.close()
+      await server.kill()
+    }
+  }, 30_000)
+
+  it('refuses a broken nearCache config with the path', () => {
+    const bad = (nearCache: unknown) => () => cacheops({ redis: REDIS_URL, datamodel, nearCache } as never)
+    expect(bad({ maxEntries: 0 })).toThrow(CacheopsConfigError)
+    expect(bad({ maxEntries: 0 })).toThrow(/nearCache\.maxEntries/)
+    expect(bad({ consistency: 'eventual' })).toThrow(/nearCache/)
+    expect(bad({ consistency: { maxStaleMs: -1 } })).toThrow(/maxStaleMs/)
+  })
+})
