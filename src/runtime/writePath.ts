@@ -183,6 +183,11 @@ async function writeAndInvalidate(core: CacheopsRuntime, c: WriteCall): Promise<
         const fields = preImageFields(info, core.hasBoundTags(c.model) ? undefined : seenSchemes)
         if (endWrite && fields.length > 0) before = await c.read(c.model, 'findMany', plan.massPreImageWhere, selectOf(fields))
         result = await c.query(args)
+        // The write changed other rows than the pre-read found: a where that findMany and
+        // the write itself evaluate differently (Prisma 7 does, for some relation filters
+        // with NULLs: differential tester), or rows that entered or left it meanwhile.
+        const count = (result as { count?: unknown } | null)?.count
+        if (endWrite && fields.length > 0 && typeof count === 'number' && count !== before.length) modelWide.add(c.model)
       } catch (err) {
         if (endWrite) await core.invalidate({ model: c.model, rows: [], modelWide: [], cause: `${c.model}.${c.operation} (failed)`, endWrite, endTransform: transform?.token })
         throw err
