@@ -183,11 +183,11 @@ async function writeAndInvalidate(core: CacheopsRuntime, c: WriteCall): Promise<
         const fields = preImageFields(info, core.hasBoundTags(c.model) ? undefined : seenSchemes)
         if (endWrite && fields.length > 0) before = await c.read(c.model, 'findMany', plan.massPreImageWhere, selectOf(fields))
         result = await c.query(args)
-        // The write changed other rows than the pre-read found: a where that findMany and
-        // the write itself evaluate differently (Prisma 7 does, for some relation filters
-        // with NULLs: differential tester), or rows that entered or left it meanwhile.
+        // Prisma's findMany and the write itself may evaluate a relation filter differently
+        // (NULLs under nested negations: differential tester): then the write changed other
+        // rows than the pre-read found, which its count tells.
         const count = (result as { count?: unknown } | null)?.count
-        if (endWrite && fields.length > 0 && typeof count === 'number' && count !== before.length) modelWide.add(c.model)
+        if (endWrite && fields.length > 0 && typeof count === 'number' && count !== before.length && filtersThroughRelations(info, plan.massPreImageWhere)) modelWide.add(c.model)
       } catch (err) {
         if (endWrite) await core.invalidate({ model: c.model, rows: [], modelWide: [], cause: `${c.model}.${c.operation} (failed)`, endWrite, endTransform: transform?.token })
         throw err
@@ -690,6 +690,15 @@ function sameRow(info: ModelInfo, a: Record<string, unknown> | null, b: Record<s
   const x = rowValuesOf(info, a)
   const y = rowValuesOf(info, b)
   return x.length === y.length && x.every(([f, v], i) => y[i]?.[0] === f && y[i]?.[1] === v)
+}
+
+/** Whether a where filters through a relation of the model (at any depth of AND/OR/NOT). */
+function filtersThroughRelations(info: ModelInfo, where: unknown): boolean {
+  if (Array.isArray(where)) return where.some((w) => filtersThroughRelations(info, w))
+  if (!where || typeof where !== 'object') return false
+  return Object.entries(where).some(([key, value]) =>
+    key === 'AND' || key === 'OR' || key === 'NOT' ? filtersThroughRelations(info, value) : info.fields[key]?.kind === 'relation',
+  )
 }
 
 /** The relation entries of a nested-write selection, as an include (null if none). */
