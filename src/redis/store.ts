@@ -436,24 +436,17 @@ export class CacheStore {
    * process knows, the same MGET check readOrLease starts with, and its payload if it is a
    * hit. Undefined at once when the header is unknown (nothing sent), and the promise
    * resolves to undefined when it is no hit: then no lease was taken, readOrLease must run.
+   * With `tracked` (the near cache, runtime/nearCache.ts): the check's keys (entry, payload,
+   * stamps) are tracked by Redis for `tracking`, and handed to `before` right before the
+   * check is sent (to register the fill's placeholder on them).
    */
-  peek(entryKey: string): Promise<Buffer | undefined> | undefined {
-    const known = this.knownHeaders.get(entryKey)
-    if (known === undefined || known === SCRIPT_ONLY || this.isCluster) return undefined
-    return this.call(() => this.redis.mgetBuffer(entryKey, payloadKeyOf(entryKey), ...known.stampKeys)).then((values) => this.checkedHit(entryKey, known, values))
-  }
-
-  /**
-   * `peek` for the near cache: the check's keys (entry, payload, stamps) are tracked by Redis
-   * for `tracking` (runtime/nearCache.ts, redis/tracking.ts), and handed to `before` right
-   * before the check is sent (to register the fill's placeholder on them).
-   */
-  peekTracked(entryKey: string, tracking: Tracking, before: (keys: readonly string[]) => void): Promise<Buffer | undefined> | undefined {
+  peek(entryKey: string, tracked?: { tracking: Tracking; before: (keys: readonly string[]) => void }): Promise<Buffer | undefined> | undefined {
     const known = this.knownHeaders.get(entryKey)
     if (known === undefined || known === SCRIPT_ONLY || this.isCluster) return undefined
     const keys = [entryKey, payloadKeyOf(entryKey), ...known.stampKeys]
-    before(keys)
-    return this.call(() => tracking.tracked(() => this.redis.mgetBuffer(...keys))).then((values) => this.checkedHit(entryKey, known, values))
+    tracked?.before(keys)
+    const check = () => this.redis.mgetBuffer(...keys)
+    return this.call(tracked ? () => tracked.tracking.tracked(check) : check).then((values) => this.checkedHit(entryKey, known, values))
   }
 
   /** A lease with plain commands when this process may take one so, else the script. */

@@ -109,9 +109,10 @@ function peekAndFill(
 ): Promise<{ value: unknown } | undefined> | undefined {
   const { entryKey, prepared, decision } = target
   let placeholder: Placeholder | undefined
-  const peeked = near
-    ? core.store.peekTracked(entryKey, near.tracking, (keys) => (placeholder = near.cache.begin(entryKey, keys, [...prepared.plan.deps.keys(), ...prepared.plan.derived])))
-    : core.store.peek(entryKey)
+  const peeked = core.store.peek(
+    entryKey,
+    near && { tracking: near.tracking, before: (keys) => (placeholder = near.cache.begin(entryKey, keys, [...prepared.plan.deps.keys(), ...prepared.plan.derived])) },
+  )
   if (!peeked) return undefined
   return peeked.then(
     (payload) => {
