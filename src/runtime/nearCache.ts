@@ -9,13 +9,17 @@
  * before the reply voids it, so a value read before a write is never installed after it.
  * Bounded by entries and bytes (least recently used first) and by each entry's expiry.
  */
+import { compileClone, type Cloner } from './clone.js'
+
 export interface NearCacheLimits {
   readonly maxEntries: number
   readonly maxBytes: number
 }
 
 interface NearEntry {
+  /** Never handed out: each caller gets its own copy (`clone`, compiled for this value). */
   readonly value: unknown
+  readonly clone: Cloner
   readonly bytes: number
   readonly keys: readonly string[]
   readonly models: readonly string[]
@@ -52,7 +56,7 @@ export class NearCache {
     return this.bytes
   }
 
-  /** The entry's value if present and unexpired (it becomes the most recently used). */
+  /** A copy of the entry's value if present and unexpired (it becomes the most recently used). */
   get(entryKey: string, now: number): { value: unknown } | undefined {
     const e = this.entries.get(entryKey)
     if (!e) return undefined
@@ -62,7 +66,7 @@ export class NearCache {
     }
     this.entries.delete(entryKey)
     this.entries.set(entryKey, e)
-    return { value: e.value }
+    return { value: e.clone(e.value) }
   }
 
   has(entryKey: string): boolean {
@@ -76,17 +80,21 @@ export class NearCache {
     return p
   }
 
-  /** Ends a fill: installs the value unless voided, from another epoch, or too large. */
-  complete(p: Placeholder, value: unknown, bytes: number, expiresAt: number): boolean {
+  /**
+   * Ends a fill: installs the value unless voided, from another epoch, or too large. Returns
+   * the installed value's copier (the caller must not keep the value itself), or undefined.
+   */
+  complete(p: Placeholder, value: unknown, bytes: number, expiresAt: number): Cloner | undefined {
     for (const k of p.keys) removeFrom(this.placeholders, k, p)
-    if (p.voided || p.epoch !== this.epoch || bytes > this.limits.maxBytes) return false
+    if (p.voided || p.epoch !== this.epoch || bytes > this.limits.maxBytes) return undefined
     this.remove(p.entryKey)
-    this.entries.set(p.entryKey, { value, bytes, keys: p.keys, models: p.models, expiresAt })
+    const clone = compileClone(value)
+    this.entries.set(p.entryKey, { value, clone, bytes, keys: p.keys, models: p.models, expiresAt })
     this.bytes += bytes
     for (const k of p.keys) add(this.byKey, k, p.entryKey)
     for (const m of p.models) add(this.byModel, m, p.entryKey)
     this.evict()
-    return true
+    return clone
   }
 
   /** Abandons a fill (the read was no hit, or failed). */
@@ -151,21 +159,4 @@ function removeFrom<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
   if (!set) return
   set.delete(value)
   if (set.size === 0) map.delete(key)
-}
-
-/**
- * A copy of a decoded result a caller may mutate: plain objects and arrays copied deeply,
- * Dates and byte arrays copied, everything else (Decimal, which is immutable; primitives)
- * shared. Cheaper than decoding the payload again (structuredClone refuses Decimal).
- */
-export function cloneResult<T>(value: T): T {
-  if (value === null || typeof value !== 'object') return value
-  if (Array.isArray(value)) return value.map(cloneResult) as T
-  if (value instanceof Date) return new Date(value.getTime()) as T
-  if (value instanceof Uint8Array) return Uint8Array.prototype.slice.call(value) as T // a copy, of the same class
-  const proto = Object.getPrototypeOf(value)
-  if (proto !== Object.prototype && proto !== null) return value
-  const out: Record<string, unknown> = {}
-  for (const k in value) out[k] = cloneResult((value as Record<string, unknown>)[k])
-  return out as T
 }

@@ -8,7 +8,7 @@ import { boundTagsKeyOf, conjKeyOf, fieldScopedModel, fieldScopedScheme, schemeO
 import { resultDependencies } from '../query/resultDependencies.js'
 import { LEASE_MARGIN_SECONDS, LOCK_MS, LOCK_WAIT_MS, REFRESH_MS, type CacheStore, type Lease, type LeaseRequest, type LockState, type ResultConjunction } from '../redis/store.js'
 import type { CacheopsRuntime } from './core.js'
-import { cloneResult, type Placeholder } from './nearCache.js'
+import type { Placeholder } from './nearCache.js'
 import { message } from '../errors.js'
 
 /** A read as the Prisma hook hands it over. */
@@ -82,14 +82,14 @@ export function fastHit(core: CacheopsRuntime, model: string, operation: string,
     const found = near.cache.get(entryKey, Date.now())
     if (found) {
       // Bounded: served while the invalidation channel proved alive within the bound.
-      if (near.maxStaleMs !== undefined && performance.now() - near.tracking.lastProof <= near.maxStaleMs) return Promise.resolve(serve(cloneResult(found.value), true))
+      if (near.maxStaleMs !== undefined && performance.now() - near.tracking.lastProof <= near.maxStaleMs) return Promise.resolve(serve(found.value, true))
       // Strict: after a fence, the entry as it is then (an invalidation may have taken it,
       // and a fill made since then is as new as the fence).
       if (near.maxStaleMs === undefined) {
         return near.tracking.fence().then(
           () => {
             const now = near.cache.get(entryKey, Date.now())
-            return now ? serve(cloneResult(now.value), true) : peekAndFill(core, target, near, serve)
+            return now ? serve(now.value, true) : peekAndFill(core, target, near, serve)
           },
           () => peekAndFill(core, target, undefined, serve),
         )
@@ -121,8 +121,8 @@ function peekAndFill(
         return undefined
       }
       const value = decodeResult(payload)
-      if (placeholder) near!.cache.complete(placeholder, value, payload.length, Date.now() + decision.timeout * 1000)
-      return serve(placeholder ? cloneResult(value) : value, false)
+      const installed = placeholder && near!.cache.complete(placeholder, value, payload.length, Date.now() + decision.timeout * 1000)
+      return serve(installed ? installed(value) : value, false)
     },
     () => {
       if (placeholder) near!.cache.abandon(placeholder)
