@@ -113,8 +113,12 @@ export function compileClone(value: unknown): Cloner {
   let fn = compiled.get(code)
   if (!fn) {
     if (compiled.size >= MAX_COMPILED) compiled.clear()
-    // Key names enter the code only through JSON.stringify.
-    fn = new Function('cloneResult', code)(cloneResult) as Cloner
+    try {
+      // Key names enter the code only through JSON.stringify.
+      fn = new Function('cloneResult', code)(cloneResult) as Cloner
+    } catch {
+      return cloneResult // code generation disallowed (--disallow-code-generation-from-strings)
+    }
     compiled.set(code, fn)
   }
   return fn
