@@ -93,6 +93,59 @@ describe('Tracking (Redis client-side caching, redirect mode)', () => {
   })
 })
 
+describe('placeholders against a real Redis: an invalidation racing a fill', () => {
+  it('a write landing between a tracked read and the handling of its reply voids the fill', async () => {
+    const data = new Redis(REDIS_URL)
+    const writer = new Redis(REDIS_URL)
+    const near = new NearCache({ maxEntries: 10, maxBytes: 1e6 })
+    const t = new Tracking(data, (keys) => near.invalidateKeys(keys), () => near.clear())
+    const key = `near-race:${Math.random()}`
+    try {
+      await writer.set(key, 'old')
+      await t.start()
+      for (const raced of [true, false]) {
+        const placeholder = near.begin('entry', [key], ['Post'])
+        // The read reaches Redis (and is tracked) but its reply is held back in the socket...
+        const reply = t.tracked(() => data.get(key))
+        await writer.ping() // a round trip after ours: Redis has executed the GET
+        ;(data as unknown as { stream: { pause(): void } }).stream.pause()
+        if (raced) {
+          // ...while another client's write completes and its invalidation is handled.
+          await writer.set(key, 'new')
+          await t.fence()
+        }
+        ;(data as unknown as { stream: { resume(): void } }).stream.resume()
+        const value = await reply
+        const installed = near.complete(placeholder, value, 3, Date.now() + 10_000)
+        if (raced) {
+          expect(value).toBe('old') // the reply predates the write...
+          expect(installed).toBeUndefined() // ...so it is not installed
+          expect(near.has('entry')).toBe(false)
+        } else {
+          expect(installed).toBeTypeOf('function')
+          expect(near.get('entry', Date.now())?.value).toBe('new')
+        }
+      }
+    } finally {
+      await t.close()
+      data.disconnect()
+      writer.disconnect()
+    }
+  })
+})
+
+/** REDIS_URL as ioredis options (so that a client's connections can carry a name). */
+function redisOptions(): { host: string; port: number; db: number } {
+  const u = new URL(REDIS_URL)
+  return { host: u.hostname, port: Number(u.port || 6379), db: Number(u.pathname.slice(1) || 0) }
+}
+/** Client a's connections (its subscriber is a duplicate: same name), found in CLIENT LIST by it. */
+const A_NAME = `near-a-${process.pid}`
+async function connectionsOfA(admin: Redis, subscriber: boolean): Promise<string[]> {
+  const list = String(await admin.client('LIST')).split('\n')
+  return list.filter((line) => line.includes(` name=${A_NAME} `) && / sub=(\d+) /.exec(line)?.[1] !== '0' === subscriber).map((line) => /id=(\d+)/.exec(line)![1]!)
+}
+
 describe('near cache on a client', () => {
   let url: string
   let a: TestClient
@@ -100,7 +153,7 @@ describe('near cache on a client', () => {
   let id: number
   beforeAll(async () => {
     url = await freshDatabase('near_cache')
-    a = testClient(url, { nearCache: true })
+    a = testClient(url, { nearCache: true, redis: { ...redisOptions(), connectionName: A_NAME } })
     b = testClient(url, { prefix: a.prefix, nearCache: true })
     id = (await a.base.user.create({ data: { email: 'near@x.io', name: 'v0' } })).id
   })
@@ -112,13 +165,13 @@ describe('near cache on a client', () => {
   const read = (t: TestClient) => t.prisma.user.findUnique({ where: { id } })
   /** Reads until a near hit (tracking is set up on first use, entries filled from a hit). */
   async function warmNear(t: TestClient): Promise<void> {
-    for (let i = 0; i < 20; i++) {
+    for (let i = 0; i < 100; i++) {
       const before = t.prisma.$cacheops.stats().nearHits
       await read(t)
       if (t.prisma.$cacheops.stats().nearHits > before) return
-      await new Promise((r) => setTimeout(r, 5))
+      await new Promise((r) => setTimeout(r, 10))
     }
-    throw new Error('no near hit after 20 reads')
+    throw new Error('no near hit after 100 reads, 10 ms apart')
   }
 
   it('hits come from memory (counted in nearHits, fastHits and hits), each a copy', async () => {
@@ -186,10 +239,9 @@ describe('near cache on a client', () => {
     await warmNear(a)
     const admin = new Redis(REDIS_URL)
     try {
-      // The subscriber connection: the one subscribed to the invalidation channel.
-      const list = String(await admin.client('LIST'))
-      const ids = list.split('\n').filter((line) => / sub=1 /.test(line)).map((line) => /id=(\d+)/.exec(line)![1]!)
-      expect(ids.length).toBeGreaterThan(0)
+      // a's subscriber: the connection subscribed to the invalidation channel.
+      const ids = await connectionsOfA(admin, true)
+      expect(ids).toHaveLength(1)
       const before = a.prisma.$cacheops.stats().nearEntries
       expect(before).toBeGreaterThan(0)
       for (const cid of ids) await admin.client('KILL', 'ID', cid)
@@ -199,6 +251,42 @@ describe('near cache on a client', () => {
       await warmNear(a) // set up again
     } finally {
       admin.disconnect()
+    }
+  })
+
+  it('a lost data connection drops everything too', async () => {
+    await warmNear(a)
+    const admin = new Redis(REDIS_URL)
+    try {
+      // a's data connection (the one with tracking on).
+      const tracked = await connectionsOfA(admin, false)
+      expect(tracked).toHaveLength(1)
+      expect(a.prisma.$cacheops.stats().nearEntries).toBeGreaterThan(0)
+      for (const cid of tracked) await admin.client('KILL', 'ID', cid)
+      await new Promise((r) => setTimeout(r, 50))
+      expect(a.prisma.$cacheops.stats().nearEntries).toBe(0)
+      expect((await read(a))?.name).toBe((await a.base.user.findUnique({ where: { id } }))?.name)
+      // Recovered once the connection is back (ioredis reconnects it) and tracking is set up again.
+      await warmNear(a)
+    } finally {
+      admin.disconnect()
+    }
+  })
+
+  it('stays within maxEntries and maxBytes (least recently used out)', async () => {
+    const c = testClient(url, { prefix: a.prefix, nearCache: { maxEntries: 5, maxBytes: 100_000 } })
+    try {
+      const users = await a.base.user.createManyAndReturn({ data: Array.from({ length: 20 }, (_, i) => ({ email: `bound${i}@x.io` })), select: { id: true } })
+      for (let round = 0; round < 3; round++) for (const u of users) await c.prisma.user.findUnique({ where: { id: u.id } })
+      const s = c.prisma.$cacheops.stats()
+      expect(s.nearEntries).toBe(5)
+      expect(s.nearBytes).toBeLessThanOrEqual(100_000)
+      // The last five read are the ones kept: reading them again is all near hits.
+      const before = c.prisma.$cacheops.stats().nearHits
+      for (const u of users.slice(-5)) await c.prisma.user.findUnique({ where: { id: u.id } })
+      expect(c.prisma.$cacheops.stats().nearHits - before).toBe(5)
+    } finally {
+      await c.close()
     }
   })
 
