@@ -113,6 +113,13 @@ describe('compileClone agrees with cloneResult (the specification)', () => {
     expect(rows[0]!.at!.getTime()).toBe(1)
   })
 
+  it('large lists of one shape are compiled too (the walk is budgeted by value size only against pathological ones)', () => {
+    const rows = Array.from({ length: 20_000 }, (_, i) => ({ id: i, at: new Date(i), author: { id: 1, name: 'a' }, tags: [{ id: i }], json: { a: i, b: [i] } }))
+    const clone = compileClone(rows)
+    expect(clone).not.toBe(cloneResult)
+    expectSame(clone(rows.slice(0, 50)), rows.slice(0, 50))
+  })
+
   it('values of differing shapes in one place fall back to cloneResult there', () => {
     const rows = [{ json: { a: 1 } }, { json: [1, 2] }, { json: 'text' }]
     const c = compileClone(rows)(rows)

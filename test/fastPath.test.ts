@@ -4,6 +4,7 @@ import { PrismaPg } from '@prisma/adapter-pg'
 import { PrismaClientKnownRequestError } from '@prisma/client/runtime/client'
 import fc from 'fast-check'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { Redis } from 'ioredis'
 import { PrismaClient } from '../prisma/generated/client/client.ts'
 import { cacheops } from '../src/index.ts'
 import { pipelineAddsNothing } from '../src/prisma/fastPath.ts'
@@ -86,6 +87,36 @@ describe('hits skip the pipeline', () => {
     const c = (await read())!
     expect(c.name).toBe('F')
     expect(c.posts.map((p) => p.title)).toEqual(['fast'])
+  })
+})
+
+describe('an entry that cannot be decoded', () => {
+  it('is no fast hit: the read answers from the database and the failure is reported, with or without the near cache', async () => {
+    for (const nearCache of [false, true]) {
+      const errors: string[] = []
+      const c = testClient(url, { nearCache, onError: (e) => errors.push(e.message) })
+      try {
+        const read = () => c.prisma.post.findUnique({ where: { id: postId } })
+        await read()
+        await read() // the header is known: the next read takes the fast path
+        // Keep every entry's header, cut its payload in half (an undecodable message).
+        const redis = new Redis(REDIS_URL)
+        for (const key of await redis.keys(`${c.prefix}r:*`)) {
+          if (key.endsWith('#p')) continue
+          const value = (await redis.getBuffer(key))!
+          const headerEnd = value.indexOf(10) + 1 + Number(String(value.subarray(0, value.indexOf(32))))
+          const payload = value.subarray(headerEnd)
+          expect(payload.length).toBeGreaterThan(4)
+          await redis.set(key, Buffer.concat([value.subarray(0, headerEnd), payload.subarray(0, payload.length >> 1)]), 'KEEPTTL')
+        }
+        redis.disconnect()
+        expect(await read()).toEqual(await c.base.post.findUnique({ where: { id: postId } }))
+        expect(errors.some((m) => m.includes('could not be decoded'))).toBe(true)
+      } finally {
+        await c.prisma.$cacheops.invalidateAll()
+        await c.close()
+      }
+    }
   })
 })
 

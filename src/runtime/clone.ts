@@ -15,7 +15,7 @@ export function cloneResult<T>(value: T): T {
   const proto = Object.getPrototypeOf(value)
   if (proto !== Object.prototype && proto !== null) return value
   const out: Record<string, unknown> = {}
-  for (const k in value) {
+  for (const k of Object.keys(value)) {
     const v = cloneResult((value as Record<string, unknown>)[k])
     // An own "__proto__" key (JSON data may hold one) stays a key, not a prototype.
     if (k === '__proto__') Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true })
@@ -106,7 +106,8 @@ const MAX_COMPILED = 500
  * the near cache calls it only on the value it was compiled for). Compiled once per shape.
  */
 export function compileClone(value: unknown): Cloner {
-  const shape = shapeOf(value, { nodes: 100_000 })
+  // The walk is linear in the value (as one copy is); the budget only stops pathological ones.
+  const shape = shapeOf(value, { nodes: 10_000_000 })
   if (shape.kind === 'null' || shape.kind === 'shared' || shape.kind === 'none') return identity
   if (shape.kind === 'generic' || countNodes(shape) > MAX_SHAPE_NODES) return cloneResult
   const code = emitCloner(shape)

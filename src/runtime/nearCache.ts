@@ -69,6 +69,12 @@ export class NearCache {
     return { value: e.clone(e.value) }
   }
 
+  /** Whether an unexpired entry is there (no copy made, recency unchanged). */
+  holds(entryKey: string, now: number): boolean {
+    const e = this.entries.get(entryKey)
+    return e !== undefined && e.expiresAt > now
+  }
+
   has(entryKey: string): boolean {
     return this.entries.has(entryKey)
   }

@@ -78,22 +78,22 @@ export function fastHit(core: CacheopsRuntime, model: string, operation: string,
     return { value: servedHit(core, c, entryKey, started, value, false) }
   }
   const near = core.near && core.nearReady() ? core.near : undefined
-  if (near) {
-    const found = near.cache.get(entryKey, Date.now())
-    if (found) {
-      // Bounded: served while the invalidation channel proved alive within the bound.
-      if (near.maxStaleMs !== undefined && performance.now() - near.tracking.lastProof <= near.maxStaleMs) return Promise.resolve(serve(found.value, true))
-      // Strict: after a fence, the entry as it is then (an invalidation may have taken it,
-      // and a fill made since then is as new as the fence).
-      if (near.maxStaleMs === undefined) {
-        return near.tracking.fence().then(
-          () => {
-            const now = near.cache.get(entryKey, Date.now())
-            return now ? serve(now.value, true) : peekAndFill(core, target, near, serve)
-          },
-          () => peekAndFill(core, target, undefined, serve),
-        )
-      }
+  if (near && near.cache.holds(entryKey, Date.now())) {
+    // Bounded: served while the invalidation channel proved alive within the bound.
+    if (near.maxStaleMs !== undefined && performance.now() - near.tracking.lastProof <= near.maxStaleMs) {
+      const found = near.cache.get(entryKey, Date.now())
+      if (found) return Promise.resolve(serve(found.value, true))
+    }
+    // Strict: after a fence, the entry as it is then (an invalidation may have taken it,
+    // and a fill made since then is as new as the fence).
+    if (near.maxStaleMs === undefined) {
+      return near.tracking.fence().then(
+        () => {
+          const now = near.cache.get(entryKey, Date.now())
+          return now ? serve(now.value, true) : peekAndFill(core, target, near, serve)
+        },
+        () => peekAndFill(core, target, undefined, serve),
+      )
     }
   }
   return peekAndFill(core, target, near, serve)
@@ -120,7 +120,13 @@ function peekAndFill(
         if (placeholder) near!.cache.abandon(placeholder)
         return undefined
       }
-      const value = decodeResult(payload)
+      let value: unknown
+      try {
+        value = decodeResult(payload)
+      } catch {
+        if (placeholder) near!.cache.abandon(placeholder)
+        return undefined // cachedRead reads it again and reports it (as a miss)
+      }
       const installed = placeholder && near!.cache.complete(placeholder, value, payload.length, Date.now() + decision.timeout * 1000)
       return serve(installed ? installed(value) : value, false)
     },
