@@ -10,6 +10,9 @@ const COLORS: Record<string, string> = {
   'plain Prisma': '#7f8c8d',
   cold: '#e67e22',
   hot: '#27ae60',
+  'near, strict': '#16a085',
+  'near, bounded': '#1abc9c',
+  'prisma-extension-redis': '#8e44ad',
   'with invalidation': '#c0392b',
   floor: '#2980b9',
 }
