@@ -26,6 +26,14 @@ describe('npm package', () => {
     expect(files.some((f) => f.startsWith('src/') || f.startsWith('test/'))).toBe(false)
   })
 
+  it('every entry of package.json exports is in the package, and prisma-cacheops/generator loads', () => {
+    const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { exports: Record<string, Record<string, string>> }
+    const files = (JSON.parse(run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'])) as [{ files: { path: string }[] }])[0].files.map((f) => f.path)
+    for (const [entry, targets] of Object.entries(pkg.exports)) for (const target of Object.values(targets)) expect({ entry, target, packed: files.includes(target.replace(/^\.\//, '')) }).toEqual({ entry, target, packed: true })
+    const out = run('node', ['--input-type=module', '-e', "const m = await import('prisma-cacheops/generator'); console.log(typeof m.datamodelFromDmmf, typeof m.renderDatamodelModule)"])
+    expect(out.trim()).toBe('function function')
+  })
+
   it('exports cacheops from the built entry point', () => {
     const out = run('node', ['--input-type=module', '-e', "const m = await import('./dist/index.js'); console.log(typeof m.cacheops, typeof m.CacheopsConfigError)"])
     expect(out.trim()).toBe('function function')
