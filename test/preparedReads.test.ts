@@ -8,7 +8,7 @@ import { cacheKeyFor } from '../src/query/cacheKey.ts'
 import { fieldsReadBy, readPlan } from '../src/query/dependencies.ts'
 import { DEFAULT_DNF_OPTIONS } from '../src/query/dnf.ts'
 import { PreparedReads } from '../src/runtime/preparedReads.ts'
-import { leaseRequestOf } from '../src/runtime/readPath.ts'
+import { leaseRequestOf } from '../src/query/leaseRequest.ts'
 
 const fresh = (perGeneration?: number) => new PreparedReads(datamodel, DEFAULT_DNF_OPTIONS, [], perGeneration)
 

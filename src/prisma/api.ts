@@ -8,7 +8,7 @@ import { CacheopsConfigError } from '../errors.js'
 import { planOfDependencies, type CachedAsDependency } from '../functions/dependencies.js'
 import { memoize, type MemoizeEnv, type MemoizeOptions, type MemoizedFunction } from '../functions/memoize.js'
 import type { ReadPlan } from '../query/dependencies.js'
-import { leaseRequestOf } from '../runtime/readPath.js'
+import { leaseRequestOf } from '../query/leaseRequest.js'
 import { currentScope, withoutInvalidation } from './transactions.js'
 import type { ModelName } from '../config/schema.js'
 

@@ -6,6 +6,8 @@ import { parseConfig, type CacheopsConfig } from '../config/schema.js'
 import type { CacheopsDatamodel } from '../datamodel/types.js'
 import { WRITE_OPS } from '../invalidation/writes.js'
 import { CacheopsRuntime } from '../runtime/core.js'
+import { cachedRead } from '../runtime/readPath.js'
+import { invalidatingRawWrite, invalidatingWrite } from '../runtime/writePath.js'
 import { createApi, type CacheopsApi } from './api.js'
 import { HOOK_NAME, MARKER, withFastPath } from './fastPath.js'
 import { assertDatamodelMatchesClient } from './datamodelCheck.js'
@@ -73,17 +75,17 @@ export function cacheops<DM extends CacheopsDatamodel>(config: CacheopsConfig<DM
             return query(model === undefined ? params.args : args)
           }
           if (model === undefined) {
-            if (RAW_WRITES.has(operation)) return runtime.rawWrite(scope, operation, sqlText(params.args), () => query(params.args))
+            if (RAW_WRITES.has(operation)) return invalidatingRawWrite(runtime, scope, operation, sqlText(params.args), () => query(params.args))
             return query(params.args)
           }
           if (baseReadOp(operation)) {
-            return runtime.read({
+            return cachedRead(runtime, {
               model, operation, args, dataPath: __internalParams?.dataPath ?? [],
               call: inUnknownTx ? false : call, scope, query: run,
             })
           }
           if (WRITE_OPS.has(operation)) {
-            return runtime.write({
+            return invalidatingWrite(runtime, {
               model, operation, args, dataPath: __internalParams?.dataPath ?? [], scope, query: run,
               read: (m, op, where, select) => readRows(scope, m, op, where, select) as never,
             })

@@ -12,8 +12,6 @@ import { EventHub } from './events.js'
 import { NearCache } from './nearCache.js'
 import { Tracking } from '../redis/tracking.js'
 import { PreparedReads } from './preparedReads.js'
-import { cachedRead, type ReadCall } from './readPath.js'
-import { invalidatingRawWrite, invalidatingWrite, type WriteCall } from './writePath.js'
 
 /** Retry delays of invalidations that could not reach Redis (doubling up to the max). */
 const RETRY_MIN_MS = 100
@@ -119,21 +117,6 @@ export class CacheopsRuntime {
     const m = this.config.datamodel.models[name]
     if (!m) throw new CacheopsError(`prisma-cacheops: unknown model "${name}"`)
     return m
-  }
-
-  /** The read path (runtime/readPath.ts). */
-  read(c: ReadCall): Promise<unknown> {
-    return cachedRead(this, c)
-  }
-
-  /** The write path (runtime/writePath.ts). */
-  write(c: WriteCall): Promise<unknown> {
-    return invalidatingWrite(this, c)
-  }
-
-  /** Raw SQL writes (runtime/writePath.ts). */
-  rawWrite(scope: TxScope | undefined, operation: string, sql: string, run: () => Promise<unknown>): Promise<unknown> {
-    return invalidatingRawWrite(this, scope, operation, sql, run)
   }
 
   /**

@@ -4,7 +4,7 @@ import type { DnfOptions } from '../query/dnf.js'
 import type { CacheopsDatamodel } from '../datamodel/types.js'
 import type { LeaseRequest } from '../redis/store.js'
 import { GenerationalMap } from '../util/generationalMap.js'
-import { leaseRequestOf } from './readPath.js'
+import { leaseRequestOf } from '../query/leaseRequest.js'
 
 /** What a read's args alone decide: its entry key (without prefix) and its dependencies. */
 export interface PreparedRead {
