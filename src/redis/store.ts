@@ -1,3 +1,4 @@
+import { keyOf, stampKeyOfDependency } from './keys.js'
 import { randomBytes } from 'node:crypto'
 import type { Redis, Cluster } from 'ioredis'
 import { isNoScript, preloadScripts, scripts } from './scripts.js'
@@ -57,9 +58,7 @@ export type ReadResult =
 export const INLINE_PAYLOAD_BYTES = 1024
 
 /** Where an entry's payload is kept when it is too large to keep inside the entry. */
-function payloadKeyOf(entryKey: string): string {
-  return `${entryKey}#p`
-}
+const payloadKeyOf = keyOf.payload
 /** Entries remembered as large (a bounded hint: forgetting one costs one inline copy). */
 const MAX_LARGE_ENTRIES = 10_000
 /** Entries whose header is remembered, per generation (see CacheStore.knownHeaders). */
@@ -95,7 +94,7 @@ function dependencyOfLine(line: string): string {
 }
 
 function knownHeaderOf(prefix: string, names: readonly string[]): KnownHeader {
-  return { names, stampKeys: names.map((n) => `${prefix}${n[0]}:${n.slice(2)}`) }
+  return { names, stampKeys: names.map((n) => stampKeyOfDependency(prefix, n)) }
 }
 
 /** How long an entry lock lives (a holder that died), and how long waiters wait for it. */
@@ -275,15 +274,8 @@ export interface BegunWrite {
 export type RowValues = readonly (readonly [field: string, value: string])[]
 
 /**
- * Everything prisma-cacheops says to Redis. Data layout (docs/design.md):
- *   <prefix>r:<sha1>         entry: "<header length> <stale at ms> <external>\n<header>[<payload>]", TTL
- *   <prefix>r:<sha1>#p       its payload when over INLINE_PAYLOAD_BYTES (external = 1), same TTL
- *   <prefix>m:<Model>        model stamp
- *   <prefix>e:<Model>        hash: "_" → registry version, "s:<scheme>" → registered schemes, "ended" → mass writes ended
- *   <prefix>c:<Model>:<conj> conjunction stamp, with TTL ≥ every entry built on it
- *   <prefix>c:<Model>~<fields>:<conj>  the same for counts/aggregates reading only <fields>
- *   <prefix>w:<Model>        mass writes of the model in progress (counter, with TTL)
- *   <prefix>u:<Model>        hash: running (and just ended) updateMany data → writers, expiry
+ * Everything prisma-cacheops says to Redis. The keys it uses and what they hold:
+ * redis/keys.ts (docs/design.md says how they are used).
  */
 export class CacheStore {
   constructor(
@@ -404,11 +396,11 @@ export class CacheStore {
 
   /** The Redis key of a conjunction's (or tag's) stamp. */
   conjStampKey(conjKey: string): string {
-    return `${this.prefix}c:${conjKey}`
+    return keyOf.conjStamp(this.prefix, conjKey)
   }
 
   entryKey(hash: string): string {
-    return `${this.prefix}r:${hash}`
+    return keyOf.entry(this.prefix, hash)
   }
 
   /**
@@ -510,12 +502,12 @@ export class CacheStore {
     const redis = this.redis as Redis
     const sent = this.call(() =>
       this.sentTogether(() => {
-        const read = redis.mgetBuffer(entryKey, payloadKeyOf(entryKey), ...models.map((m) => `${this.prefix}m:${m.name}`))
-        const markers = Promise.all(models.map((m) => redis.hmget(`${this.prefix}e:${m.name}`, '_', 'ended')))
+        const read = redis.mgetBuffer(entryKey, payloadKeyOf(entryKey), ...models.map((m) => keyOf.modelStamp(this.prefix, m.name)))
+        const markers = Promise.all(models.map((m) => redis.hmget(keyOf.registry(this.prefix, m.name), '_', 'ended')))
         const stamps: Promise<unknown>[] = []
         const extended: Promise<unknown>[] = []
         for (const k of conjKeys) {
-          const key = `${this.prefix}c:${k}`
+          const key = keyOf.conjStamp(this.prefix, k)
           stamps.push(redis.call('set', key, token, 'NX', 'GET', 'EX', ttl))
           extended.push(redis.call('expire', key, ttl, 'GT'))
         }
@@ -703,7 +695,7 @@ export class CacheStore {
 
   /** The channel lock waiters listen on. */
   get unlockChannel(): string {
-    return `${this.prefix}unlock`
+    return keyOf.unlockChannel(this.prefix)
   }
 
   /** Releases a lock taken by readOrLease and wakes its waiters. */
@@ -807,11 +799,11 @@ export class CacheStore {
     // scheme or transform appeared since the keys' schemes were learnt: a read registering
     // one later began after the commit (design.md, "Registry versions").
     if (version !== undefined && conjKeys !== undefined && transforms?.length === 0 && keySchemes !== undefined && !endWrite && !endTransform && conjKeys.length <= MAX_DIRECT_KEYS) {
-      const keys = conjKeys.map((k) => `${this.prefix}c:${k}`)
+      const keys = conjKeys.map((k) => keyOf.conjStamp(this.prefix, k))
       // No registry: entries may rely on one evicted; the model stamp goes (delete_conj_keys.lua).
-      if (version === null) keys.push(`${this.prefix}m:${model}`)
+      if (version === null) keys.push(keyOf.modelStamp(this.prefix, model))
       const [deleted, now] = await this.call(() =>
-        this.sentTogether(() => Promise.all([keys.length > 0 ? this.redis.del(...keys) : 0, this.redis.hget(`${this.prefix}e:${model}`, '_')])),
+        this.sentTogether(() => Promise.all([keys.length > 0 ? this.redis.del(...keys) : 0, this.redis.hget(keyOf.registry(this.prefix, model), '_')])),
       )
       if (now === version) return { deleted, schemesDiffer, version }
       // Another version: the full script, which tells the schemes and version now.
@@ -823,7 +815,7 @@ export class CacheStore {
     // recur); -3: a scheme the caller did not know, or its guard or transform gone (the
     // full script makes the model whole).
       const args = [
-        `${this.prefix}e:${model}`, `${this.prefix}u:${model}`, `${this.prefix}w:${model}`, `${this.prefix}m:${model}`, ...conjKeys.map((k) => `${this.prefix}c:${k}`),
+        keyOf.registry(this.prefix, model), keyOf.transforms(this.prefix, model), keyOf.massWrites(this.prefix, model), keyOf.modelStamp(this.prefix, model), ...conjKeys.map((k) => keyOf.conjStamp(this.prefix, k)),
         endTransform, String(TRANSFORM_GRACE_MS), endWrite ? '1' : '0', String(transforms.length), ...transforms, ...keySchemes.map((s) => `s:${s}`),
       ]
       const reply = (await this.call(() => scripts.deleteConjKeys.run(this.redis, args, conjKeys.length + 4))) as number | Buffer[] | [number, Buffer]
@@ -848,7 +840,7 @@ export class CacheStore {
 
   /** Voids every entry depending on these models (their model stamps go, and their registries). */
   async invalidateModels(models: Iterable<string>): Promise<void> {
-    await this.deleteKeys([...new Set(models)].flatMap((m) => [`${this.prefix}m:${m}`, `${this.prefix}e:${m}`]))
+    await this.deleteKeys([...new Set(models)].flatMap((m) => [keyOf.modelStamp(this.prefix, m), keyOf.registry(this.prefix, m)]))
   }
 
   /** Deletes these keys (whole, prefix included). */
@@ -858,7 +850,7 @@ export class CacheStore {
 
   /** Voids every entry depending on these stamps (tags, see tagKeyOf): one key each. */
   async invalidateStamps(keys: readonly string[]): Promise<void> {
-    await this.deleteKeys(keys.map((k) => `${this.prefix}c:${k}`))
+    await this.deleteKeys(keys.map((k) => keyOf.conjStamp(this.prefix, k)))
   }
 
   /** Deletes every key under this prefix; returns how many. */

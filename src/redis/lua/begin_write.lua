@@ -25,17 +25,18 @@
 --          registry_version_for_writers gives it
 
 -- @include registry_version
+-- @include keys
 
 local prefix = ARGV[1]
 local model = ARGV[2]
 local transforms = {}
 if ARGV[3] == '1' then
-  local w = prefix .. 'w:' .. model
+  local w = mass_writes_key(prefix, model)
   redis.call('INCR', w)
   redis.call('EXPIRE', w, tonumber(ARGV[4]))
 end
 if ARGV[5] then
-  local u = prefix .. 'u:' .. model
+  local u = transforms_key(prefix, model)
   local t = redis.call('TIME')
   local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
   local crash_ms = tonumber(ARGV[4]) * 2000
@@ -47,7 +48,7 @@ if ARGV[5] then
   else
     -- A writer that saw no transform active deletes its keys without asking (see
     -- registry_version.lua): a new transform is a new version.
-    bump_registry_version(prefix .. 'e:' .. model, ARGV[6])
+    bump_registry_version(registry_key(prefix, model), ARGV[6])
   end
   redis.call('HSET', u, ARGV[5], (running + 1) .. '\t' .. math.max(expires, now_ms + crash_ms))
   if redis.call('PTTL', u) < crash_ms then
@@ -56,10 +57,10 @@ if ARGV[5] then
   transforms = redis.call('HKEYS', u)
 end
 local schemes = {}
-local registry = prefix .. 'e:' .. model
+local registry = registry_key(prefix, model)
 for _, f in ipairs(redis.call('HKEYS', registry)) do
   if string.sub(f, 1, 2) == 's:' then
     schemes[#schemes + 1] = string.sub(f, 3)
   end
 end
-return {schemes, transforms, registry_version_for_writers(registry, prefix .. 'u:' .. model)}
+return {schemes, transforms, registry_version_for_writers(registry, transforms_key(prefix, model))}

@@ -30,11 +30,12 @@
 --          build the keys of its next writes itself (delete_conj_keys.lua, or a plain DEL).
 
 -- @include registry_version
+-- @include keys
 
 local prefix = ARGV[1]
 local model = ARGV[2]
-local epoch = prefix .. 'e:' .. model
-local model_stamp = prefix .. 'm:' .. model
+local epoch = registry_key(prefix, model)
+local model_stamp = model_stamp_key(prefix, model)
 -- Every entry depending on the model goes (its model stamp), and its registry with it.
 local function whole()
   redis.call('DEL', epoch, model_stamp)
@@ -67,7 +68,7 @@ i = i + 4
 
 -- Active update transforms: { {field = value, ...}, ... }; expired ones are pruned.
 local transforms = {}
-local ukey = prefix .. 'u:' .. model
+local ukey = transforms_key(prefix, model)
 -- The writer's own transform gone before its end (its crash expiry passed and another
 -- writer pruned it, or it was evicted): writers since then did not apply it.
 local vanished = end_transform ~= '' and redis.call('HEXISTS', ukey, end_transform) == 0
@@ -108,7 +109,7 @@ if redis.call('EXISTS', ukey) == 1 then
 end
 
 if end_write then
-  local w = prefix .. 'w:' .. model
+  local w = mass_writes_key(prefix, model)
   local left = redis.call('DECR', w)
   if left <= 0 then
     redis.call('DEL', w)
@@ -251,7 +252,7 @@ local function conj_key(plan, row, set)
     end
     parts[k] = name .. '=' .. v
   end
-  return prefix .. 'c:' .. plan.key_model .. ':' .. table.concat(parts, '&')
+  return conj_stamp_key(prefix, plan.key_model .. ':' .. table.concat(parts, '&'))
 end
 
 for _ = 1, tonumber(ARGV[i]) do

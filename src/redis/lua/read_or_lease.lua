@@ -40,6 +40,7 @@
 --          caller's; {3, P} on a stale hit another caller refreshes. P is the payload, or
 --          0 for an external one the caller reads itself.
 -- @include registry_version
+-- @include keys
 
 local prefix = ARGV[1]
 local caller_fetches = ARGV[#ARGV] == '1'
@@ -61,9 +62,9 @@ if value then
     for kind, stamp, name in string.gmatch(header, '(%a) (%S+) ([^\n]*)\n') do
       local current
       if kind == 'm' then
-        current = redis.call('GET', prefix .. 'm:' .. name)
+        current = redis.call('GET', model_stamp_key(prefix, name))
       else
-        current = redis.call('GET', prefix .. 'c:' .. name)
+        current = redis.call('GET', conj_stamp_key(prefix, name))
       end
       if current ~= stamp then
         fresh = false
@@ -112,9 +113,9 @@ local models = tonumber(ARGV[i])
 local registries = {}
 i = i + 1
 for _ = 1, models do
-  local registry = prefix .. 'e:' .. ARGV[i]
+  local registry = registry_key(prefix, ARGV[i])
   registries[#registries + 1] = registry
-  local model_stamp = prefix .. 'm:' .. ARGV[i]
+  local model_stamp = model_stamp_key(prefix, ARGV[i])
   local schemes = tonumber(ARGV[i + 1])
   i = i + 2
   local stamp
@@ -148,7 +149,7 @@ end
 local conjs = tonumber(ARGV[i])
 i = i + 1
 for _ = 1, conjs do
-  local key = prefix .. 'c:' .. ARGV[i]
+  local key = conj_stamp_key(prefix, ARGV[i])
   i = i + 1
   local stamp = redis.call('GET', key)
   if not stamp then

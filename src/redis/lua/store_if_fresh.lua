@@ -32,6 +32,7 @@
 -- Returns  1 when stored, 0 when refused.
 
 -- @include registry_version
+-- @include keys
 
 local prefix = ARGV[1]
 local ttl = tonumber(ARGV[2])
@@ -53,19 +54,19 @@ local function current(kind, name)
   if kind == 'w' then
     -- Mass writes of the model ended since the lease (see count_mass_write_end), and the
     -- registry they were counted in: one evicted and made again counts from 0 again.
-    local state = redis.call('HMGET', prefix .. 'e:' .. name, 'ended', '_')
+    local state = redis.call('HMGET', registry_key(prefix, name), 'ended', '_')
     local marker = state[2] or ''
     local space = string.find(marker, ' ', 1, true)
     return (state[1] or '0') .. '|' .. (space and string.sub(marker, 1, space - 1) or marker)
   end
   if kind == 'm' then
     -- A mass write of this model is in progress: what we read may already be outdated.
-    if redis.call('EXISTS', prefix .. 'w:' .. name) == 1 then
+    if redis.call('EXISTS', mass_writes_key(prefix, name)) == 1 then
       return nil
     end
-    return redis.call('GET', prefix .. 'm:' .. name)
+    return redis.call('GET', model_stamp_key(prefix, name))
   end
-  return redis.call('GET', prefix .. 'c:' .. name)
+  return redis.call('GET', conj_stamp_key(prefix, name))
 end
 
 local conj_keys = {}
@@ -74,7 +75,7 @@ for kind, stamp, name in string.gmatch(header, '(%a) (%S+) ([^\n]*)\n') do
     return 0
   end
   if kind == 'c' and extend_header then
-    conj_keys[#conj_keys + 1] = prefix .. 'c:' .. name
+    conj_keys[#conj_keys + 1] = conj_stamp_key(prefix, name)
   end
 end
 for kind, stamp, name in string.gmatch(ARGV[6], '(%a) (%S+) ([^\n]*)\n') do
@@ -86,11 +87,11 @@ end
 local extra = {}
 for scheme, name in string.gmatch(ARGV[7], '([^|\n]*)|([^\n]*)\n') do
   local model = string.match(name, '^([^:]*):')
-  local registry = prefix .. 'e:' .. model
+  local registry = registry_key(prefix, model)
   if redis.call('HSETNX', registry, 's:' .. scheme, '1') == 1 then
     bump_registry_version(registry, token)
   end
-  local key = prefix .. 'c:' .. name
+  local key = conj_stamp_key(prefix, name)
   local stamp = redis.call('GET', key)
   if not stamp then
     redis.call('SET', key, token, 'EX', ttl)
