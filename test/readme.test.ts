@@ -37,7 +37,8 @@ describe('README', () => {
       return file
     })
     const tsconfig = path.join(dir, 'tsconfig.json')
-    writeFileSync(tsconfig, JSON.stringify({ extends: '../tsconfig.json', include: [], files: files.map((f) => path.basename(f)) }))
+    // A snippet is a fragment: the client it makes is used by code that follows in the user's app.
+    writeFileSync(tsconfig, JSON.stringify({ extends: '../tsconfig.json', compilerOptions: { noUnusedLocals: false }, include: [], files: files.map((f) => path.basename(f)) }))
     let out = ''
     try {
       execFileSync('npx', ['tsc', '-p', tsconfig], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })

@@ -1,6 +1,6 @@
 // From an adversarial review: transactions.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { freshDatabase, servedFromCache, testClient, type TestClient } from './helpers.ts'
+import { freshDatabase, testClient, type TestClient } from './helpers.ts'
 
 let t: TestClient
 let u: number

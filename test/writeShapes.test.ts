@@ -3,7 +3,7 @@
 // the parent row, createMany with foreign keys): each test caches reads through the cache,
 // writes through it, and compares the same reads with plain Prisma.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { freshDatabase, pauseFirst, testClient, type TestClient } from './helpers.ts'
+import { freshDatabase, testClient, type TestClient } from './helpers.ts'
 
 let t: TestClient
 let n = 0

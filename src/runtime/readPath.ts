@@ -152,7 +152,7 @@ function servedHit(core: CacheopsRuntime, c: Pick<ReadCall, 'model' | 'operation
 export async function cachedRead(core: CacheopsRuntime, c: ReadCall): Promise<unknown> {
   const target = entryOf(core, c)
   if (!target) return c.query(c.args)
-  const { decision, tags, prepared, entryKey } = target
+  const { decision, prepared, entryKey } = target
   const plan = prepared.plan
   const orThrow = c.operation.endsWith('OrThrow')
   const started = core.events.observed ? performance.now() : 0
