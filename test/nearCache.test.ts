@@ -57,6 +57,9 @@ describe('NearCache (bookkeeping)', () => {
     expect(put('huge', 101)).toBeUndefined()
     put('old', 1, -1)
     expect(c.get('old', Date.now())).toBeUndefined()
+    put('older', 1, -1)
+    expect(c.holds('older', Date.now())).toBe(false)
+    expect(c.has('older')).toBe(false) // gone, not only hidden
   })
 })
 
@@ -235,43 +238,26 @@ describe('near cache on a client', () => {
     console.log(`near cache, bounded mode: writer's update returned → other process reads the new value: p50 ${at(0.5)} ms, p99 ${at(0.99)} ms, max ${at(1)} ms (${delays.length} trials)`)
   })
 
-  it('a lost subscriber drops everything: no near hit until tracking is set up again', async () => {
-    await warmNear(a)
-    const admin = new Redis(REDIS_URL)
-    try {
-      // a's subscriber: the connection subscribed to the invalidation channel.
-      const ids = await connectionsOfA(admin, true)
-      expect(ids).toHaveLength(1)
-      const before = a.prisma.$cacheops.stats().nearEntries
-      expect(before).toBeGreaterThan(0)
-      for (const cid of ids) await admin.client('KILL', 'ID', cid)
-      await new Promise((r) => setTimeout(r, 50))
-      expect(a.prisma.$cacheops.stats().nearEntries).toBe(0)
-      expect((await read(a))?.name).toBe((await a.base.user.findUnique({ where: { id } }))?.name)
-      await warmNear(a) // set up again
-    } finally {
-      admin.disconnect()
-    }
-  })
-
-  it('a lost data connection drops everything too', async () => {
-    await warmNear(a)
-    const admin = new Redis(REDIS_URL)
-    try {
-      // a's data connection (the one with tracking on).
-      const tracked = await connectionsOfA(admin, false)
-      expect(tracked).toHaveLength(1)
-      expect(a.prisma.$cacheops.stats().nearEntries).toBeGreaterThan(0)
-      for (const cid of tracked) await admin.client('KILL', 'ID', cid)
-      await new Promise((r) => setTimeout(r, 50))
-      expect(a.prisma.$cacheops.stats().nearEntries).toBe(0)
-      expect((await read(a))?.name).toBe((await a.base.user.findUnique({ where: { id } }))?.name)
-      // Recovered once the connection is back (ioredis reconnects it) and tracking is set up again.
+  // a's subscriber (subscribed to the invalidation channel) or its data connection (tracking on).
+  for (const [lost, subscriber] of [['subscriber', true], ['data connection', false]] as const) {
+    it(`a lost ${lost} drops everything: no near hit until tracking is set up again`, async () => {
       await warmNear(a)
-    } finally {
-      admin.disconnect()
-    }
-  })
+      const admin = new Redis(REDIS_URL)
+      try {
+        const ids = await connectionsOfA(admin, subscriber)
+        expect(ids).toHaveLength(1)
+        expect(a.prisma.$cacheops.stats().nearEntries).toBeGreaterThan(0)
+        await admin.client('KILL', 'ID', ids[0]!)
+        await new Promise((r) => setTimeout(r, 50))
+        expect(a.prisma.$cacheops.stats().nearEntries).toBe(0)
+        expect((await read(a))?.name).toBe((await a.base.user.findUnique({ where: { id } }))?.name)
+        // Recovered once the connection is back (ioredis reconnects it) and tracking is set up again.
+        await warmNear(a)
+      } finally {
+        admin.disconnect()
+      }
+    })
+  }
 
   it('stays within maxEntries and maxBytes (least recently used out)', async () => {
     const c = testClient(url, { prefix: a.prefix, nearCache: { maxEntries: 5, maxBytes: 100_000 } })

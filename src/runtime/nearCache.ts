@@ -69,10 +69,13 @@ export class NearCache {
     return { value: e.clone(e.value) }
   }
 
-  /** Whether an unexpired entry is there (no copy made, recency unchanged). */
+  /** Whether an unexpired entry is there (no copy made, recency unchanged; an expired one goes). */
   holds(entryKey: string, now: number): boolean {
     const e = this.entries.get(entryKey)
-    return e !== undefined && e.expiresAt > now
+    if (!e) return false
+    if (e.expiresAt > now) return true
+    this.remove(entryKey)
+    return false
   }
 
   has(entryKey: string): boolean {
