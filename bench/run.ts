@@ -9,7 +9,7 @@ import { PrismaPg } from '@prisma/adapter-pg'
 import { Redis } from 'ioredis'
 import { PrismaClient } from '../prisma/generated/client/client.ts'
 import { datamodel } from '../prisma/generated/cacheops/index.ts'
-import { cacheops, CacheStore, decodeResult, encodeResult } from './lib/built.ts'
+import { cacheops, RedisStore, decodeResult, encodeResult } from './lib/built.ts'
 import { freshDatabase, REDIS_URL } from '../test/helpers.ts'
 import { interleavedLatency, latency, prng, throughput, us, zipf, type Latency } from './lib/measure.ts'
 import { latencyChart, type ChartGroup } from './lib/chart.ts'
@@ -391,7 +391,7 @@ log('\ninvalidating one row with many cached entries depending on the model')
 const scaling: { entries: number; updateMedianUs: number; bytesPerEntry: number; payloadBytes: number }[] = []
 for (const entries of SCALES) {
   const prefix = `${PREFIX}scale${entries}:`
-  const store = new CacheStore(redis, prefix)
+  const store = new RedisStore(redis, prefix)
   const payload = encodeResult(onePost)
   const before = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))![1])
   // Entries as the read path leaves them, ten per post id, stored through the same scripts.

@@ -1,6 +1,7 @@
 export { cacheops } from './prisma/extension.js'
 export type { CacheopsApi } from './prisma/api.js'
-export type { CacheopsConfig, ModelProfile, ReadOp, ModelName } from './config/schema.js'
+export type { CacheopsConfig, CacheopsOptions, CacheLocation, ModelProfile, ReadOp, ModelName } from './config/schema.js'
+export { memoryStore, MemoryStore, type MemoryStoreOptions } from './store/memory.js'
 export { READ_OPS } from './config/schema.js'
 export type { CacheCallOptions } from './config/profiles.js'
 export type { CacheStats, CacheCounters, CacheopsEvent, CacheopsEventType, CacheopsEventOf } from './runtime/events.js'

@@ -3,7 +3,8 @@
 import fc from 'fast-check'
 import { afterAll, describe, expect, it } from 'vitest'
 import { conjKeysOfRows, rowsUnderTransforms } from '../src/invalidation/conjKeys.ts'
-import { CacheStore, transformOf, type LeaseRequest, type RowValues } from '../src/redis/store.ts'
+import { RedisStore as CacheStore } from '../src/redis/store.ts'
+import { transformOf, type LeaseRequest, type RowValues } from '../src/store/types.ts'
 import { deleteKeys, newPrefix, rawRedis, recordScripts } from './helpers.ts'
 
 const redis = rawRedis()
@@ -85,16 +86,16 @@ describe('delete_conj_keys.lua against invalidate_rows.lua (real Redis)', () => 
         const full = await seeded(schemes)
         const direct = await seeded(schemes)
         const versioned = await seeded(schemes)
-        const fullReply = (await full.store.invalidateRows('M', rows, { seenSchemes: schemes, changedFields })).deleted
+        const fullReply = (await full.store.deleteRowKeys('M', rows, { seenSchemes: schemes, changedFields })).deleted
         const keys = conjKeysOfRows('M', schemes, rows, changedFields)
         ran.length = 0
-        const directReply = (await direct.store.invalidateRows('M', rows, { seenSchemes: schemes, changedFields, conjKeys: keys ?? undefined, transforms: [] })).deleted
+        const directReply = (await direct.store.deleteRowKeys('M', rows, { seenSchemes: schemes, changedFields, conjKeys: keys ?? undefined, transforms: [] })).deleted
         expect(directReply).toBe(fullReply)
         expect(ran).toEqual(keys === null ? ['invalidateRows'] : ['deleteConjKeys'])
         expect(await remaining(direct.prefix, direct.all)).toEqual(await remaining(full.prefix, full.all))
         // Knowing the registry version: the same keys, with no script at all.
         ran.length = 0
-        const versionedReply = (await versioned.store.invalidateRows('M', rows, { seenSchemes: schemes, changedFields, conjKeys: keys ?? undefined, transforms: [], version: SEEDED })).deleted
+        const versionedReply = (await versioned.store.deleteRowKeys('M', rows, { seenSchemes: schemes, changedFields, conjKeys: keys ?? undefined, transforms: [], version: SEEDED })).deleted
         expect(versionedReply).toBe(fullReply)
         expect(ran).toEqual(keys === null ? ['invalidateRows'] : [])
         expect(await remaining(versioned.prefix, versioned.all)).toEqual(await remaining(full.prefix, full.all))
@@ -110,20 +111,20 @@ describe('delete_conj_keys.lua against invalidate_rows.lua (real Redis)', () => 
     // A scheme registered since the writer looked: the model goes whole.
     const late = await seeded(['a', 'b'])
     ran.length = 0
-    expect(await late.store.invalidateRows('M', rows, { seenSchemes: ['a'], conjKeys: conjKeysOfRows('M', ['a'], rows, undefined)!, transforms: [] })).toEqual({ deleted: -1, schemesDiffer: true })
+    expect(await late.store.deleteRowKeys('M', rows, { seenSchemes: ['a'], conjKeys: conjKeysOfRows('M', ['a'], rows, undefined)!, transforms: [] })).toEqual({ deleted: -1, schemesDiffer: true })
     expect(await redis.exists(`${late.prefix}e:M`)).toBe(0)
     expect(ran).toEqual(['deleteConjKeys', 'invalidateRows'])
     // The registry was dropped and rebuilt with fewer schemes: the keys go all the same,
     // and the caller learns that its copy of the schemes is out of date.
     const fewer = await seeded(['a'])
-    expect(await fewer.store.invalidateRows('M', rows, { seenSchemes: ['a', 'b'], conjKeys: conjKeysOfRows('M', ['a', 'b'], rows, undefined)!, transforms: [] })).toEqual({ deleted: 1, schemesDiffer: true, registered: ['a'], version: SEEDED })
+    expect(await fewer.store.deleteRowKeys('M', rows, { seenSchemes: ['a', 'b'], conjKeys: conjKeysOfRows('M', ['a', 'b'], rows, undefined)!, transforms: [] })).toEqual({ deleted: 1, schemesDiffer: true, registered: ['a'], version: SEEDED })
     expect(await remaining(fewer.prefix, fewer.all)).not.toContain('M:a=1')
     // An updateMany's transform (b = 2) is active: the row's transformed image goes too.
     const transformed = await seeded(['b'])
     await redis.hset(`${transformed.prefix}u:M`, 'b\t2', `1\t${Date.now() + 60_000}`)
     ran.length = 0
     expect(transformed.store.transformsToApply('M')).toEqual([])
-    expect(await transformed.store.invalidateRows('M', rows, { seenSchemes: ['b'], conjKeys: ['M:b=1'], transforms: [] })).toEqual({ deleted: 2, schemesDiffer: false, registered: ['b'], version: undefined }) // a transform is active
+    expect(await transformed.store.deleteRowKeys('M', rows, { seenSchemes: ['b'], conjKeys: ['M:b=1'], transforms: [] })).toEqual({ deleted: 2, schemesDiffer: false, registered: ['b'], version: undefined }) // a transform is active
     expect(await remaining(transformed.prefix, transformed.all)).toEqual([])
     expect(ran).toEqual(['deleteConjKeys', 'invalidateRows'])
     // updateManys tend to recur: the model's next writes apply the transform themselves.
@@ -132,7 +133,7 @@ describe('delete_conj_keys.lua against invalidate_rows.lua (real Redis)', () => 
     const keys = conjKeysOfRows('M', ['b'], rowsUnderTransforms(rows, ['b\t2'])!, undefined)!
     expect(keys).toEqual(['M:b=1', 'M:b=2'])
     ran.length = 0
-    expect(await transformed.store.invalidateRows('M', rows, { seenSchemes: ['b'], conjKeys: keys, transforms: ['b\t2'] })).toEqual({ deleted: 1, schemesDiffer: false, version: undefined })
+    expect(await transformed.store.deleteRowKeys('M', rows, { seenSchemes: ['b'], conjKeys: keys, transforms: ['b\t2'] })).toEqual({ deleted: 1, schemesDiffer: false, version: undefined })
     expect(ran).toEqual(['deleteConjKeys'])
     expect(await redis.exists(`${transformed.prefix}c:M:b=2`)).toBe(0)
     // Other models are not affected.
@@ -146,15 +147,15 @@ describe('delete_conj_keys.lua against invalidate_rows.lua (real Redis)', () => 
     const versioned = await seeded(['a'])
     for (const s of [direct, full, versioned]) await redis.del(`${s.prefix}e:M`)
     ran.length = 0
-    expect(await direct.store.invalidateRows('M', rows, { seenSchemes: [], conjKeys: [], transforms: [] })).toEqual({ deleted: 0, schemesDiffer: false, version: null })
-    expect(await full.store.invalidateRows('M', rows, { seenSchemes: [] })).toEqual({ deleted: -1, schemesDiffer: true })
+    expect(await direct.store.deleteRowKeys('M', rows, { seenSchemes: [], conjKeys: [], transforms: [] })).toEqual({ deleted: 0, schemesDiffer: false, version: null })
+    expect(await full.store.deleteRowKeys('M', rows, { seenSchemes: [] })).toEqual({ deleted: -1, schemesDiffer: true })
     expect(ran).toEqual(['deleteConjKeys', 'invalidateRows'])
     ran.length = 0
-    expect(await versioned.store.invalidateRows('M', rows, { seenSchemes: [], conjKeys: [], transforms: [], version: null })).toEqual({ deleted: 1, schemesDiffer: false, version: null })
+    expect(await versioned.store.deleteRowKeys('M', rows, { seenSchemes: [], conjKeys: [], transforms: [], version: null })).toEqual({ deleted: 1, schemesDiffer: false, version: null })
     expect(ran).toEqual([])
     for (const s of [direct, full, versioned]) expect(await redis.exists(`${s.prefix}m:M`)).toBe(0)
     // Never made (no model stamp either): nothing is cached, nothing goes whole.
-    expect(await full.store.invalidateRows('M', rows, { seenSchemes: [] })).toEqual({ deleted: 0, schemesDiffer: false, registered: [], version: null })
+    expect(await full.store.deleteRowKeys('M', rows, { seenSchemes: [] })).toEqual({ deleted: 0, schemesDiffer: false, registered: [], version: null })
   })
 
   // An updateMany's end: its rows with every transform active at its start applied, its
@@ -178,11 +179,11 @@ describe('delete_conj_keys.lua against invalidate_rows.lua (real Redis)', () => 
         const full = await updateManyRunning(schemes, own, others)
         const direct = await updateManyRunning(schemes, own, others)
         const how = { seenSchemes: schemes, endWrite: ends, endTransform: ends ? own : '', changedFields: ['a'] }
-        const fullReply = (await full.store.invalidateRows('M', rows, how)).deleted
+        const fullReply = (await full.store.deleteRowKeys('M', rows, how)).deleted
         const transforms = [...new Set([own, ...others])]
         const keys = conjKeysOfRows('M', schemes, rowsUnderTransforms(rows, transforms)!, undefined)
         ran.length = 0
-        const directReply = (await direct.store.invalidateRows('M', rows, { ...how, conjKeys: keys ?? undefined, transforms })).deleted
+        const directReply = (await direct.store.deleteRowKeys('M', rows, { ...how, conjKeys: keys ?? undefined, transforms })).deleted
         expect(directReply).toBe(fullReply)
         expect(ran).toEqual(keys === null ? ['invalidateRows'] : ['deleteConjKeys'])
         expect(await remaining(direct.prefix, direct.all)).toEqual(await remaining(full.prefix, full.all))
@@ -192,7 +193,7 @@ describe('delete_conj_keys.lua against invalidate_rows.lua (real Redis)', () => 
         if (fullReply === -1) return
         expect((await transformState(direct.prefix)).ended).toBe(ends ? '1' : null)
         ran.length = 0
-        await direct.store.invalidateRows('M', rows, { seenSchemes: schemes, changedFields: ['a'], conjKeys: keys ?? undefined, transforms })
+        await direct.store.deleteRowKeys('M', rows, { seenSchemes: schemes, changedFields: ['a'], conjKeys: keys ?? undefined, transforms })
         expect(ran).toEqual(keys === null ? ['invalidateRows'] : ['deleteConjKeys'])
       }),
       { numRuns: 60 },
@@ -208,7 +209,7 @@ describe('delete_conj_keys.lua against invalidate_rows.lua (real Redis)', () => 
       else await redis.hdel(`${s.prefix}u:M`, own)
       const keys = conjKeysOfRows('M', ['a', 'b'], rowsUnderTransforms(rows, [own])!, undefined)!
       ran.length = 0
-      const reply = await s.store.invalidateRows('M', rows, { seenSchemes: ['a', 'b'], endWrite: true, endTransform: own, conjKeys: keys, transforms: [own] })
+      const reply = await s.store.deleteRowKeys('M', rows, { seenSchemes: ['a', 'b'], endWrite: true, endTransform: own, conjKeys: keys, transforms: [own] })
       expect(ran).toEqual(['deleteConjKeys', 'invalidateRows'])
       expect(reply.deleted).toBe(-1)
       expect(await redis.exists(`${s.prefix}m:M`, `${s.prefix}e:M`)).toBe(0)
@@ -223,7 +224,7 @@ describe('delete_conj_keys.lua against invalidate_rows.lua (real Redis)', () => 
     const keys = conjKeysOfRows('M', ['a', 'b'], rowsUnderTransforms(rows, [own])!, undefined)!
     expect(keys).toEqual(['M:a=1', 'M:b=1', 'M:a=2'])
     ran.length = 0
-    const reply = await s.store.invalidateRows('M', rows, { seenSchemes: ['a', 'b'], endWrite: true, endTransform: own, conjKeys: keys, transforms: [own] })
+    const reply = await s.store.deleteRowKeys('M', rows, { seenSchemes: ['a', 'b'], endWrite: true, endTransform: own, conjKeys: keys, transforms: [own] })
     expect(ran).toEqual(['deleteConjKeys', 'invalidateRows'])
     // The late transform's image of the row (b = 2) went too, and the counter came down once.
     expect(reply.deleted).toBe(4)
@@ -244,11 +245,11 @@ describe('registry versions (real Redis)', () => {
 
   it('a registry is made with a version of its own, which every scheme it gains changes', async () => {
     const { prefix, store } = fresh()
-    expect((await store.beginWrite('M', false)).version).toBeNull() // no registry
+    expect((await store.runBeginWrite('M', false)).version).toBeNull() // no registry
     await store.readOrLease(`${prefix}r:1`, lease(['a']), 'tok-1', 60)
     const first = await versionOf(prefix)
     expect(first).toMatch(/^tok-1@\d+\.\d+ 0$/)
-    expect((await store.beginWrite('M', false)).version).toBe(first)
+    expect((await store.runBeginWrite('M', false)).version).toBe(first)
     await store.readOrLease(`${prefix}r:2`, lease(['a']), 'tok-2', 60) // nothing new
     expect(await versionOf(prefix)).toBe(first)
     await store.readOrLease(`${prefix}r:3`, lease(['a', 'b']), 'tok-3', 60)
@@ -264,27 +265,27 @@ describe('registry versions (real Redis)', () => {
   it('a write keyed by the schemes of an older version goes to the full script', async () => {
     const { prefix, store } = fresh()
     await store.readOrLease(`${prefix}r:1`, lease(['a']), 'tok-1', 60)
-    const version = (await store.beginWrite('M', false)).version
+    const version = (await store.runBeginWrite('M', false)).version
     const keys = conjKeysOfRows('M', ['a'], rows, undefined)!
     ran.length = 0
-    expect(await store.invalidateRows('M', rows, { seenSchemes: ['a'], conjKeys: keys, transforms: [], version })).toEqual({ deleted: 0, schemesDiffer: false, version })
+    expect(await store.deleteRowKeys('M', rows, { seenSchemes: ['a'], conjKeys: keys, transforms: [], version })).toEqual({ deleted: 0, schemesDiffer: false, version })
     expect(ran).toEqual([])
     // Another process's read registers a scheme (b): the same write must not pass.
     await new CacheStore(redis, prefix).readOrLease(`${prefix}r:2`, lease(['b']), 'tok-2', 60)
     ran.length = 0
-    expect(await store.invalidateRows('M', rows, { seenSchemes: ['a'], conjKeys: keys, transforms: [], version })).toEqual({ deleted: -1, schemesDiffer: true })
+    expect(await store.deleteRowKeys('M', rows, { seenSchemes: ['a'], conjKeys: keys, transforms: [], version })).toEqual({ deleted: -1, schemesDiffer: true })
     expect(ran).toEqual(['invalidateRows'])
   })
 
   it("an updateMany's transform new to the model is a new version: a write that saw none applies it through the full script", async () => {
     const { prefix, store } = fresh()
     await store.readOrLease(`${prefix}r:1`, lease(['b']), 'tok-1', 60)
-    const version = (await store.beginWrite('M', false)).version
+    const version = (await store.runBeginWrite('M', false)).version
     await redis.set(`${prefix}c:M:b=2`, 'stamp')
-    const begun = await new CacheStore(redis, prefix).beginWrite('M', true, transformOf([['b', '2']]))
+    const begun = await new CacheStore(redis, prefix).runBeginWrite('M', true, transformOf([['b', '2']]))
     expect(begun.version).toBeUndefined() // a transform is active: none to rely on
     ran.length = 0
-    const reply = await store.invalidateRows('M', rows, { seenSchemes: ['b'], conjKeys: conjKeysOfRows('M', ['b'], rows, undefined)!, transforms: [], version })
+    const reply = await store.deleteRowKeys('M', rows, { seenSchemes: ['b'], conjKeys: conjKeysOfRows('M', ['b'], rows, undefined)!, transforms: [], version })
     expect(ran).toEqual(['invalidateRows'])
     expect(reply.version).toBeUndefined()
     // The row as the running updateMany makes it (b = 2) went too.
@@ -294,8 +295,8 @@ describe('registry versions (real Redis)', () => {
   it('a marker of the earlier layout gives writers no version, and the first scheme it gains a new one', async () => {
     const { prefix, store } = fresh()
     await redis.hset(`${prefix}e:M`, '_', '1', 's:a', '1')
-    expect((await store.beginWrite('M', false)).version).toBeUndefined()
-    expect((await store.invalidateRows('M', rows, { seenSchemes: ['a'] })).version).toBeUndefined()
+    expect((await store.runBeginWrite('M', false)).version).toBeUndefined()
+    expect((await store.deleteRowKeys('M', rows, { seenSchemes: ['a'] })).version).toBeUndefined()
     await store.readOrLease(`${prefix}r:1`, lease(['b']), 'tok-9', 60)
     expect(await versionOf(prefix)).toMatch(/^tok-9@\d+\.\d+ 0$/)
   })

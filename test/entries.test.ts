@@ -1,6 +1,7 @@
 // The entry layout at the Redis layer alone (no database): what a hit sends back and how.
 import { afterAll, describe, expect, it } from 'vitest'
-import { CacheStore, INLINE_PAYLOAD_BYTES, type LeaseRequest } from '../src/redis/store.ts'
+import { RedisStore as CacheStore, INLINE_PAYLOAD_BYTES, type RedisLease } from '../src/redis/store.ts'
+import type { LeaseRequest } from '../src/store/types.ts'
 import { deleteKeys, newPrefix, rawRedis, recordScripts } from './helpers.ts'
 
 const redis = rawRedis()
@@ -189,7 +190,7 @@ describe('entry payloads', () => {
       const lease = await store.readOrLease(key, dependsOnPost1, name, 60 + 60)
       if (lease.hit) throw new Error('expected a miss')
       await other.expire(stamp, 5) // as if the lease were long ago
-      expect(await store.storeIfFresh(key, { ...lease, takenAt: Date.now() - takenAgoMs }, Buffer.from(name), 60)).toBe(true)
+      expect(await store.storeIfFresh(key, ({ ...(lease as unknown as RedisLease), takenAt: Date.now() - takenAgoMs } as RedisLease), Buffer.from(name), 60)).toBe(true)
       return other.ttl(stamp)
     }
     expect(await storeWithStampLeft('prompt-store', 0)).toBeLessThanOrEqual(5)

@@ -3,11 +3,11 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { resetDatabase } from '../scripts/db-reset.ts'
-import { Redis } from 'ioredis'
+import { Redis, type RedisOptions } from 'ioredis'
 import { PrismaPg } from '@prisma/adapter-pg'
 import { PrismaClient } from '../prisma/generated/client/client.ts'
 import { datamodel } from '../prisma/generated/cacheops/index.ts'
-import { cacheops, type CacheopsConfig } from '../src/index.ts'
+import { cacheops, memoryStore, type CacheopsOptions, type MemoryStore } from '../src/index.ts'
 import { scripts } from '../src/redis/scripts.ts'
 
 export const DATABASE_URL = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/cacheops_test'
@@ -15,12 +15,24 @@ export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0'
 export { datamodel }
 
 /**
+ * The store the behavioural tests run on: Redis, or with CACHEOPS_STORE=memory the memory
+ * store (vitest.config.ts runs the conformance files once per store). One memory store per
+ * test file, shared by its clients as clients of one Redis share it.
+ */
+export const STORE: 'redis' | 'memory' = process.env.CACHEOPS_STORE === 'memory' ? 'memory' : 'redis'
+const sharedMemoryStore: MemoryStore | undefined = STORE === 'memory' ? memoryStore() : undefined
+/** What a client is configured with to use the store under test. */
+export const storeConfig = (): { redis: string } | { store: MemoryStore } => (sharedMemoryStore ? { store: sharedMemoryStore } : { redis: REDIS_URL })
+
+/**
  * Creates (or recreates) database `<DATABASE_URL's name>_<name>` with the reference
  * schema from the checked-in migration: every test file has its own, empty database.
  */
 export async function freshDatabase(name: string): Promise<string> {
   const url = new URL(DATABASE_URL)
-  url.pathname = `/${`${decodeURIComponent(url.pathname.slice(1))}_${name}`.replace(/[^a-zA-Z0-9_]/g, '_')}`
+  // The memory-store run of a file gets its own database (both runs may go in parallel).
+  const run = STORE === 'memory' ? '_mem' : ''
+  url.pathname = `/${`${decodeURIComponent(url.pathname.slice(1))}_${name}${run}`.replace(/[^a-zA-Z0-9_]/g, '_')}`
   await resetDatabase(url.toString())
   return url.toString()
 }
@@ -34,10 +46,13 @@ export interface TestClient {
   close(): Promise<void>
 }
 
-function makeCached(base: PrismaClient, config: Partial<CacheopsConfig<typeof datamodel>> & { prefix: string }) {
-  return base.$extends(
-    cacheops({ redis: REDIS_URL, datamodel, models: { '*': { ops: 'all', timeout: 300 } }, ...config }),
-  )
+/** A client's config in tests: the store comes from storeConfig() unless `redis` is given. */
+export type TestConfig = Partial<CacheopsOptions<typeof datamodel>> & { readonly redis?: string | RedisOptions | Redis }
+
+function makeCached(base: PrismaClient, config: TestConfig & { prefix: string }) {
+  const { redis, ...options } = config
+  const location = redis !== undefined ? { redis } : storeConfig()
+  return base.$extends(cacheops({ datamodel, models: { '*': { ops: 'all', timeout: 300 } }, ...options, ...location }))
 }
 
 export function newPrefix(): string {
@@ -45,7 +60,7 @@ export function newPrefix(): string {
 }
 
 /** A PrismaClient on `url` logging its SQL, extended with cacheops. */
-export function testClient(url: string, config: Partial<CacheopsConfig<typeof datamodel>> = {}): TestClient {
+export function testClient(url: string, config: TestConfig = {}): TestClient {
   const base = new PrismaClient({ adapter: new PrismaPg({ connectionString: url }), log: [{ emit: 'event', level: 'query' }] })
   const sql: string[] = []
   base.$on('query', (e) => sql.push(e.query))

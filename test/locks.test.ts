@@ -3,7 +3,7 @@
 // separate processes would have).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Redis } from 'ioredis'
-import { CacheStore } from '../src/redis/store.ts'
+import { RedisStore as CacheStore } from '../src/redis/store.ts'
 import { LockWaiter } from '../src/redis/lockWaiter.ts'
 import { freshDatabase, newPrefix, pauseFirst, REDIS_URL, startThrowawayRedis, testClient, type TestClient } from './helpers.ts'
 
@@ -147,7 +147,7 @@ describe('a lock wait on a Redis that stops answering', () => {
     const redis = new Redis(server.url) // no command timeout: a subscription would wait forever
     redis.on('error', () => {})
     const store = new CacheStore(redis, newPrefix())
-    const locks = new LockWaiter(store)
+    const locks = new LockWaiter(redis, `${store.prefix}unlock`, () => new Promise<boolean>(() => {}))
     try {
       await redis.ping()
       server.process.kill('SIGSTOP')

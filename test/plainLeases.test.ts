@@ -3,7 +3,8 @@
 import fc from 'fast-check'
 import type { Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
-import { CacheStore, type Lease, type LeaseRequest, type ReadResult } from '../src/redis/store.ts'
+import { RedisStore as CacheStore, type RedisLease as Lease } from '../src/redis/store.ts'
+import type { LeaseRequest, ReadResult } from '../src/store/types.ts'
 import { deleteKeys, newPrefix, rawRedis, recordCommands } from './helpers.ts'
 
 const redis = rawRedis()
@@ -34,7 +35,7 @@ function freshPrefix(): string {
 const PLAIN = ['mget', 'hmget', 'set', 'expire']
 function missOf(r: ReadResult): Lease {
   if (r.hit) throw new Error('expected a miss')
-  return r
+  return r as unknown as Lease
 }
 const byId = (id: number): LeaseRequest => ({ models: [{ name: 'Post', schemes: ['id'] }], conjKeys: [`Post:id=${id}`], checkOnlyKeys: [] })
 

@@ -5,4 +5,4 @@ const load = <T>(path: string) => import(new URL(`../../dist/${path}`, import.me
 
 export const { cacheops } = await load<typeof import('../../src/index.ts')>('index.js')
 export const { decodeResult, encodeResult } = await load<typeof import('../../src/codec/index.ts')>('codec/index.js')
-export const { CacheStore } = await load<typeof import('../../src/redis/store.ts')>('redis/store.js')
+export const { RedisStore } = await load<typeof import('../../src/redis/store.ts')>('redis/store.js')

@@ -3,6 +3,7 @@ import type { Redis, RedisOptions } from 'ioredis'
 import type { CacheopsDatamodel } from '../datamodel/types.js'
 import { CacheopsConfigError, type CacheopsError } from '../errors.js'
 import type { CacheopsEvent } from '../runtime/events.js'
+import { MemoryStore } from '../store/memory.js'
 
 /** Prisma read operations that can be cached (the `OrThrow` forms follow their base op). */
 export const READ_OPS = ['findUnique', 'findFirst', 'findMany', 'count', 'aggregate', 'groupBy'] as const
@@ -25,9 +26,25 @@ export interface ModelProfile {
 
 export type ModelName<DM extends CacheopsDatamodel> = Extract<keyof DM['models'], string>
 
-export interface CacheopsConfig<DM extends CacheopsDatamodel = CacheopsDatamodel> {
-  /** A Redis URL, ioredis options, or an ioredis `Redis` instance (not closed by us). */
-  readonly redis: string | RedisOptions | Redis
+/**
+ * Where the cache lives: exactly one of `redis` (shared by every process using it) and
+ * `store` (`memoryStore()`: this process only).
+ */
+export type CacheLocation =
+  | {
+      /** A Redis URL, ioredis options, or an ioredis `Redis` instance (not closed by us). */
+      readonly redis: string | RedisOptions | Redis
+      readonly store?: undefined
+    }
+  | {
+      /** `memoryStore()`: the cache in this process's memory (tests, scripts, one-process apps). */
+      readonly store: MemoryStore
+      readonly redis?: undefined
+    }
+
+export type CacheopsConfig<DM extends CacheopsDatamodel = CacheopsDatamodel> = CacheopsOptions<DM> & CacheLocation
+
+export interface CacheopsOptions<DM extends CacheopsDatamodel = CacheopsDatamodel> {
   /** `datamodel` from the prisma-cacheops generator's output. */
   readonly datamodel: DM
   /** Prepended to every Redis key; entries under different prefixes never meet. */
@@ -130,7 +147,8 @@ const configSchema = z
       z.string().min(1, 'redis URL must not be empty'),
       z.custom<Redis>(isRedisClient),
       z.object({}).passthrough(),
-    ], { error: 'redis must be a URL string, ioredis options or an ioredis instance' }),
+    ], { error: 'redis must be a URL string, ioredis options or an ioredis instance' }).optional(),
+    store: z.custom<MemoryStore>((v) => v instanceof MemoryStore, { error: 'store must be made by memoryStore() (for Redis, give `redis` instead)' }).optional(),
     datamodel: datamodelSchema,
     prefix: z.string().optional(),
     models: z.record(z.string(), profileSchema.nullable()).optional(),
@@ -161,8 +179,16 @@ const configSchema = z
   })
   .strict()
   .superRefine((cfg, ctx) => {
+    if (cfg.redis !== undefined && cfg.store !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['store'], message: 'give either redis or store, not both' })
+    } else if (cfg.redis === undefined && cfg.store === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['redis'], message: 'required: a Redis URL, ioredis options or client (or `store: memoryStore()` for a cache in process memory)' })
+    }
     const connection = redisConnectionIssue(cfg.redis)
     if (connection) ctx.addIssue({ code: 'custom', path: connection.path.split('.'), message: connection.message })
+    if (cfg.store !== undefined && cfg.nearCache) {
+      ctx.addIssue({ code: 'custom', path: ['nearCache'], message: 'the near cache keeps Redis hits in process memory; with the memory store they are there already (leave nearCache off)' })
+    }
     const known = cfg.datamodel && typeof cfg.datamodel === 'object' ? Object.keys(cfg.datamodel.models ?? {}) : []
     for (const name of Object.keys(cfg.models ?? {})) {
       if (name !== '*' && !known.includes(name)) {
@@ -175,7 +201,9 @@ const configSchema = z
   })
 
 export interface ParsedConfig {
-  readonly redis: CacheopsConfig['redis']
+  /** Exactly one of the two (checked). */
+  readonly redis: string | RedisOptions | Redis | undefined
+  readonly store: MemoryStore | undefined
   readonly datamodel: CacheopsDatamodel
   readonly prefix: string
   readonly models: Readonly<Record<string, ModelProfile | null>>
@@ -212,7 +240,8 @@ export function parseConfig(input: unknown): ParsedConfig {
   }
   const cfg = result.data
   return {
-    redis: cfg.redis as CacheopsConfig['redis'],
+    redis: cfg.redis as ParsedConfig['redis'],
+    store: cfg.store,
     datamodel: cfg.datamodel,
     prefix: cfg.prefix ?? 'cacheops:',
     models: (cfg.models ?? {}) as Record<string, ModelProfile | null>,

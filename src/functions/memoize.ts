@@ -2,10 +2,9 @@ import { createHash, randomBytes } from 'node:crypto'
 import { decodeResult, encodeForStore } from '../codec/index.js'
 import { CacheopsConfigError, CacheopsError, CacheopsRedisError, CacheopsRefreshError, message } from '../errors.js'
 import type { EventHub } from '../runtime/events.js'
-import type { LockWaiter } from '../redis/lockWaiter.js'
 import type { TxScope } from '../prisma/transactions.js'
 import { canonicalArgs } from '../query/cacheKey.js'
-import { LEASE_MARGIN_SECONDS, LOCK_MS, LOCK_WAIT_MS, REFRESH_MS, type CacheStore, type Lease, type LeaseRequest } from '../redis/store.js'
+import { LEASE_MARGIN_SECONDS, LOCK_MS, LOCK_WAIT_MS, REFRESH_MS, type CacheStore, type Lease, type LeaseRequest } from '../store/types.js'
 import { assertStaleWindow } from '../config/profiles.js'
 import { DEFAULT_MAX_RESULT_BYTES } from '../config/schema.js'
 
@@ -79,8 +78,6 @@ export interface MemoizeEnv {
   readonly bypass?: () => boolean
   /** False: a failed cache lookup throws instead of running the function. */
   readonly degradeOnFailure?: boolean
-  /** Where lock waiters wait (`lock` option); without it, `lock` is ignored. */
-  readonly locks?: LockWaiter
   /** Larger encoded results are not stored (default DEFAULT_MAX_RESULT_BYTES). */
   readonly maxResultBytes?: number
 }
@@ -198,9 +195,9 @@ export function memoize<A extends unknown[], R>(
     const started = performance.now()
     const key = keyOf(args)
     // Not inside a transaction: nothing could refresh a stale result after it ends.
-    let found = await lookup(key, options.lock && env.locks ? LOCK_MS : 0, !scope)
-    if (!('hit' in found) && found.lease && !found.lease.hit && found.lease.lock === 'held' && env.locks) {
-      await env.locks.wait(key, LOCK_WAIT_MS) // another caller computes it: wait, read again
+    let found = await lookup(key, options.lock ? LOCK_MS : 0, !scope)
+    if (!('hit' in found) && found.lease && !found.lease.hit && found.lease.lock === 'held') {
+      await env.store.waitForUnlock(key, LOCK_WAIT_MS) // another caller computes it: wait, read again
       found = await lookup(key, 0, !scope)
     }
     if ('hit' in found) {
@@ -225,11 +222,11 @@ export function memoize<A extends unknown[], R>(
   }
   return Object.assign(wrapper, {
     async invalidate(...args: A) {
-      await env.store.deleteKeys([keyOf(args)])
+      await env.store.deleteEntries([keyOf(args)])
     },
     async refresh(...args: A): Promise<Awaited<R>> {
       const key = keyOf(args)
-      await env.store.deleteKeys([key])
+      await env.store.deleteEntries([key])
       const found = await lookup(key)
       const { stored, outcome } = await compute(args)
       if (!('hit' in found) && found.lease && !found.lease.hit) store(key, found.lease, stored)

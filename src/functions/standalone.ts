@@ -3,12 +3,26 @@ import { assertTags } from '../config/profiles.js'
 import { redisConnectionIssue } from '../config/schema.js'
 import { CacheopsConfigError, type CacheopsError } from '../errors.js'
 import { tagKeyOf } from '../query/dependencies.js'
-import { CacheStore } from '../redis/store.js'
+import { RedisStore } from '../redis/store.js'
+import { MemoryStore } from '../store/memory.js'
+import type { CacheStore } from '../store/types.js'
 import { memoize, type MemoizeOptions, type MemoizedFunction } from './memoize.js'
 
-export interface StandaloneCachedOptions<A extends unknown[]> extends MemoizeOptions<A> {
-  /** An ioredis client (used as is), or a URL (one connection per URL, kept for the process). */
-  readonly redis: Redis | string
+export type StandaloneCachedOptions<A extends unknown[]> = StandaloneOptions<A> &
+  (
+    | {
+        /** An ioredis client (used as is), or a URL (one connection per URL, kept for the process). */
+        readonly redis: Redis | string
+        readonly store?: undefined
+      }
+    | {
+        /** A store made by `memoryStore()` (this process only). */
+        readonly store: MemoryStore
+        readonly redis?: undefined
+      }
+  )
+
+interface StandaloneOptions<A extends unknown[]> extends MemoizeOptions<A> {
   readonly timeout: number
   /** Key prefix (default `cacheops:`); use the same as your `cacheops()` to share tags. */
   readonly prefix?: string
@@ -29,18 +43,7 @@ export function cached<A extends unknown[], R>(fn: (...args: A) => R | PromiseLi
     throw new CacheopsConfigError(`prisma-cacheops: cached() needs a positive whole number of seconds as timeout, got ${String(options.timeout)}`, [{ path: 'timeout', message: 'must be positive' }])
   }
   if (options.tags !== undefined) assertTags(options.tags)
-  const connection = redisConnectionIssue(options.redis)
-  if (connection) throw new CacheopsConfigError(`prisma-cacheops: cached(): ${connection.path}: ${connection.message}`, [connection])
-  let redis = options.redis
-  if (typeof redis === 'string') {
-    const url = redis
-    redis = byUrl.get(url) ?? new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: 2000 }) // deadlines: CacheStore
-    if (!byUrl.has(url)) {
-      redis.on('error', () => {})
-      byUrl.set(url, redis)
-    }
-  }
-  const store = new CacheStore(redis, options.prefix ?? 'cacheops:')
+  const store = storeOf(options)
   const tags = [...new Set(options.tags ?? [])].sort()
   return memoize(
     {
@@ -52,4 +55,28 @@ export function cached<A extends unknown[], R>(fn: (...args: A) => R | PromiseLi
     fn,
     options,
   )
+}
+
+/** The store a standalone cached() speaks to: exactly one of `redis` and `store`. */
+function storeOf(options: { readonly redis?: Redis | string; readonly store?: MemoryStore; readonly prefix?: string }): CacheStore {
+  const prefix = options.prefix ?? 'cacheops:'
+  if ((options.redis === undefined) === (options.store === undefined)) {
+    throw new CacheopsConfigError('prisma-cacheops: cached() needs exactly one of `redis` (a Redis URL or client) and `store` (memoryStore())', [{ path: 'redis', message: 'exactly one of redis and store' }])
+  }
+  if (options.store !== undefined) {
+    if (!(options.store instanceof MemoryStore)) throw new CacheopsConfigError('prisma-cacheops: cached(): store must be made by memoryStore()', [{ path: 'store', message: 'not a memoryStore()' }])
+    return options.store.forPrefix(prefix)
+  }
+  const connection = redisConnectionIssue(options.redis)
+  if (connection) throw new CacheopsConfigError(`prisma-cacheops: cached(): ${connection.path}: ${connection.message}`, [connection])
+  let redis = options.redis!
+  if (typeof redis === 'string') {
+    const url = redis
+    redis = byUrl.get(url) ?? new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: 2000 }) // deadlines: RedisStore
+    if (!byUrl.has(url)) {
+      redis.on('error', () => {})
+      byUrl.set(url, redis)
+    }
+  }
+  return new RedisStore(redis, prefix)
 }

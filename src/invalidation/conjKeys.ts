@@ -1,4 +1,4 @@
-import type { RowValues } from '../redis/store.js'
+import type { RowValues } from '../store/types.js'
 
 /** A registered scheme taken apart: what a row's conjunction key under it is made of. */
 interface SchemePlan {

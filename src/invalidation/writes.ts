@@ -2,7 +2,7 @@ import { identityOf } from '../datamodel/identity.js'
 import type { CacheopsDatamodel, ModelInfo } from '../datamodel/types.js'
 import { fieldsOfScheme } from '../query/dependencies.js'
 import { encodeConjValue, storesAsGiven } from '../query/values.js'
-import type { RowValues } from '../redis/store.js'
+import type { RowValues } from '../store/types.js'
 import { modelsChangedByKeyUpdate } from './cascades.js'
 
 export const WRITE_OPS = new Set([

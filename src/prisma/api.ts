@@ -61,7 +61,6 @@ function envOf(runtime: CacheopsRuntime, plan: ReadPlan, options: { readonly tag
     bypass: () => models.some((m) => runtime.pendingModels.has(m)) || (tagged && runtime.pendingTags > 0),
     degradeOnFailure: runtime.config.degradeOnFailure,
     maxResultBytes: runtime.config.maxResultBytes,
-    locks: runtime.locks,
     store: runtime.store,
     report: (e) => runtime.report(e),
     events: runtime.events,

@@ -1,4 +1,4 @@
-import type { LeaseRequest } from '../redis/store.js'
+import type { LeaseRequest } from '../store/types.js'
 import { boundTagsKeyOf, conjKeyOf, fieldScopedModel, fieldScopedScheme, schemeOf, tagKeyOf, type ReadPlan } from './dependencies.js'
 
 /**

@@ -1,5 +1,4 @@
 import type { Cluster, Redis } from 'ioredis'
-import type { CacheStore } from './store.js'
 
 /**
  * Waits for entry locks to be released without polling Redis: one subscriber connection
@@ -12,7 +11,11 @@ export class LockWaiter {
   private ready: Promise<unknown> | undefined
   private readonly waiting = new Map<string, Set<() => void>>()
 
-  constructor(private readonly store: CacheStore) {}
+  constructor(
+    private readonly redis: Redis | Cluster,
+    private readonly channel: string,
+    private readonly lockHeld: (entryKey: string) => Promise<boolean>,
+  ) {}
 
   wait(entryKey: string, timeoutMs: number): Promise<void> {
     return new Promise<void>((resolve) => {
@@ -30,19 +33,19 @@ export class LockWaiter {
       // Released between our read and our listening: do not wait for a message that came.
       this.subscribe()
         .catch(() => undefined)
-        .then(() => this.store.lockHeld(entryKey))
+        .then(() => this.lockHeld(entryKey))
         .then((held) => held || done(), () => done())
     })
   }
 
   private subscribe(): Promise<unknown> {
     if (!this.ready) {
-      const sub = (this.subscriber = (this.store.redis as Redis).duplicate())
+      const sub = (this.subscriber = (this.redis as Redis).duplicate())
       sub.on('error', () => {})
       sub.on('message', (_channel: string, key: string) => {
         for (const wake of [...(this.waiting.get(key) ?? [])]) wake()
       })
-      this.ready = sub.subscribe(this.store.unlockChannel)
+      this.ready = sub.subscribe(this.channel)
     }
     return this.ready
   }

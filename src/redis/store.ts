@@ -1,55 +1,29 @@
 import { keyOf, stampKeyOfDependency } from './keys.js'
 import { randomBytes } from 'node:crypto'
-import type { Redis, Cluster } from 'ioredis'
+import { Redis as IORedis, type Cluster, type Redis, type RedisOptions } from 'ioredis'
 import { isNoScript, preloadScripts, scripts } from './scripts.js'
 import { GenerationalMap } from '../util/generationalMap.js'
 import type { Tracking } from './tracking.js'
 import { CommandDeadlines } from './deadlines.js'
+import { LockWaiter } from './lockWaiter.js'
+import { conjKeysOfRows, MAX_APPLIED_TRANSFORMS, rowsUnderTransforms } from '../invalidation/conjKeys.js'
+import {
+  LEASE_MARGIN_SECONDS, TRANSFORM_GRACE_MS, WRITE_GUARD_SECONDS,
+  type BegunWrite, type CacheStore, type Lease, type LeaseRequest, type LockState, type ReadResult, type ResultConjunction, type RowsChange, type RowValues, type UpdateTransform,
+} from '../store/types.js'
 
-/** Dependencies of one entry in the form the scripts take (conj keys without prefix). */
-export interface LeaseRequest {
-  /** Every model the entry depends on, with the conjunction schemes it registers. */
-  readonly models: readonly { readonly name: string; readonly schemes: readonly string[] }[]
-  /** `Model:f=v&g=w` for each conjunction (see src/query/dependencies.ts conjKeyOf). */
-  readonly conjKeys: readonly string[]
-  /** Conjunctions leased only to be checked at store time (whole models, narrowed later). */
-  readonly checkOnlyKeys: readonly string[]
-}
-
-/** A conjunction found in the result, recorded at store time (see store_if_fresh.lua). */
-export interface ResultConjunction {
-  readonly scheme: string
-  readonly key: string
-}
-
-/** A miss: the header the entry will carry, and the stamps checked only when storing. */
-export interface Lease {
+/**
+ * A lease as the Redis store records it: the stamps it returned, as the entry header to
+ * store with and the lines only checked at store time (see read_or_lease.lua).
+ */
+export interface RedisLease extends Lease {
   readonly header: string
   readonly checkOnly: string
-  /**
-   * The token its missing stamps were made with: its store (and the refresh it may end)
-   * goes with this one. Every lookup takes a new token: a stamp made again with a token
-   * some lease already recorded would pass that lease's store after a write deleted it.
-   */
-  readonly token: string
-  /** The connection generation it was taken in (see CacheStore: restarts). */
+  /** The connection generation it was taken in (see RedisStore: restarts). */
   readonly generation?: number
   /** When it was taken (ms, this process's clock): its stamps got LEASE_MARGIN_SECONDS of slack. */
   readonly takenAt?: number
-  /** The lease of a stale hit's refresh: its store ends the refresh (store_if_fresh.lua). */
-  readonly refreshes?: true
 }
-
-/** A miss's lock: taken by this call, held by another caller, or not asked for. */
-export type LockState = 'acquired' | 'held' | 'none'
-
-/**
- * A hit (`stale` when its time ran out but no write invalidated it; `refresh` is then the
- * lease to refresh it with, given to one caller only), or a miss with its lease.
- */
-export type ReadResult =
-  | { readonly hit: true; readonly payload: Buffer; readonly stale?: true; readonly refresh?: Lease }
-  | ({ readonly hit: false; readonly lock: LockState } & Lease)
 
 /**
  * Payloads up to this size are kept inside their entry and come back in the read script's
@@ -97,15 +71,8 @@ function knownHeaderOf(prefix: string, names: readonly string[]): KnownHeader {
   return { names, stampKeys: names.map((n) => stampKeyOfDependency(prefix, n)) }
 }
 
-/** How long an entry lock lives (a holder that died), and how long waiters wait for it. */
-export const LOCK_MS = 10_000
-export const LOCK_WAIT_MS = 5_000
-/** Extra seconds a conjunction stamp outlives the entry TTL while the result is computed. */
-export const LEASE_MARGIN_SECONDS = 60
 /** A store this soon after its lease leaves the lease's stamps alone (they outlive the entry). */
 const STAMP_SLACK_MS = (LEASE_MARGIN_SECONDS - 10) * 1000
-/** How long one caller owns the refresh of a stale entry (one refresher across processes). */
-export const REFRESH_MS = 10_000
 
 /** The id part of a registry marker ("<id> <n>"; see registry_version.lua). */
 function registryIdOf(marker: string): string {
@@ -120,7 +87,7 @@ function registryIdOf(marker: string): string {
  * the entry (see count_mass_write_end). The id makes a registry evicted and made again
  * since the lease, whose count starts over, refuse the store too.
  */
-function leaseOf(lease: LeaseRequest, conjKeys: readonly string[], stamps: readonly string[], generation: number, token: string): Lease {
+function leaseOf(lease: LeaseRequest, conjKeys: readonly string[], stamps: readonly string[], generation: number, token: string): RedisLease {
   let header = ''
   let checkOnly = ''
   const models = lease.models.length
@@ -182,43 +149,11 @@ const ID_PREFIX = randomBytes(6).toString('base64url')
 let idCounter = 0
 const freshId = () => `${ID_PREFIX}${(idCounter++).toString(36)}`
 
-/** Seconds a write-in-progress counter outlives a writer that crashed before lowering it. */
-const WRITE_GUARD_SECONDS = 60
-
 /**
- * How long an ended updateMany's data still applies to the model's invalidations: a writer
- * whose commit made a row enter the update's where clause may invalidate a little later.
+ * A row invalidation as the Redis store carries it out: with the keys the rows fall under
+ * built by the caller (RedisStore.invalidateRows), Redis only checks and deletes them.
  */
-const TRANSFORM_GRACE_MS = 30_000
-
-/**
- * An updateMany's data as canonical field values, registered while it runs. Its token is
- * the data itself (sorted): writers setting the same values share one registration.
- */
-export interface UpdateTransform {
-  /** '' when the data sets no conjunction field: nothing to register. */
-  readonly token: string
-  readonly data: RowValues
-}
-
-export function transformOf(data: RowValues): UpdateTransform {
-  const sorted = [...data].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-  return { token: sorted.map(([f, v]) => `${f}\t${v}`).join('\t'), data: sorted }
-}
-
-/** How invalidateRows treats the rows (see invalidate_rows.lua). */
-export interface RowInvalidation {
-  /** The schemes the writer saw at beginWrite; undefined: the rows carry every field. */
-  readonly seenSchemes?: readonly string[] | undefined
-  /** Lower the write-in-progress counter raised by beginWrite. */
-  readonly endWrite?: boolean | undefined
-  /** The update transform (token) to end. */
-  readonly endTransform?: string | undefined
-  /**
-   * Fields an update changed (undefined: unknown, or rows were created or deleted), which
-   * field-scoped schemes are checked against.
-   */
-  readonly changedFields?: readonly string[] | undefined
+export interface RowInvalidation extends RowsChange {
   /** The keys the rows fall under for keySchemes (see conjKeysOfRows), built by the caller. */
   readonly conjKeys?: readonly string[] | undefined
   /** The schemes `conjKeys` were built for (default: seenSchemes); Redis checks them. */
@@ -263,27 +198,21 @@ export interface RowsInvalidated {
   readonly version?: RegistryVersion
 }
 
-/** What beginWrite found: the model's schemes, and with a transform, the active transforms. */
-export interface BegunWrite {
-  readonly schemes: readonly string[]
-  readonly transforms: readonly string[]
-  readonly version: RegistryVersion
-}
-
-/** A row of one model as canonical field values, ready for invalidate_rows.lua. */
-export type RowValues = readonly (readonly [field: string, value: string])[]
-
 /**
  * Everything prisma-cacheops says to Redis. The keys it uses and what they hold:
  * redis/keys.ts (docs/design.md says how they are used).
  */
-export class CacheStore {
+export class RedisStore implements CacheStore {
+  readonly kind = 'redis'
   constructor(
     readonly redis: Redis | Cluster,
     readonly prefix: string,
     /** Told when a restart was detected and the prefix cleared (how many keys went). */
     private readonly onRestart: (deleted: number) => void = () => {},
+    /** Whether close() closes the connection (the store opened it). */
+    private readonly ownsConnection = false,
   ) {
+    this.locks = new LockWaiter(redis, keyOf.unlockChannel(prefix), (entryKey) => this.lockHeld(entryKey))
     this.deadlines = new CommandDeadlines(COMMAND_DEADLINE_MS, (err) => this.noteOutcome(err))
     preloadScripts(redis)
     redis.on('ready', () => {
@@ -299,8 +228,33 @@ export class CacheStore {
     if ((redis as Redis).status === 'ready') this.verifyServer()
   }
 
+  /**
+   * A store on a Redis given as a URL or ioredis options (a connection of its own, closed
+   * with the store) or as an ioredis client (used as is, left open).
+   */
+  static open(connection: string | RedisOptions | Redis, prefix: string, onRestart?: (deleted: number) => void): RedisStore {
+    if (typeof connection === 'object' && typeof (connection as Redis).evalsha === 'function') return new RedisStore(connection as Redis, prefix, onRestart)
+    // Bounded failure: a dead Redis must not hold database writes hostage. No ioredis
+    // commandTimeout: every command gets a deadline more cheaply (CommandDeadlines).
+    const defaults = { maxRetriesPerRequest: 1, connectTimeout: 2000 }
+    const redis = typeof connection === 'string' ? new IORedis(connection, defaults) : new IORedis({ ...defaults, ...(connection as RedisOptions) })
+    redis.on('error', () => {}) // reported per command through onError instead
+    return new RedisStore(redis, prefix, onRestart, true)
+  }
+
   /** Every command's deadline: a hung Redis must not hold a database write forever. */
   private readonly deadlines: CommandDeadlines
+  /** Where lock waiters wait (a subscriber connection, opened on first use). */
+  private readonly locks: LockWaiter
+
+  waitForUnlock(entryKey: string, timeoutMs: number): Promise<void> {
+    return this.locks.wait(entryKey, timeoutMs)
+  }
+
+  async close(): Promise<void> {
+    await this.locks.close()
+    if (this.ownsConnection) await this.redis.quit().catch(() => this.redis.disconnect())
+  }
 
   private get isCluster(): boolean {
     return (this.redis as Cluster).isCluster === true
@@ -540,6 +494,7 @@ export class CacheStore {
         // time: the script judges it.
         return undefined
       }
+      this.learnSchemes(lease)
       return { hit: false as const, ...leaseOf(lease, conjKeys, stamps, generation, token), lock: 'none' as const }
     })
   }
@@ -654,6 +609,7 @@ export class CacheStore {
       const leased = leaseOf(lease, conjKeys, stamps, generation, token)
       if (reply[0] === 2) return { hit: true, payload: payload!, stale: true, refresh: { ...leased, refreshes: true } }
       const lock: LockState = reply[1] === 1 ? 'acquired' : reply[1] === 2 ? 'held' : 'none'
+      this.learnSchemes(lease)
       return { hit: false, ...leased, lock }
     })
   }
@@ -719,12 +675,13 @@ export class CacheStore {
    */
   async storeIfFresh(
     entryKey: string,
-    lease: Lease,
+    leased: Lease,
     payload: Buffer,
     ttl: number,
     fromResult: readonly ResultConjunction[] = [],
     freshSeconds = 0,
   ): Promise<boolean> {
+    const lease = leased as RedisLease
     // Taken before a disconnect: Redis may have restarted and lost what a write did since.
     if (lease.generation !== undefined && lease.generation !== this.generation) return false
     this.notePayloadSize(entryKey, payload.length)
@@ -773,10 +730,60 @@ export class CacheStore {
   }
 
   /**
-   * Schemes cached reads of `model` depend on now; with `guard`, also raises the model's
-   * write-in-progress counter (lowered by invalidateRows with `endWrite`).
+   * Schemes of each model's cached reads as this process last heard them from Redis. A
+   * write that raises no guard uses them instead of asking (one round trip less): if a
+   * scheme was registered since, invalidate_rows.lua sees one the writer did not and
+   * invalidates the model whole, and we ask again next time. Extra schemes that are gone
+   * from Redis only make pre-reads read a few more fields.
    */
-  async beginWrite(model: string, guard: boolean, transform?: UpdateTransform): Promise<BegunWrite> {
+  private readonly knownSchemes = new Map<string, readonly string[]>()
+
+  /**
+   * The registry version (registry_version.lua) each model's known schemes were learnt
+   * with, no update transform active then: a write keyed by exactly those schemes deletes
+   * its keys with a plain DEL and checks the version beside it. Absent: none known.
+   */
+  private readonly knownVersions = new Map<string, string | null>()
+
+  /** A copy of the model's registered schemes, kept as the same array while it is the same. */
+  private rememberSchemes(model: string, schemes: readonly string[], version: RegistryVersion): void {
+    const known = this.knownSchemes.get(model)
+    if (!known || known.length !== schemes.length || schemes.some((s) => !known.includes(s))) this.knownSchemes.set(model, schemes)
+    if (version === undefined) this.knownVersions.delete(model)
+    else this.knownVersions.set(model, version)
+  }
+
+  /** Schemes a lease of this process registered keep the local copy current. */
+  private learnSchemes(request: LeaseRequest): void {
+    for (const { name, schemes } of request.models) {
+      const known = this.knownSchemes.get(name)
+      // A new array only when something is new: what writes derive from it is kept per array.
+      // The registry has another version then, which the next write learns from its script.
+      if (known && schemes.some((s) => !known.includes(s))) {
+        this.knownSchemes.set(name, [...new Set([...known, ...schemes])])
+        this.knownVersions.delete(name)
+      }
+    }
+  }
+
+  /**
+   * Schemes cached reads of `model` depend on now; with `guard`, also raises the model's
+   * write-in-progress counter (lowered by invalidateRows with `endWrite`). Without guard or
+   * transform, the schemes this process knows, if it knows them (no round trip).
+   */
+  async beginWrite(model: string, guard: boolean, transform?: UpdateTransform): Promise<BegunWrite & { readonly version: RegistryVersion }> {
+    if (!guard && !transform) {
+      const known = this.knownSchemes.get(model)
+      if (known) return { schemes: known, transforms: [], version: undefined }
+    }
+    const begun = await this.runBeginWrite(model, guard, transform)
+    this.rememberSchemes(model, begun.schemes, begun.version)
+    // The kept array: what is derived from a scheme list is memoized per array.
+    return { ...begun, schemes: this.knownSchemes.get(model) ?? begun.schemes }
+  }
+
+  /** begin_write.lua: the schemes as Redis holds them, and the registry version. */
+  async runBeginWrite(model: string, guard: boolean, transform?: UpdateTransform): Promise<BegunWrite & { readonly version: RegistryVersion }> {
     const args: (string | number)[] = [this.prefix, model, guard ? '1' : '0', WRITE_GUARD_SECONDS]
     if (transform?.token) args.push(transform.token, freshId())
     const reply = (await this.call(() => scripts.beginWrite.run(this.redis, args))) as [Buffer[], Buffer[], Buffer]
@@ -786,11 +793,51 @@ export class CacheStore {
   }
 
   /**
+   * Voids the entries depending on conjunctions the rows fall under. The keys are built
+   * here, with the rows under every update transform active (as far as this process
+   * knows: an updateMany's own start tells, other writes go by what was seen lately), so
+   * that Redis only checks and deletes them; guards of nested writes end in the full
+   * script, and so do writes while many transforms are active (each multiplies the keys).
+   */
+  async invalidateRows(model: string, rows: readonly RowValues[], change: RowsChange = {}): Promise<RowsInvalidated> {
+    const { seenSchemes, endWrite, endTransform, changedFields } = change
+    const known = change.transformsAtStart ?? (endWrite || endTransform ? undefined : this.transformsToApply(model))
+    const transforms = known && known.length <= MAX_APPLIED_TRANSFORMS ? known : undefined
+    // Rows with every field (created rows, read-back images) are keyed by the schemes this
+    // process knows; Redis refuses the keys if the registry holds others.
+    const keySchemes = seenSchemes ?? (rows.length > 0 ? this.knownSchemes.get(model) : undefined)
+    // Keyed by the schemes whose registry version this process knows: no script needed.
+    const versionKnown = keySchemes !== undefined && keySchemes === this.knownSchemes.get(model)
+    // While a transform is active every scheme counts (it changes fields too).
+    const images = keySchemes && transforms ? rowsUnderTransforms(rows, transforms) : null
+    const keys = keySchemes && images ? conjKeysOfRows(model, keySchemes, images, transforms!.length > 0 ? undefined : changedFields) : null
+    const done = await this.deleteRowKeys(model, rows, {
+      seenSchemes,
+      endWrite,
+      endTransform,
+      changedFields,
+      conjKeys: keys ?? undefined,
+      keySchemes,
+      transforms: keys ? transforms : undefined,
+      version: versionKnown ? this.knownVersions.get(model) : undefined,
+    })
+    // The full script ran: it tells what the registry holds now. Went whole, or our copy of
+    // the schemes is out of date (a scheme we did not know, or one gone since the registry
+    // was dropped and rebuilt): ask on the next write.
+    if (done.registered) this.rememberSchemes(model, done.registered, done.version)
+    else if (done.schemesDiffer) {
+      this.knownSchemes.delete(model)
+      this.knownVersions.delete(model)
+    } else if (keySchemes !== undefined && keys) this.rememberSchemes(model, keySchemes, done.version)
+    return done
+  }
+
+  /**
    * Deletes the conjunction keys the rows fall under: how many, or -1 when the model was
    * invalidated whole. `schemesDiffer`: the registry did not hold exactly `seenSchemes`
    * (the caller's copy of them is out of date).
    */
-  async invalidateRows(model: string, rows: readonly RowValues[], how: RowInvalidation = {}): Promise<RowsInvalidated> {
+  async deleteRowKeys(model: string, rows: readonly RowValues[], how: RowInvalidation = {}): Promise<RowsInvalidated> {
     const { seenSchemes, endWrite = false, endTransform = '', changedFields, conjKeys, transforms, keySchemes = seenSchemes, version } = how
     if (rows.length === 0 && seenSchemes === undefined && !endWrite && !endTransform) return { deleted: 0, schemesDiffer: false }
     let schemesDiffer = false
@@ -846,6 +893,10 @@ export class CacheStore {
   /** Deletes these keys (whole, prefix included). */
   async deleteKeys(keys: readonly string[]): Promise<void> {
     if (keys.length > 0) await this.call(() => this.redis.del(...keys))
+  }
+
+  async deleteEntries(entryKeys: readonly string[]): Promise<void> {
+    await this.deleteKeys(entryKeys.flatMap((k) => [k, payloadKeyOf(k)]))
   }
 
   /** Voids every entry depending on these stamps (tags, see tagKeyOf): one key each. */

@@ -1,12 +1,11 @@
-import { Redis, type Cluster } from 'ioredis'
+import type { Redis } from 'ioredis'
 import type { ParsedConfig } from '../config/schema.js'
 import type { ModelInfo } from '../datamodel/types.js'
 import { CacheopsError, CacheopsRedisError, message } from '../errors.js'
 import type { Invalidation } from '../prisma/transactions.js'
-import { conjKeysOfRows, MAX_APPLIED_TRANSFORMS, rowsUnderTransforms } from '../invalidation/conjKeys.js'
 import { DEFAULT_DNF_OPTIONS, type DnfOptions } from '../query/dnf.js'
-import { LockWaiter } from '../redis/lockWaiter.js'
-import { CacheStore, type BegunWrite, type RegistryVersion, type UpdateTransform } from '../redis/store.js'
+import { RedisStore } from '../redis/store.js'
+import type { BegunWrite, CacheStore, UpdateTransform } from '../store/types.js'
 import { boundTagsKeyOf, tagKeyOf } from '../query/dependencies.js'
 import { EventHub } from './events.js'
 import { NearCache } from './nearCache.js'
@@ -20,46 +19,33 @@ const RETRY_MAX_MS = 5_000
 /** The cache itself: read path, write path and invalidation, independent of Prisma's hook API. */
 export class CacheopsRuntime {
   readonly store: CacheStore
-  readonly redis: Redis | Cluster
-  private readonly ownsRedis: boolean
   readonly dnfOptions: DnfOptions
   readonly events: EventHub
-  readonly locks: LockWaiter
   /** Misses being computed in this process, by entry key (see readPath.ts, single-flight). */
   readonly inFlight = new Map<string, Promise<Buffer | undefined>>()
   /** Entry keys and dependencies of reads, per query (readPath.ts). */
   readonly prepared: PreparedReads
-  /** The near cache and the Redis client tracking that keeps it coherent (config nearCache). */
-  readonly near: { readonly cache: NearCache; readonly tracking: Tracking; readonly maxStaleMs: number | undefined } | undefined
+  /**
+   * The near cache and the Redis client tracking that keeps it coherent (config nearCache;
+   * Redis store only): a layer in front of the store.
+   */
+  readonly near: { readonly cache: NearCache; readonly tracking: Tracking; readonly store: RedisStore; readonly maxStaleMs: number | undefined } | undefined
   private nearTimer: NodeJS.Timeout | undefined
 
   constructor(readonly config: ParsedConfig, readonly notFoundError: (model: string) => Error) {
-    const r = config.redis
-    if (typeof r === 'object' && r !== null && typeof (r as Redis).evalsha === 'function') {
-      this.redis = r as Redis | Cluster
-      this.ownsRedis = false
-    } else {
-      // Bounded failure: a dead Redis must not hold database writes hostage. No ioredis
-      // commandTimeout: CacheStore gives every command a deadline more cheaply.
-      const defaults = { maxRetriesPerRequest: 1, connectTimeout: 2000 }
-      this.redis = typeof r === 'string' ? new Redis(r, defaults) : new Redis({ ...defaults, ...(r as object) })
-      this.ownsRedis = true
-      this.redis.on('error', () => {}) // reported per command through onError instead
-    }
     this.events = new EventHub(config.onEvent)
     // A restarted Redis may have come back from a snapshot older than some invalidations.
-    this.store = new CacheStore(this.redis, config.prefix, () =>
-      this.events.emit({ type: 'invalidate', model: undefined, cause: 'Redis restart', rows: 0, modelWide: Object.keys(config.datamodel.models), tags: [] }),
-    )
-    this.locks = new LockWaiter(this.store)
+    const onRestart = () => this.events.emit({ type: 'invalidate', model: undefined, cause: 'Redis restart', rows: 0, modelWide: Object.keys(config.datamodel.models), tags: [] })
+    const redisStore = config.store ? undefined : RedisStore.open(config.redis!, config.prefix, onRestart)
+    this.store = config.store ? config.store.forPrefix(config.prefix) : redisStore!
     this.dnfOptions = { ...DEFAULT_DNF_OPTIONS, maxInValues: config.maxInValues }
     this.prepared = new PreparedReads(config.datamodel, this.dnfOptions, Object.keys(config.boundTags))
     this.views = new Set(Object.values(config.datamodel.models).filter((m) => m.isView).map((m) => m.name))
     const near = config.nearCache
-    if (near) {
+    if (near && redisStore) {
       const cache = new NearCache(near)
-      const tracking = new Tracking(this.redis as Redis, (keys) => cache.invalidateKeys(keys), () => cache.clear())
-      this.near = { cache, tracking, maxStaleMs: near.maxStaleMs }
+      const tracking = new Tracking(redisStore.redis as Redis, (keys) => cache.invalidateKeys(keys), () => cache.clear())
+      this.near = { cache, tracking, store: redisStore, maxStaleMs: near.maxStaleMs }
       // Bounded mode: the channel proves itself alive by a PING well within the bound.
       if (near.maxStaleMs !== undefined) {
         this.nearTimer = setInterval(() => void (tracking.live ? tracking.fence().catch(() => {}) : tracking.start().catch(() => {})), Math.max(5, near.maxStaleMs / 4))
@@ -88,7 +74,7 @@ export class CacheopsRuntime {
     const near = this.near?.cache
     if (!near) return
     near.dropModels(inv.model !== undefined ? [inv.model, ...inv.modelWide] : inv.modelWide)
-    if (inv.tags?.length) near.invalidateKeys(inv.tags.map((t) => this.store.conjStampKey(tagKeyOf(t))))
+    if (inv.tags?.length) near.invalidateKeys(inv.tags.map((t) => this.near!.store.conjStampKey(tagKeyOf(t))))
   }
 
   /** Tags bound to `model` for these rows (config `tags`); a throwing function is reported. */
@@ -119,57 +105,10 @@ export class CacheopsRuntime {
     return m
   }
 
-  /**
-   * Schemes of each model's cached reads as this process last heard them from Redis. A
-   * write that raises no guard uses them instead of asking (one round trip less): if a
-   * scheme was registered since, invalidate_rows.lua sees one the writer did not and
-   * invalidates the model whole, and we ask again next time. Extra schemes that are gone
-   * from Redis only make pre-reads read a few more fields.
-   */
-  private readonly knownSchemes = new Map<string, readonly string[]>()
-
-  /**
-   * The registry version (registry_version.lua) each model's known schemes were learnt
-   * with, no update transform active then: a write keyed by exactly those schemes deletes
-   * its keys with a plain DEL and checks the version beside it. Absent: none known.
-   */
-  private readonly knownVersions = new Map<string, string | null>()
-
-  /** A copy of the model's registered schemes, kept as the same array while it is the same. */
-  private rememberSchemes(model: string, schemes: readonly string[], version: RegistryVersion): void {
-    const known = this.knownSchemes.get(model)
-    if (!known || known.length !== schemes.length || schemes.some((s) => !known.includes(s))) this.knownSchemes.set(model, schemes)
-    if (version === undefined) this.knownVersions.delete(model)
-    else this.knownVersions.set(model, version)
-  }
-
-  /** Schemes a lease of this process registered (see leaseRequestOf) keep the local copy current. */
-  learnSchemes(model: string, schemes: readonly string[]): void {
-    const known = this.knownSchemes.get(model)
-    // A new array only when something is new: what writes derive from it is kept per array.
-    // The registry has another version then, which the next write learns from its script.
-    if (known && schemes.some((s) => !known.includes(s))) {
-      this.knownSchemes.set(model, [...new Set([...known, ...schemes])])
-      this.knownVersions.delete(model)
-    }
-  }
-
-  /** Schemes of the model's cached reads (see begin_write.lua); undefined if Redis failed. */
-  async beginWrite(model: string, guard: boolean, transform?: UpdateTransform): Promise<readonly string[] | undefined> {
-    if (!guard && !transform) {
-      const known = this.knownSchemes.get(model)
-      if (known) return known
-    }
-    return (await this.beginWriteFully(model, guard, transform))?.schemes
-  }
-
-  /** beginWrite asking Redis, with the update transforms active (when `transform` is given). */
-  async beginWriteFully(model: string, guard: boolean, transform?: UpdateTransform): Promise<BegunWrite | undefined> {
+  /** Schemes of the model's cached reads (see CacheStore.beginWrite); undefined if the store failed. */
+  async beginWrite(model: string, guard: boolean, transform?: UpdateTransform): Promise<BegunWrite | undefined> {
     try {
-      const begun = await this.store.beginWrite(model, guard, transform)
-      this.rememberSchemes(model, begun.schemes, begun.version)
-      // The kept array: what is derived from a scheme list is memoized per array.
-      return { ...begun, schemes: this.knownSchemes.get(model) ?? begun.schemes }
+      return await this.store.beginWrite(model, guard, transform)
     } catch (err) {
       this.report(new CacheopsRedisError(`cache write preparation failed for ${model}: ${message(err)}`, 'invalidate', model, err))
       return undefined
@@ -183,13 +122,13 @@ export class CacheopsRuntime {
   async invalidate(inv: Invalidation): Promise<void> {
     this.dropNear(inv)
     try {
-      await this.invalidateInRedis(inv)
+      await this.invalidateInStore(inv)
     } finally {
       this.dropNear(inv)
     }
   }
 
-  private async invalidateInRedis(inv: Invalidation): Promise<void> {
+  private async invalidateInStore(inv: Invalidation): Promise<void> {
     try {
       // Tags, and the bound-tags stamp of models whose changed rows are not all known.
       const bound = this.config.boundTags
@@ -201,41 +140,11 @@ export class CacheopsRuntime {
       if (inv.model !== undefined) {
         const whole = inv.modelWide.includes(inv.model)
         // Even when the model went whole, a raised write-in-progress counter must come down.
-        if (!whole || inv.endWrite || inv.endTransform) {
-          const rows = whole ? [] : inv.rows
-          const seenSchemes = whole ? undefined : inv.seenSchemes
-          // The keys are built here, with the rows under every update transform active (as
-          // far as this process knows): an updateMany's own start tells, other writes go by
-          // what was seen lately. Guards of nested writes end in the full script; so do
-          // writes while many transforms are active (each one multiplies the keys).
-          const known = inv.transformsAtStart ?? (inv.endWrite || inv.endTransform ? undefined : this.store.transformsToApply(inv.model))
-          const transforms = known && known.length <= MAX_APPLIED_TRANSFORMS ? known : undefined
-          // Rows with every field (created rows, read-back images) are keyed by the schemes
-          // this process knows; Redis refuses the keys if the registry holds others.
-          const keySchemes = seenSchemes ?? (rows.length > 0 ? this.knownSchemes.get(inv.model) : undefined)
-          // Keyed by the schemes whose registry version this process knows: no script needed.
-          const versionKnown = keySchemes !== undefined && keySchemes === this.knownSchemes.get(inv.model)
-          // While a transform is active every scheme counts (it changes fields too).
-          const images = keySchemes && transforms ? rowsUnderTransforms(rows, transforms) : null
-          const keys = keySchemes && images ? conjKeysOfRows(inv.model, keySchemes, images, transforms!.length > 0 ? undefined : inv.changedFields) : null
-          const done = await this.store.invalidateRows(inv.model, rows, {
-            seenSchemes,
-            endWrite: inv.endWrite,
-            endTransform: inv.endTransform,
-            changedFields: inv.changedFields,
-            conjKeys: keys ?? undefined,
-            keySchemes,
-            transforms: keys ? transforms : undefined,
-            version: versionKnown ? this.knownVersions.get(inv.model) : undefined,
-          })
-          // The full script ran: it tells what the registry holds now. Went whole, or our
-          // copy of the schemes is out of date (a scheme we did not know, or one gone since
-          // the registry was dropped and rebuilt): ask on the next write.
-          if (done.registered) this.rememberSchemes(inv.model, done.registered, done.version)
-          else if (done.schemesDiffer) {
-            this.knownSchemes.delete(inv.model)
-            this.knownVersions.delete(inv.model)
-          } else if (keySchemes !== undefined && keys) this.rememberSchemes(inv.model, keySchemes, done.version)
+        if (!whole) {
+          const { seenSchemes, endWrite, endTransform, changedFields, transformsAtStart } = inv
+          await this.store.invalidateRows(inv.model, inv.rows, { seenSchemes, endWrite, endTransform, changedFields, transformsAtStart })
+        } else if (inv.endWrite || inv.endTransform) {
+          await this.store.invalidateRows(inv.model, [], { endWrite: inv.endWrite, endTransform: inv.endTransform })
         }
       }
       this.events.emit({ type: 'invalidate', model: inv.model, cause: inv.cause, rows: inv.rows.length, modelWide: inv.modelWide, tags: inv.tags ?? [] })
@@ -335,13 +244,12 @@ export class CacheopsRuntime {
     if (this.retryTimer) clearTimeout(this.retryTimer)
     if (this.retries.length > 0) await this.runRetries() // a last try; what still fails is reported already
     if (this.retryTimer) clearTimeout(this.retryTimer)
-    await this.locks.close()
     if (this.nearTimer) clearInterval(this.nearTimer)
     if (this.near) {
       await this.near.tracking.close()
       this.near.cache.clear()
     }
-    if (this.ownsRedis) await this.redis.quit().catch(() => this.redis.disconnect())
+    await this.store.close()
   }
 }
 

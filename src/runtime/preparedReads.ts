@@ -2,7 +2,7 @@ import { cacheKeyOfText, cacheKeyText } from '../query/cacheKey.js'
 import { fieldsReadBy, readPlan, type ReadPlan } from '../query/dependencies.js'
 import type { DnfOptions } from '../query/dnf.js'
 import type { CacheopsDatamodel } from '../datamodel/types.js'
-import type { LeaseRequest } from '../redis/store.js'
+import type { LeaseRequest } from '../store/types.js'
 import { GenerationalMap } from '../util/generationalMap.js'
 import { leaseRequestOf } from '../query/leaseRequest.js'
 

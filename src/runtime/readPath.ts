@@ -6,7 +6,7 @@ import { CacheopsRedisError, CacheopsRefreshError } from '../errors.js'
 import type { TxScope } from '../prisma/transactions.js'
 import { conjKeyOf, schemeOf } from '../query/dependencies.js'
 import { resultDependencies } from '../query/resultDependencies.js'
-import { LEASE_MARGIN_SECONDS, LOCK_MS, LOCK_WAIT_MS, REFRESH_MS, type CacheStore, type Lease, type LockState, type ResultConjunction } from '../redis/store.js'
+import { LEASE_MARGIN_SECONDS, LOCK_MS, LOCK_WAIT_MS, REFRESH_MS, type CacheStore, type Lease, type LockState, type ResultConjunction } from '../store/types.js'
 import type { CacheopsRuntime } from './core.js'
 import type { Placeholder } from './nearCache.js'
 import { message } from '../errors.js'
@@ -109,10 +109,9 @@ function peekAndFill(
 ): Promise<{ value: unknown } | undefined> | undefined {
   const { entryKey, prepared, decision } = target
   let placeholder: Placeholder | undefined
-  const peeked = core.store.peek(
-    entryKey,
-    near && { tracking: near.tracking, before: (keys) => (placeholder = near.cache.begin(entryKey, keys, [...prepared.plan.deps.keys(), ...prepared.plan.derived])) },
-  )
+  const peeked = near
+    ? near.store.peek(entryKey, { tracking: near.tracking, before: (keys) => (placeholder = near.cache.begin(entryKey, keys, [...prepared.plan.deps.keys(), ...prepared.plan.derived])) })
+    : core.store.peek(entryKey)
   if (!peeked) return undefined
   return peeked.then(
     (payload) => {
@@ -195,13 +194,12 @@ export async function cachedRead(core: CacheopsRuntime, c: ReadCall): Promise<un
     // Another caller, maybe in another process, computes this entry: wait for it without
     // polling, then read again. Not stored (an invalidation meanwhile, a failure, a timeout):
     // compute here.
-    await core.locks.wait(entryKey, LOCK_WAIT_MS)
+    await core.store.waitForUnlock(entryKey, LOCK_WAIT_MS)
     token = nextToken()
     found = await lookup(0)
     if (found.hit) return served(found)
   }
   const lease = found.lease
-  if (lease) for (const m of leaseRequest.models) core.learnSchemes(m.name, m.schemes)
   const holdsLock = lease?.lock === 'acquired'
   const releaseLock = () => {
     // Taken with the token of the lookup that leased (the store may have retried with another).

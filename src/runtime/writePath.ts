@@ -5,7 +5,7 @@ import { MAX_NESTED_ROWS, planNestedWrite, rowsOfNestedRead, type NestedWritePla
 import { modelsWrittenBySql } from '../invalidation/rawSql.js'
 import { changedFieldsOf, compareAndSetWhere, planWrite, preImageFields, priorValuesOf, readBackWhere, rowValuesOf, updateChangesConjFields, updateTransformOf, withConjFieldsSelected, withPriorValues } from '../invalidation/writes.js'
 import type { Invalidation, TxScope } from '../prisma/transactions.js'
-import { transformOf, type RowValues, type UpdateTransform } from '../redis/store.js'
+import { transformOf, type RowValues, type UpdateTransform } from '../store/types.js'
 import { encodeConjValue, storesAsGiven } from '../query/values.js'
 import { fieldsOfScheme } from '../query/dependencies.js'
 import type { CacheopsRuntime } from './core.js'
@@ -135,7 +135,7 @@ async function writeAndInvalidate(core: CacheopsRuntime, c: WriteCall): Promise<
   let transformsAtStart: readonly string[] | undefined
   try {
     if (plan.preImageWhere !== undefined) {
-      seenSchemes = await core.beginWrite(c.model, false)
+      seenSchemes = (await core.beginWrite(c.model, false))?.schemes
       // Bound tags are computed from whole rows: their pre-image (and its check) is full.
       const fields = preImageFields(info, core.hasBoundTags(c.model) ? undefined : seenSchemes)
       if (seenSchemes === undefined) {
@@ -174,7 +174,7 @@ async function writeAndInvalidate(core: CacheopsRuntime, c: WriteCall): Promise<
         if (cas.before) before = [cas.before]
       }
     } else if (plan.massPreImageWhere !== undefined && !c.scope && transform !== null) {
-      const begun = await core.beginWriteFully(c.model, true, transform)
+      const begun = await core.beginWrite(c.model, true, transform)
       seenSchemes = begun?.schemes
       transformsAtStart = begun?.transforms
       endWrite = begun !== undefined
@@ -195,7 +195,7 @@ async function writeAndInvalidate(core: CacheopsRuntime, c: WriteCall): Promise<
     } else {
       // A mass write inside a transaction: the guard would have to last until the commit.
       if (plan.massPreImageWhere !== undefined) modelWide.add(c.model)
-      if (plan.readBack) seenSchemes = await core.beginWrite(c.model, false)
+      if (plan.readBack) seenSchemes = (await core.beginWrite(c.model, false))?.schemes
       result = await c.query(args)
       if (plan.readBack) {
         // The data itself, if it holds every field the cached schemes use; else read back.
@@ -286,7 +286,7 @@ async function writeAndInvalidate(core: CacheopsRuntime, c: WriteCall): Promise<
  * Undefined when the data needs the general path (the write has not run then).
  */
 async function returningMassUpdate(core: CacheopsRuntime, c: WriteCall, info: ModelInfo, modelWide: string[]): Promise<{ result: unknown } | undefined> {
-  const seenSchemes = await core.beginWrite(c.model, false)
+  const seenSchemes = (await core.beginWrite(c.model, false))?.schemes
   const prior = seenSchemes && priorValuesOf(info, c.args.data, seenSchemes)
   if (!seenSchemes || !prior) return undefined
   // Only the schemes' fields are added to the caller's select: Prisma's cost per returned
@@ -646,7 +646,7 @@ async function guardedUpsert(
   where: unknown,
   modelWide: Set<string>,
 ): Promise<{ result: unknown; before: Record<string, unknown>[]; seenSchemes: readonly string[] | undefined; endWrite: boolean }> {
-  const seenSchemes = await core.beginWrite(c.model, true)
+  const seenSchemes = (await core.beginWrite(c.model, true))?.schemes
   if (seenSchemes === undefined) {
     modelWide.add(c.model)
     return { result: await c.query(args), before: [], seenSchemes, endWrite: false }
