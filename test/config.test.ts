@@ -1,16 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { cacheops, CacheopsConfigError } from '../src/index.ts'
+import { cacheops } from '../src/index.ts'
 import { datamodel, REDIS_URL } from './helpers.ts'
-
-function configError(fn: () => unknown): CacheopsConfigError {
-  try {
-    fn()
-  } catch (err) {
-    expect(err).toBeInstanceOf(CacheopsConfigError)
-    return err as CacheopsConfigError
-  }
-  throw new Error('expected a CacheopsConfigError')
-}
+import { configError } from './assertions.ts'
 
 describe('config validation at cacheops() time', () => {
   it('names an unknown model', () => {

@@ -12,7 +12,7 @@ import { formatSummary, runChecker } from './checker/checker.ts'
 const seed = process.env.CHECKER_SEED !== undefined ? Number(process.env.CHECKER_SEED) : 20_241_121
 const sabotage = process.env.CHECKER_SABOTAGE === '1'
 
-describe('consistency checker (2 processes × 4 workers)', () => {
+describe('consistency checker', () => {
   it(sabotage ? 'detects writes that bypass invalidation' : 'never serves a stale read at a quiescent point', { timeout: 240_000 }, async () => {
     // CI budget: 15k operations in 15 phases, ~30-45 s on 2 cores. Short phases mean
     // frequent checks, so a stale entry is seen before a later write happens to drop it.
@@ -44,10 +44,27 @@ describe('consistency checker (2 processes × 4 workers)', () => {
       expect(summary.mismatches, 'sabotaged writes went unnoticed').toBeGreaterThan(0)
       return
     }
-    expect(summary.unexpected, `unexpected errors:\n${summary.unexpectedSamples.join('\n')}`).toBe(0)
-    expect(summary.cacheErrors, `Redis errors (lost invalidations):\n${summary.cacheErrorSamples.join('\n')}`).toBe(0)
-    expect(summary.mismatches, 'stale cached reads (see the MISMATCH lines above)').toBe(0)
-    expect(summary.checked).toBeGreaterThan(3_000)
+    expectNoStaleRead(summary, 3_000)
     expect(summary.nearHits).toBeGreaterThan(100)
   })
+
+  it(sabotage ? 'detects writes that bypass invalidation, memory store' : 'never serves a stale read on the memory store (one process, 6 workers)', { timeout: 240_000 }, async () => {
+    const summary = await runChecker({ seed: seed + 2, processes: 1, workers: 6, phases: 10, opsPerPhase: 1_000, store: 'memory', sabotage, database: 'checker_mem', trace: false }) // untraced: the fast path is on
+    console.log(formatSummary(summary))
+    if (sabotage) {
+      expect(summary.mismatches, 'sabotaged writes went unnoticed').toBeGreaterThan(0)
+      return
+    }
+    expectNoStaleRead(summary, 3_000)
+    expect(summary.cacheHits).toBeGreaterThan(500)
+    expect(summary.fastHits).toBeGreaterThan(100)
+  })
 })
+
+/** A clean run: nothing unexpected, no cache error, no stale read, and enough compared. */
+function expectNoStaleRead(summary: Awaited<ReturnType<typeof runChecker>>, minChecked: number): void {
+  expect(summary.unexpected, `unexpected errors:\n${summary.unexpectedSamples.join('\n')}`).toBe(0)
+  expect(summary.cacheErrors, `cache errors (lost invalidations):\n${summary.cacheErrorSamples.join('\n')}`).toBe(0)
+  expect(summary.mismatches, 'stale cached reads (see the MISMATCH lines above)').toBe(0)
+  expect(summary.checked).toBeGreaterThan(minChecked)
+}

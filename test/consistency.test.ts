@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { countSql, freshDatabase, pauseFirst, rawRedis, testClient, type TestClient } from './helpers.ts'
+import { describeRedis, itRedis } from './stores.ts'
 
 let url: string
 let t: TestClient
@@ -47,7 +48,7 @@ describe('no stale sets (cacheops issue 302)', () => {
 describe('eviction safety', () => {
   const read = () => t.prisma.post.findMany({ where: { authorId: a }, orderBy: { id: 'asc' } })
 
-  it('a lost conjunction stamp or model stamp is a miss, never a stale hit', async () => {
+  itRedis('a lost conjunction stamp or model stamp is a miss, never a stale hit', async () => {
     await read()
     expect((await countSql(t, read)).sql).toBe(0)
     for (const key of await redis.keys(`${t.prefix}c:Post:*`)) await redis.del(key)
@@ -117,7 +118,7 @@ describe('eviction safety', () => {
   })
 })
 
-describe("a mass write's guard or transform lost while it runs (evicted, or expired: a write longer than its crash timeout)", () => {
+describeRedis("a mass write's guard or transform lost while it runs (evicted, or expired: a write longer than its crash timeout)", () => {
   it('deleteMany: results stored meanwhile go with the model at its end', async () => {
     const x = await t.base.user.create({ data: { email: 'ev-w-x@c.io' } })
     await t.base.post.create({ data: { title: 'ev-w-victim', authorId: x.id } })
@@ -163,7 +164,7 @@ describe("a mass write's guard or transform lost while it runs (evicted, or expi
   })
 })
 
-describe('bounded Redis footprint', () => {
+describeRedis('bounded Redis footprint', () => {
   it('every entry and conjunction stamp expires; model stamps are one per model', async () => {
     for (let i = 0; i < 20; i++) await t.prisma.post.findMany({ where: { title: `bounded-${i}`, published: i % 2 === 0 } })
     const keys = await redis.keys(`${t.prefix}*`)
@@ -310,7 +311,7 @@ describe('deleteMany', () => {
     expect(await byTitle()).toEqual([])
   })
 
-  it('refuses it too when the registry that counted the end was evicted before the store', async () => {
+  itRedis('refuses it too when the registry that counted the end was evicted before the store', async () => {
     const x = await t.base.user.create({ data: { email: 'dm-evicted@c.io' } })
     await t.base.post.create({ data: { title: 'dm-evicted-victim', authorId: x.id } })
     const phantom = await t.base.post.create({ data: { title: 'dm-evicted-phantom', authorId: a } })

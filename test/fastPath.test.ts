@@ -9,6 +9,7 @@ import { PrismaClient } from '../prisma/generated/client/client.ts'
 import { cacheops } from '../src/index.ts'
 import { pipelineAddsNothing } from '../src/prisma/fastPath.ts'
 import { countSql, datamodel, freshDatabase, newPrefix, REDIS_URL, testClient, type TestClient } from './helpers.ts'
+import { describeRedis } from './stores.ts'
 
 let url: string
 let t: TestClient
@@ -90,7 +91,7 @@ describe('hits skip the pipeline', () => {
   })
 })
 
-describe('an entry that cannot be decoded', () => {
+describeRedis('an entry that cannot be decoded', () => {
   it('is no fast hit: the read answers from the database and the failure is reported, with or without the near cache', async () => {
     for (const nearCache of [false, true]) {
       const errors: string[] = []

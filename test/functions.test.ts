@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CacheMiss, CacheopsConfigError } from '../src/index.ts'
-import { freshDatabase, rawRedis, REDIS_URL, testClient, type TestClient } from './helpers.ts'
+import { freshDatabase, rawRedis, REDIS_URL, testClient, type TestClient, storeConfig } from './helpers.ts'
+import { itRedis } from './stores.ts'
 
 let t: TestClient
 let uid: number
@@ -176,26 +177,41 @@ describe('cached', () => {
   })
 })
 
-describe('standalone cached (Redis only)', () => {
-  it('memoizes without Prisma and shares tags with the prefix', async () => {
+describe('standalone cached', () => {
+  it('memoizes without Prisma and shares tags with the prefix (on the store under test)', async () => {
+    const { cached } = await import('../src/index.ts')
+    let runs = 0
+    const f = cached(async (x: number) => x * 2 + 0 * ++runs, { ...storeConfig(), prefix: t.prefix, timeout: 30, tags: ['standalone'] })
+    expect(await f(21)).toBe(42)
+    expect(await f(21)).toBe(42)
+    expect(runs).toBe(1)
+    await t.prisma.$cacheops.invalidateTags('standalone')
+    await f(21)
+    expect(runs).toBe(2)
+    expect(() => cached(async () => 1, { ...storeConfig(), timeout: 0 })).toThrow(/timeout/)
+  })
+
+  itRedis('takes an ioredis client or a URL', async () => {
     const { cached } = await import('../src/index.ts')
     const redis = rawRedis()
     try {
       let runs = 0
-      const f = cached(async (x: number) => x * 2 + 0 * ++runs, { redis, prefix: t.prefix, timeout: 30, tags: ['standalone'] })
-      expect(await f(21)).toBe(42)
-      expect(await f(21)).toBe(42)
-      expect(runs).toBe(1)
-      await t.prisma.$cacheops.invalidateTags('standalone')
-      await f(21)
-      expect(runs).toBe(2)
+      const f = cached(async () => ++runs, { redis, prefix: t.prefix, timeout: 30, key: 'by-client' })
+      expect(await f()).toBe(await f())
       const byUrl = cached(async () => ++runs, { redis: REDIS_URL, prefix: t.prefix, timeout: 30, key: 'by-url' })
       const first = await byUrl()
       expect(await byUrl()).toBe(first)
-      expect(() => cached(async () => 1, { redis, timeout: 0 })).toThrow(/timeout/)
+      expect(runs).toBe(2)
     } finally {
       redis.disconnect()
     }
+  })
+
+  it('needs exactly one of redis and store', async () => {
+    const { cached, memoryStore } = await import('../src/index.ts')
+    const both = { redis: REDIS_URL, store: memoryStore(), timeout: 30 } as unknown as Parameters<typeof cached>[1]
+    expect(() => cached(async () => 1, both)).toThrow(/exactly one of `redis`/)
+    expect(() => cached(async () => 1, { timeout: 30 } as unknown as Parameters<typeof cached>[1])).toThrow(/exactly one of `redis`/)
   })
 })
 

@@ -47,11 +47,11 @@ export interface TestClient {
 }
 
 /** A client's config in tests: the store comes from storeConfig() unless `redis` is given. */
-export type TestConfig = Partial<CacheopsOptions<typeof datamodel>> & { readonly redis?: string | RedisOptions | Redis }
+export type TestConfig = Partial<CacheopsOptions<typeof datamodel>> & { readonly redis?: string | RedisOptions | Redis; readonly store?: MemoryStore }
 
 function makeCached(base: PrismaClient, config: TestConfig & { prefix: string }) {
-  const { redis, ...options } = config
-  const location = redis !== undefined ? { redis } : storeConfig()
+  const { redis, store, ...options } = config
+  const location = redis !== undefined ? { redis } : store !== undefined ? { store } : storeConfig()
   return base.$extends(cacheops({ datamodel, models: { '*': { ops: 'all', timeout: 300 } }, ...options, ...location }))
 }
 

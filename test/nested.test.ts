@@ -1,6 +1,7 @@
 // Nested writes invalidate the related rows they change, not their whole models.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { countSql, freshDatabase, pauseFirst, rawRedis, testClient, type TestClient } from './helpers.ts'
+import { itRedis } from './stores.ts'
 
 let t: TestClient
 let u1: number
@@ -377,7 +378,7 @@ describe('a create whose nested data only creates', () => {
 })
 
 describe('update transforms stay cheap however many updateManys run', () => {
-  it('updateManys setting the same values share one registration, counted while they run', async () => {
+  itRedis('updateManys setting the same values share one registration, counted while they run', async () => {
     const redis = rawRedis()
     try {
       const key = `${t.prefix}u:Post`

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Prisma } from '../prisma/generated/client/client.ts'
 import { CacheopsConfigError } from '../src/index.ts'
 import { countSql, datamodel, freshDatabase, pauseFirst, rawRedis, testClient, type TestClient } from './helpers.ts'
+import { describeRedis } from './stores.ts'
 
 let url: string
 let t: TestClient
@@ -197,7 +198,7 @@ describe('a datamodel that lags behind the schema', () => {
   })
 })
 
-describe('entries in Redis', () => {
+describeRedis('entries in Redis', () => {
   it('an entry holds its header and payload; an invalidated one is deleted by the next read', async () => {
     const redis = rawRedis()
     try {

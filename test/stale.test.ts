@@ -3,25 +3,22 @@
 // refreshes it in the background. Entries are aged by rewriting the "fresh until" time
 // they carry, so the tests need not sleep through timeouts (one test does, to check time).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Redis } from 'ioredis'
 import { CacheopsConfigError, CacheopsRefreshError } from '../src/index.ts'
-import { countSql, freshDatabase, newPrefix, pauseFirst, rawRedis, testClient, type TestClient } from './helpers.ts'
+import { countSql, freshDatabase, newPrefix, pauseFirst, testClient, type TestClient } from './helpers.ts'
+import { heldEntries, makeStale } from './stores.ts'
 
 let url: string
-let redis: Redis
 const clients: TestClient[] = []
 let uid: number
 
 beforeAll(async () => {
   url = await freshDatabase('stale')
-  redis = rawRedis()
   const setup = testClient(url)
   clients.push(setup)
   uid = (await setup.base.user.create({ data: { email: 'swr@s.io', name: 'before' } })).id
 })
 afterAll(async () => {
   for (const c of clients) await c.close()
-  redis.disconnect()
 })
 
 function group(n: number, profile: { timeout?: number; staleWhileRevalidate?: number } = {}, onError?: (e: Error) => void): TestClient[] {
@@ -35,15 +32,8 @@ function group(n: number, profile: { timeout?: number; staleWhileRevalidate?: nu
 
 /** Makes every entry under `prefix` stale now, as if its timeout had passed. */
 async function age(prefix: string): Promise<number> {
-  const keys = (await redis.keys(`${prefix}r:*`)).filter((k) => !k.includes('#'))
-  for (const k of keys) {
-    const v = (await redis.getBuffer(k))!
-    const nl = v.indexOf(10)
-    const [len, until, external] = v.subarray(0, nl).toString().split(' ')
-    expect(Number(until)).toBeGreaterThan(Date.now() - 60_000) // it carries a fresh-until time
-    await redis.set(k, Buffer.concat([Buffer.from(`${len} 1 ${external}`), v.subarray(nl)]), 'KEEPTTL')
-  }
-  return keys.length
+  for (const e of await heldEntries(prefix)) expect(e.freshUntil).toBeGreaterThan(Date.now() - 60_000) // it carries a fresh-until time
+  return makeStale(prefix)
 }
 
 const settle = () => new Promise((r) => setTimeout(r, 150))
@@ -140,8 +130,8 @@ describe('staleWhileRevalidate', () => {
     const [t] = group(1, { timeout: 1, staleWhileRevalidate: 30 }) as [TestClient]
     await rename('t1')
     await t.prisma.user.findFirst({ where: { id: uid } })
-    const [key] = (await redis.keys(`${t.prefix}r:*`)).filter((k) => !k.includes('#'))
-    expect(await redis.ttl(key!)).toBeGreaterThan(25)
+    const [entry] = await heldEntries(t.prefix)
+    expect(entry!.ttlSeconds).toBeGreaterThan(25)
     await rename('t2')
     expect((await countSql(t, () => t.prisma.user.findFirst({ where: { id: uid } }))).value?.name).toBe('t1') // fresh hit
     await new Promise((r) => setTimeout(r, 1_100))

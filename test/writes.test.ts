@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { Redis } from 'ioredis'
 import { countSql, freshDatabase, pauseFirst, recordCommands, REDIS_URL, servedFromCache, testClient, type TestClient } from './helpers.ts'
+import { describeRedis } from './stores.ts'
 
 let t: TestClient
 let dbUrl: string
@@ -254,7 +255,7 @@ describe('data values the column stores otherwise (a Decimal rounded to its scal
   })
 })
 
-describe('schemes known locally', () => {
+describeRedis('schemes known locally', () => {
   it('a write asks Redis for the schemes once, then only deletes keys and checks the registry version; a scheme new to it makes that write model-wide', async () => {
     const post = await t.base.post.create({ data: { title: 'schemes-local', authorId: a } })
     // The connection this process uses records what it sends.
@@ -354,7 +355,7 @@ describe('schemes known locally', () => {
 
 })
 
-describe('created rows keyed by the writer', () => {
+describeRedis('created rows keyed by the writer', () => {
   it('a create keys its row by the schemes this process knows (no script); a scheme it does not know sends it to the full script, which tells it', async () => {
     // The connection this process uses records which scripts it runs.
     const conn = new Redis(REDIS_URL)

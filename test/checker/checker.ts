@@ -37,6 +37,8 @@ export interface CheckerOptions {
   latencyMs?: number
   /** Every process's client runs with `nearCache: true` (strict). */
   nearCache?: boolean
+  /** 'memory': each process's clients share one memoryStore() (so run one process). */
+  store?: 'redis' | 'memory'
   /**
    * Record every Prisma call, to dump a trace on the first failing phase. Default: in every
    * other process (even index); the others run without the tracing query extension, which
@@ -106,9 +108,9 @@ class Child {
   private failure: Error | undefined
   exited: Promise<void>
 
-  constructor(readonly index: number) {
+  constructor(readonly index: number, store: 'redis' | 'memory' = 'redis') {
     // `--import tsx` is resolved from cwd: start in the repository root.
-    this.proc = fork(CHILD, [], { cwd: ROOT, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    this.proc = fork(CHILD, [], { cwd: ROOT, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, CACHEOPS_STORE: store } })
     this.proc.on('message', (m: FromChild) => {
       if (m.type === 'fatal') return this.fail(new Error(m.message))
       const i = this.waiting.findIndex((w) => w.type === m.type)
@@ -171,7 +173,7 @@ export async function runChecker(options: CheckerOptions): Promise<CheckerSummar
   let traceDir: string | undefined
   try {
     await seedWorld(admin.base)
-    for (let i = 0; i < options.processes; i++) children.push(new Child(i))
+    for (let i = 0; i < options.processes; i++) children.push(new Child(i, options.store))
     await Promise.all(
       children.map((c) =>
         c.request(

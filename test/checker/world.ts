@@ -5,7 +5,7 @@ import { PrismaPg } from '@prisma/adapter-pg'
 import pg from 'pg'
 import { Prisma, PrismaClient } from '../../prisma/generated/client/client.ts'
 import { cacheops, type CacheopsError } from '../../src/index.ts'
-import { datamodel, REDIS_URL } from '../helpers.ts'
+import { datamodel, storeConfig } from '../helpers.ts'
 
 /** One Prisma call as the application made it (below the cache: pre-image reads too). */
 export interface TraceEntry {
@@ -70,7 +70,7 @@ function tracingClient(base: PrismaClient, trace: TraceEntry[]) {
 }
 
 function withCache(client: ReturnType<typeof traced>, prefix: string, onError: (e: CacheopsError) => void, nearCache: boolean) {
-  return client.$extends(cacheops({ redis: REDIS_URL, datamodel, prefix, onError, nearCache, models: { '*': { ops: 'all', timeout: 600 } } }))
+  return client.$extends(cacheops({ ...storeConfig(), datamodel, prefix, onError, nearCache, models: { '*': { ops: 'all', timeout: 600 } } }))
 }
 
 /**
