@@ -1,18 +1,19 @@
 // A short tour of prisma-cacheops on the reference schema: `npm run demo`.
 // Cached reads run no SQL on a hit; a write drops only the reads its row matched
 // before or after the write. SQL is counted through Prisma's `query` log event.
-import { PrismaPg } from '@prisma/adapter-pg'
+// With DATABASE_URL and REDIS_URL unset it runs on embedded PostgreSQL and the memory
+// store (demo/backends.ts); with them set, on those servers (the database is reset).
 import { PrismaClient } from '../prisma/generated/client/client.ts'
 import { datamodel } from '../prisma/generated/cacheops/index.ts'
 import { cacheops } from '../src/index.ts'
+import { openBackends } from './backends.ts'
 
-const DATABASE_URL = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/cacheops_test'
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0'
-
-const base = new PrismaClient({ adapter: new PrismaPg({ connectionString: DATABASE_URL }), log: [{ emit: 'event', level: 'query' }] })
+const backends = await openBackends()
+console.log(backends.description)
+const base = new PrismaClient({ adapter: backends.adapter, log: [{ emit: 'event', level: 'query' }] })
 let sqlCount = 0
 base.$on('query', () => void sqlCount++)
-const prisma = base.$extends(cacheops({ redis: REDIS_URL, datamodel, prefix: 'demo:', models: { '*': { ops: 'all', timeout: 300 } } }))
+const prisma = base.$extends(cacheops({ ...backends.cache, datamodel, prefix: 'demo:', models: { '*': { ops: 'all', timeout: 300 } } }))
 
 /** Runs `fn` and returns how many SQL statements it sent. */
 async function sqlOf(fn: () => Promise<unknown>): Promise<number> {
@@ -99,4 +100,5 @@ console.log(`hits=${s.hits} misses=${s.misses} stores=${s.stores} invalidations=
 await prisma.$cacheops.invalidateAll()
 await prisma.$cacheops.close()
 await base.$disconnect()
+await backends.close()
 console.log('\ncache under "demo:" cleared; connections closed')
