@@ -9,17 +9,17 @@ const root = path.resolve(import.meta.dirname, '..')
 const dir = path.join(root, '.readme-check')
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-/** The README's ```ts blocks up to the Quickstart's end (the opening example and "Extend your client"). */
+/** The README's ```ts blocks up to the Stores section's end (the opening example, "Extend your client", the memory store). */
 function quickstartSnippets(): string[] {
   const readme = readFileSync(path.join(root, 'README.md'), 'utf8')
-  const upTo = readme.indexOf('\n## ', readme.indexOf('## Quickstart') + 1)
+  const upTo = readme.indexOf('\n## ', readme.indexOf('## Stores') + 1)
   return [...readme.slice(0, upTo).matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!.replace(/^ {3}/gm, ''))
 }
 
 describe('README', () => {
-  it('the opening example and the quickstart type-check under strict', () => {
+  it('the opening example, the quickstart and the stores example type-check under strict', () => {
     const snippets = quickstartSnippets()
-    expect(snippets.length).toBe(2)
+    expect(snippets.length).toBe(3)
     mkdirSync(dir, { recursive: true })
     const prelude = [
       "import { PrismaPg } from '@prisma/adapter-pg'",
@@ -31,8 +31,12 @@ describe('README', () => {
         .replace("from './prisma/generated/client/client'", "from '../prisma/generated/client/client.ts'")
         .replace("from './prisma/generated/cacheops'", "from '../prisma/generated/cacheops/index.ts'")
         .replace("from 'prisma-cacheops'", "from '../src/index.ts'")
-      // The opening example leaves its imports out: the quickstart's.
-      const imports = body.includes('import ') ? [] : ["import { PrismaClient } from '../prisma/generated/client/client.ts'", "import { datamodel } from '../prisma/generated/cacheops/index.ts'", "import { cacheops } from '../src/index.ts'"]
+      // Snippets leave out the imports the quickstart showed.
+      const imports = [
+        ...(body.includes('import { PrismaClient }') ? [] : ["import { PrismaClient } from '../prisma/generated/client/client.ts'"]),
+        ...(body.includes('import { datamodel }') ? [] : ["import { datamodel } from '../prisma/generated/cacheops/index.ts'"]),
+        ...(body.includes("from '../src/index.ts'") ? [] : ["import { cacheops } from '../src/index.ts'"]),
+      ]
       writeFileSync(file, [...imports, ...prelude, body, 'export {}'].join('\n'))
       return file
     })

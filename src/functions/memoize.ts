@@ -1,10 +1,11 @@
-import { createHash, randomBytes } from 'node:crypto'
-import { decodeResult, encodeForStore } from '../codec/index.js'
-import { CacheopsConfigError, CacheopsError, CacheopsRedisError, CacheopsRefreshError, message } from '../errors.js'
+import { createHash } from 'node:crypto'
+import { decodeResult } from '../codec/index.js'
+import { CacheopsConfigError, CacheopsError } from '../errors.js'
 import type { EventHub } from '../runtime/events.js'
 import type { TxScope } from '../prisma/transactions.js'
 import { canonicalArgs } from '../query/cacheKey.js'
-import { LEASE_MARGIN_SECONDS, LOCK_MS, LOCK_WAIT_MS, REFRESH_MS, type CacheStore, type Lease, type LeaseRequest } from '../store/types.js'
+import { LEASE_MARGIN_SECONDS, LOCK_MS, REFRESH_MS, type CacheStore, type Lease, type LeaseRequest } from '../store/types.js'
+import { lookup, lookupWaitingForLock, refreshLeased, releaseLockOf, storeLeased, type EntryEnv, type EntryTarget } from '../runtime/leaseProtocol.js'
 import { assertStaleWindow } from '../config/profiles.js'
 import { DEFAULT_MAX_RESULT_BYTES } from '../config/schema.js'
 
@@ -87,8 +88,6 @@ type Stored = { v: unknown } | { e: { i: number; name: string; message: string; 
 
 /** The `model` of events about memoized functions. */
 export const FUNCTION_MODEL = '(function)'
-const TOKEN_PREFIX = randomBytes(6).toString('base64url')
-let tokens = 0
 
 /**
  * The memoization core behind `cachedAs` and `cached`: the same lease / store-if-fresh
@@ -135,58 +134,21 @@ export function memoize<A extends unknown[], R>(
       return { stored, outcome: stored }
     }
   }
-  type Lookup = { hit: Stored; refresh?: Lease } | { lease: Awaited<ReturnType<CacheStore['readOrLease']>> | undefined }
-  const lookup = async (key: string, lockMs = 0, acceptStale = false): Promise<Lookup> => {
-    const token = `${TOKEN_PREFIX}${(tokens++).toString(36)}`
-    try {
-      const res = await env.store.readOrLease(key, env.lease, token, ttl + LEASE_MARGIN_SECONDS, lockMs, acceptStale && stale > 0 ? REFRESH_MS : 0)
-      if (res.hit) return { hit: decodeResult(res.payload) as Stored, refresh: res.refresh }
-      return { lease: res }
-    } catch (err) {
-      const error = new CacheopsRedisError(`cache read failed for a memoized function: ${message(err)}`, 'read', undefined, err)
-      env.report(error)
-      if (env.degradeOnFailure === false) throw error
-      return { lease: undefined }
-    }
+  const entryEnv: EntryEnv = {
+    store: env.store,
+    report: env.report,
+    degradeOnFailure: env.degradeOnFailure !== false,
+    events: env.events,
+    maxResultBytes: env.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES,
   }
-  /** Releases the entry lock if this lookup took it (and wakes the waiters). */
-  const releaseLock = (key: string, lease: Awaited<ReturnType<CacheStore['readOrLease']>> | undefined) => {
-    if (lease && !lease.hit && lease.lock === 'acquired') env.store.releaseLock(key, lease.token).catch(() => {})
-  }
-  const store = (key: string, lease: Lease | undefined, stored: Stored, release: () => void = () => {}): void => {
-    if (!lease || env.scope?.()) return release() // inside a transaction: never fill
-    const encoded = encodeForStore(stored, env.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES)
-    if (!('payload' in encoded)) {
-      release()
-      if (encoded.skip === 'too-large') env.events?.emit({ type: 'skip', model: FUNCTION_MODEL, key, reason: 'too-large', bytes: encoded.bytes })
-      else {
-        env.events?.emit({ type: 'skip', model: FUNCTION_MODEL, key, reason: 'unencodable' })
-        env.report(new CacheopsRedisError(`memoized result not stored: ${message(encoded.error)}`, 'store', undefined, encoded.error))
-      }
-      return
-    }
-    const { payload } = encoded
-    env.store.storeIfFresh(key, lease, payload, ttl, [], stale > 0 ? options.timeout : 0).then(
-      (stored) => {
-        release()
-        env.events?.emit(stored ? { type: 'store', model: FUNCTION_MODEL, key } : { type: 'skip', model: FUNCTION_MODEL, key, reason: 'invalidated' })
-      },
-      (err) => {
-        release()
-        env.report(new CacheopsRedisError(`memoized result store failed: ${message(err)}`, 'store', undefined, err))
-      },
-    )
-  }
-
-  /** A stale result this caller is to refresh: recompute it after answering. */
-  const refreshInBackground = (key: string, args: A, lease: Lease) => {
-    compute(args).then(
-      ({ stored }) => store(key, lease, stored),
-      (err: unknown) => {
-        env.store.releaseRefresh(key, lease.token).catch(() => {})
-        env.report(new CacheopsRefreshError(`background refresh of a stale memoized result failed: ${message(err)}`, undefined, err))
-      },
-    )
+  /** The entry of these arguments; `acceptStale`: served stale and refreshed (not inside a transaction). */
+  const targetOf = (key: string, acceptStale: boolean): EntryTarget => ({
+    key, model: FUNCTION_MODEL, what: 'a memoized function', request: env.lease, leaseTtl: ttl + LEASE_MARGIN_SECONDS, refreshMs: acceptStale && stale > 0 ? REFRESH_MS : 0,
+  })
+  const decode = (payload: Buffer) => decodeResult(payload) as Stored
+  const store = (target: EntryTarget, lease: Lease | undefined, stored: Stored, settled: () => void = () => {}): void => {
+    if (!lease || env.scope?.()) return settled() // inside a transaction: never fill
+    storeLeased(entryEnv, target, { lease, value: stored, ttl, freshSeconds: stale > 0 ? options.timeout : 0, settled })
   }
 
   const wrapper = async (...args: A): Promise<Awaited<R>> => {
@@ -195,29 +157,26 @@ export function memoize<A extends unknown[], R>(
     const started = performance.now()
     const key = keyOf(args)
     // Not inside a transaction: nothing could refresh a stale result after it ends.
-    let found = await lookup(key, options.lock ? LOCK_MS : 0, !scope)
-    if (!('hit' in found) && found.lease && !found.lease.hit && found.lease.lock === 'held') {
-      await env.store.waitForUnlock(key, LOCK_WAIT_MS) // another caller computes it: wait, read again
-      found = await lookup(key, 0, !scope)
-    }
-    if ('hit' in found) {
-      if (found.refresh) refreshInBackground(key, args, found.refresh)
+    const target = targetOf(key, !scope)
+    const found = await lookupWaitingForLock(entryEnv, target, decode, options.lock ? LOCK_MS : 0)
+    if (found.hit) {
+      // A stale result this caller is to refresh: computed again after answering.
+      if (found.refresh) refreshLeased(entryEnv, target, found.refresh, async () => ({ value: (await compute(args)).stored, ttl, freshSeconds: stale > 0 ? options.timeout : 0 }))
       emit('hit', key, started)
-      options.onHit?.(args, 'v' in found.hit ? found.hit.v : undefined)
-      return unwrap(found.hit)
+      options.onHit?.(args, 'v' in found.value ? found.value.v : undefined)
+      return unwrap(found.value)
     }
     options.onMiss?.(args)
     let computed: Awaited<ReturnType<typeof compute>>
     try {
       computed = await compute(args)
     } catch (err) {
-      releaseLock(key, found.lease) // the waiters compute themselves at once
+      releaseLockOf(entryEnv, target, found.lease) // the waiters compute themselves at once
       throw err
     }
     const { stored, outcome } = computed
     emit('miss', key, started)
-    const lease = found.lease
-    store(key, lease && !lease.hit ? lease : undefined, stored, () => releaseLock(key, lease))
+    store(target, found.lease, stored, () => releaseLockOf(entryEnv, target, found.lease))
     return unwrap(outcome)
   }
   return Object.assign(wrapper, {
@@ -225,18 +184,18 @@ export function memoize<A extends unknown[], R>(
       await env.store.deleteEntries([keyOf(args)])
     },
     async refresh(...args: A): Promise<Awaited<R>> {
-      const key = keyOf(args)
-      await env.store.deleteEntries([key])
-      const found = await lookup(key)
+      const target = targetOf(keyOf(args), false)
+      await env.store.deleteEntries([target.key])
+      const found = await lookup(entryEnv, target, decode)
       const { stored, outcome } = await compute(args)
-      if (!('hit' in found) && found.lease && !found.lease.hit) store(key, found.lease, stored)
+      if (!found.hit) store(target, found.lease, stored)
       return unwrap(outcome)
     },
     async peek(...args: A): Promise<Awaited<R>> {
-      const key = keyOf(args)
-      const found = await lookup(key)
-      if (!('hit' in found)) throw new CacheMiss(`prisma-cacheops: nothing cached under ${key}`)
-      return unwrap(found.hit)
+      const target = targetOf(keyOf(args), false)
+      const found = await lookup(entryEnv, target, decode)
+      if (!found.hit) throw new CacheMiss(`prisma-cacheops: nothing cached under ${target.key}`)
+      return unwrap(found.value)
     },
     key: (...args: A) => keyOf(args),
   })

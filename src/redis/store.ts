@@ -6,6 +6,7 @@ import { GenerationalMap } from '../util/generationalMap.js'
 import type { Tracking } from './tracking.js'
 import { CommandDeadlines } from './deadlines.js'
 import { LockWaiter } from './lockWaiter.js'
+import { beginWriteArgs, deleteConjKeysArgs, invalidateRowsArgs, readOrLeaseArgs, releaseLockArgs, storeIfFreshArgs } from './scriptArgs.js'
 import { conjKeysOfRows, MAX_APPLIED_TRANSFORMS, rowsUnderTransforms } from '../invalidation/conjKeys.js'
 import {
   LEASE_MARGIN_SECONDS, TRANSFORM_GRACE_MS, WRITE_GUARD_SECONDS,
@@ -575,10 +576,8 @@ export class RedisStore implements CacheStore {
   /** The read script: a hit, or the lease (see readOrLease). */
   private checkOrLease(entryKey: string, lease: LeaseRequest, token: string, ttl: number, lockMs: number, refreshMs: number, retried = false): Promise<ReadResult> {
     const fetchesPayload = this.largeEntries.has(entryKey)
-    const args: (string | number)[] = [entryKey, payloadKeyOf(entryKey), this.prefix, token, ttl, lease.models.length]
-    for (const m of lease.models) args.push(m.name, m.schemes.length, ...m.schemes)
     const conjKeys = lease.checkOnlyKeys.length > 0 ? [...lease.conjKeys, ...lease.checkOnlyKeys] : lease.conjKeys
-    args.push(conjKeys.length, ...conjKeys, lockMs, refreshMs, fetchesPayload ? 1 : 0)
+    const args = readOrLeaseArgs({ entryKey, prefix: this.prefix, token, ttl, request: lease, conjKeys, lockMs, refreshMs, callerFetchesPayload: fetchesPayload })
     const generation = this.generation
     const sent = fetchesPayload
       ? this.call(() => this.checkAndFetch(entryKey, args))
@@ -620,7 +619,7 @@ export class RedisStore implements CacheStore {
    * read_or_lease.lua). The GET must run after the script, so if Redis lacks the script the
    * pair is sent again in order.
    */
-  private checkAndFetch(entryKey: string, args: (string | number)[]): Promise<readonly [unknown, Buffer | null]> {
+  private checkAndFetch(entryKey: string, args: (string | number | Buffer)[]): Promise<readonly [unknown, Buffer | null]> {
     const checked = scripts.readOrLease.runLoaded(this.redis, args)
     const payload = this.redis.getBuffer(payloadKeyOf(entryKey))
     return Promise.all([checked, payload]).catch(async (err: unknown) => {
@@ -656,12 +655,12 @@ export class RedisStore implements CacheStore {
 
   /** Releases a lock taken by readOrLease and wakes its waiters. */
   async releaseLock(entryKey: string, token: string): Promise<void> {
-    await this.call(() => scripts.releaseLock.run(this.redis, [entryKey, token, this.unlockChannel]))
+    await this.call(() => scripts.releaseLock.run(this.redis, releaseLockArgs({ entryKey, token, channel: this.unlockChannel })))
   }
 
   /** Releases a stale entry's refresh lock after a failed refresh, so the next reader retries. */
   async releaseRefresh(entryKey: string, token: string): Promise<void> {
-    await this.call(() => scripts.releaseLock.run(this.redis, [entryKey, token, '']))
+    await this.call(() => scripts.releaseLock.run(this.redis, releaseLockArgs({ entryKey, token, channel: '' })))
   }
 
   /** Whether an entry's lock is still held. */
@@ -685,15 +684,14 @@ export class RedisStore implements CacheStore {
     // Taken before a disconnect: Redis may have restarted and lost what a write did since.
     if (lease.generation !== undefined && lease.generation !== this.generation) return false
     this.notePayloadSize(entryKey, payload.length)
-    const extra = fromResult.map((c) => `${c.scheme}|${c.key}\n`).join('')
-    const external = payload.length > INLINE_PAYLOAD_BYTES ? 1 : 0
-    const endsRefresh = lease.refreshes ? 1 : 0
     // The lease gave its stamps LEASE_MARGIN_SECONDS beyond the TTL; a result computed for
     // longer than most of that (or a lease of unknown age) extends them again.
-    const extendHeader = lease.takenAt === undefined || Date.now() - lease.takenAt > STAMP_SLACK_MS ? 1 : 0
-    const reply = await this.call(() =>
-      scripts.storeIfFresh.run(this.redis, [entryKey, payloadKeyOf(entryKey), this.prefix, ttl, lease.header, payload, lease.token, lease.checkOnly, extra, freshSeconds, external, endsRefresh, extendHeader]),
-    )
+    const extendHeader = lease.takenAt === undefined || Date.now() - lease.takenAt > STAMP_SLACK_MS
+    const args = storeIfFreshArgs({
+      entryKey, prefix: this.prefix, ttl, header: lease.header, payload, token: lease.token, checkOnly: lease.checkOnly, fromResult, freshSeconds,
+      external: payload.length > INLINE_PAYLOAD_BYTES, endsRefresh: lease.refreshes === true, extendHeader,
+    })
+    const reply = await this.call(() => scripts.storeIfFresh.run(this.redis, args))
     if (reply !== 1) return false
     if (freshSeconds > 0) this.knownHeaders.set(entryKey, SCRIPT_ONLY)
     else {
@@ -784,8 +782,7 @@ export class RedisStore implements CacheStore {
 
   /** begin_write.lua: the schemes as Redis holds them, and the registry version. */
   async runBeginWrite(model: string, guard: boolean, transform?: UpdateTransform): Promise<BegunWrite & { readonly version: RegistryVersion }> {
-    const args: (string | number)[] = [this.prefix, model, guard ? '1' : '0', WRITE_GUARD_SECONDS]
-    if (transform?.token) args.push(transform.token, freshId())
+    const args = beginWriteArgs({ prefix: this.prefix, model, guard, guardSeconds: WRITE_GUARD_SECONDS, transform: transform?.token ? { token: transform.token, freshId: freshId() } : undefined })
     const reply = (await this.call(() => scripts.beginWrite.run(this.redis, args))) as [Buffer[], Buffer[], Buffer]
     const begun = { schemes: reply[0].map(String), transforms: reply[1].map(String), version: registryVersionOf(reply[2]) }
     if (transform?.token) this.noteTransforms(model, begun.transforms)
@@ -861,25 +858,13 @@ export class RedisStore implements CacheStore {
     // (they are noted, so this process's next writes apply them: updateManys tend to
     // recur); -3: a scheme the caller did not know, or its guard or transform gone (the
     // full script makes the model whole).
-      const args = [
-        keyOf.registry(this.prefix, model), keyOf.transforms(this.prefix, model), keyOf.massWrites(this.prefix, model), keyOf.modelStamp(this.prefix, model), ...conjKeys.map((k) => keyOf.conjStamp(this.prefix, k)),
-        endTransform, String(TRANSFORM_GRACE_MS), endWrite ? '1' : '0', String(transforms.length), ...transforms, ...keySchemes.map((s) => `s:${s}`),
-      ]
-      const reply = (await this.call(() => scripts.deleteConjKeys.run(this.redis, args, conjKeys.length + 4))) as number | Buffer[] | [number, Buffer]
+      const { args, numberOfKeys } = deleteConjKeysArgs({ prefix: this.prefix, model, conjKeys, endTransform, graceMs: TRANSFORM_GRACE_MS, endWrite, transforms, keySchemes })
+      const reply = (await this.call(() => scripts.deleteConjKeys.run(this.redis, args, numberOfKeys))) as number | Buffer[] | [number, Buffer]
       if (Array.isArray(reply) && typeof reply[0] === 'number') return { deleted: reply[0], schemesDiffer, version: registryVersionOf(reply[1] as Buffer) }
       if (Array.isArray(reply)) this.noteTransforms(model, (reply as Buffer[]).map(String))
       else schemesDiffer = true
     }
-    const args: string[] = [this.prefix, model]
-    if (seenSchemes === undefined) args.push('*')
-    else args.push(String(seenSchemes.length), ...seenSchemes)
-    // '' would be "no field changed"; '*' every field (creates, deletes, unknown).
-    const changed = changedFields === undefined ? '*' : changedFields.join(',')
-    args.push(endWrite ? '1' : '0', endTransform, String(TRANSFORM_GRACE_MS), changed, String(rows.length))
-    for (const row of rows) {
-      args.push(String(row.length))
-      for (const [f, v] of row) args.push(f, v)
-    }
+    const args = invalidateRowsArgs({ prefix: this.prefix, model, seenSchemes, endWrite, endTransform, graceMs: TRANSFORM_GRACE_MS, changedFields, rows })
     const [deleted, versionNow, ...registered] = (await this.call(() => scripts.invalidateRows.run(this.redis, args))) as [number, Buffer, ...Buffer[]]
     if (deleted === -1) return { deleted, schemesDiffer: true }
     return { deleted, schemesDiffer, registered: registered.map(String), version: registryVersionOf(versionNow) }

@@ -11,6 +11,7 @@ import { EventHub } from './events.js'
 import { NearCache } from './nearCache.js'
 import { Tracking } from '../redis/tracking.js'
 import { PreparedReads } from './preparedReads.js'
+import type { EntryEnv } from './leaseProtocol.js'
 
 /** Retry delays of invalidations that could not reach Redis (doubling up to the max). */
 const RETRY_MIN_MS = 100
@@ -31,6 +32,8 @@ export class CacheopsRuntime {
    */
   readonly near: { readonly cache: NearCache; readonly tracking: Tracking; readonly store: RedisStore; readonly maxStaleMs: number | undefined } | undefined
   private nearTimer: NodeJS.Timeout | undefined
+  /** What the lease protocol (leaseProtocol.ts) needs: the store, reporting, events, limits. */
+  readonly entryEnv: EntryEnv
 
   constructor(readonly config: ParsedConfig, readonly notFoundError: (model: string) => Error) {
     this.events = new EventHub(config.onEvent)
@@ -38,6 +41,7 @@ export class CacheopsRuntime {
     const onRestart = () => this.events.emit({ type: 'invalidate', model: undefined, cause: 'Redis restart', rows: 0, modelWide: Object.keys(config.datamodel.models), tags: [] })
     const redisStore = config.store ? undefined : RedisStore.open(config.redis!, config.prefix, onRestart)
     this.store = config.store ? config.store.forPrefix(config.prefix) : redisStore!
+    this.entryEnv = { store: this.store, report: (e) => this.report(e), degradeOnFailure: config.degradeOnFailure, events: this.events, maxResultBytes: config.maxResultBytes }
     this.dnfOptions = { ...DEFAULT_DNF_OPTIONS, maxInValues: config.maxInValues }
     this.prepared = new PreparedReads(config.datamodel, this.dnfOptions, Object.keys(config.boundTags))
     this.views = new Set(Object.values(config.datamodel.models).filter((m) => m.isView).map((m) => m.name))

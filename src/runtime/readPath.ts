@@ -1,15 +1,13 @@
-import { randomBytes } from 'node:crypto'
-import { decodeResult, encodeForStore } from '../codec/index.js'
+import { decodeResult } from '../codec/index.js'
 import { decide, baseReadOp, type CacheCallOptions } from '../config/profiles.js'
 import type { CacheopsDatamodel } from '../datamodel/types.js'
-import { CacheopsRedisError, CacheopsRefreshError } from '../errors.js'
 import type { TxScope } from '../prisma/transactions.js'
 import { conjKeyOf, schemeOf } from '../query/dependencies.js'
 import { resultDependencies } from '../query/resultDependencies.js'
-import { LEASE_MARGIN_SECONDS, LOCK_MS, LOCK_WAIT_MS, REFRESH_MS, type CacheStore, type Lease, type LockState, type ResultConjunction } from '../store/types.js'
+import { LEASE_MARGIN_SECONDS, LOCK_MS, REFRESH_MS, type Lease, type ResultConjunction } from '../store/types.js'
 import type { CacheopsRuntime } from './core.js'
 import type { Placeholder } from './nearCache.js'
-import { message } from '../errors.js'
+import { lookupWaitingForLock, refreshLeased, releaseLockOf, storeLeased, type EntryTarget } from './leaseProtocol.js'
 
 /** A read as the Prisma hook hands it over. */
 export interface ReadCall {
@@ -20,16 +18,6 @@ export interface ReadCall {
   readonly call: CacheCallOptions | false | undefined
   readonly scope: TxScope | undefined
   readonly query: (args: Record<string, unknown>) => Promise<unknown>
-}
-
-/**
- * Lease tokens: a random per-process part and a counter. Unique across processes and
- * restarts like a random token, without a crypto call on every read.
- */
-const TOKEN_PREFIX = randomBytes(6).toString('base64url')
-let tokenCounter = 0
-function nextToken(): string {
-  return `${TOKEN_PREFIX}${(tokenCounter++).toString(36)}`
 }
 
 
@@ -147,64 +135,35 @@ function servedHit(core: CacheopsRuntime, c: Pick<ReadCall, 'model' | 'operation
   return value
 }
 
-/** The read path: one round trip on a hit; lease, database, conditional store on a miss. */
+/**
+ * The read path: one round trip on a hit; lease, database, conditional store on a miss
+ * (the lease protocol of leaseProtocol.ts, shared with memoized functions).
+ */
 export async function cachedRead(core: CacheopsRuntime, c: ReadCall): Promise<unknown> {
-  const target = entryOf(core, c)
-  if (!target) return c.query(c.args)
-  const { decision, prepared, entryKey } = target
+  const found = entryOf(core, c)
+  if (!found) return c.query(c.args)
+  const { decision, prepared, entryKey } = found
   const plan = prepared.plan
   const orThrow = c.operation.endsWith('OrThrow')
   const started = core.events.observed ? performance.now() : 0
-  // A new token for every lookup (see Lease.token).
-  let token = nextToken()
-  const leaseRequest = prepared.lease
   // Stale-while-revalidate: entries live `stale` seconds past their timeout. Not inside a
   // transaction, whose reads cannot refresh anything after it ends.
   const stale = c.scope ? 0 : decision.staleWhileRevalidate
   const ttl = decision.timeout + stale
   const freshSeconds = stale > 0 ? decision.timeout : 0
-  // One round trip: the entry if fresh, else a lease (and, with `lock`, the entry's lock).
-  const lookup = async (lockMs: number): Promise<{ hit: true; value: unknown; stale: boolean; refresh?: Lease } | { hit: false; lease: (Lease & { lock: LockState }) | undefined }> => {
-    let res: Awaited<ReturnType<CacheStore['readOrLease']>> | undefined
-    try {
-      res = await core.store.readOrLease(entryKey, leaseRequest, token, ttl + LEASE_MARGIN_SECONDS, lockMs, stale > 0 ? REFRESH_MS : 0)
-    } catch (err) {
-      const error = new CacheopsRedisError(`cache read failed for ${c.model}.${c.operation}: ${message(err)}`, 'read', c.model, err)
-      core.report(error)
-      if (!core.config.degradeOnFailure) throw error
-      return { hit: false, lease: undefined }
-    }
-    if (!res.hit) return { hit: false, lease: res }
-    try {
-      return { hit: true, value: decodeResult(res.payload), stale: res.stale === true, refresh: res.refresh }
-    } catch (err) {
-      core.report(new CacheopsRedisError(`cached entry of ${c.model} could not be decoded: ${message(err)}`, 'read', c.model, err))
-      return { hit: false, lease: undefined }
-    }
-  }
-  const served = ({ value, stale, refresh }: { value: unknown; stale: boolean; refresh?: Lease }) => {
-    // A stale entry this caller is to refresh: the database is read after the answer.
-    if (refresh) refreshInBackground(core, c, entryKey, plan.derived, refresh, ttl, freshSeconds)
-    return servedHit(core, c, entryKey, started, value, stale)
-  }
+  const target: EntryTarget = { key: entryKey, model: c.model, what: `${c.model}.${c.operation}`, request: prepared.lease, leaseTtl: ttl + LEASE_MARGIN_SECONDS, refreshMs: stale > 0 ? REFRESH_MS : 0 }
+  const env = core.entryEnv
 
-  let found = await lookup(decision.lock && !c.scope ? LOCK_MS : 0)
-  if (found.hit) return served(found)
-  if (found.lease?.lock === 'held') {
-    // Another caller, maybe in another process, computes this entry: wait for it without
-    // polling, then read again. Not stored (an invalidation meanwhile, a failure, a timeout):
-    // compute here.
-    await core.store.waitForUnlock(entryKey, LOCK_WAIT_MS)
-    token = nextToken()
-    found = await lookup(0)
-    if (found.hit) return served(found)
+  // One round trip: the entry if fresh, else a lease (and, with `lock`, the entry's lock;
+  // held by another caller: wait for it, then read again).
+  const looked = await lookupWaitingForLock(env, target, decodeResult, decision.lock && !c.scope ? LOCK_MS : 0)
+  if (looked.hit) {
+    // A stale entry this caller is to refresh: the database is read after the answer.
+    if (looked.refresh) refreshInBackground(core, c, target, plan.derived, looked.refresh, ttl, freshSeconds)
+    return servedHit(core, c, entryKey, started, looked.value, looked.stale)
   }
-  const lease = found.lease
-  const holdsLock = lease?.lock === 'acquired'
-  const releaseLock = () => {
-    // Taken with the token of the lookup that leased (the store may have retried with another).
-    if (holdsLock) core.store.releaseLock(entryKey, lease.token).catch((err) => core.report(new CacheopsRedisError(`lock release failed: ${message(err)}`, 'store', c.model, err)))
-  }
+  const lease = looked.lease
+  const releaseLock = () => releaseLockOf(env, target, lease)
 
   // Single-flight: an identical miss already computing in this process (never inside a
   // transaction) is joined, as long as its result could be stored.
@@ -247,7 +206,13 @@ export async function cachedRead(core: CacheopsRuntime, c: ReadCall): Promise<un
   // Inside an interactive transaction the snapshot may predate the lease: never store.
   if (lease !== undefined && !c.scope) {
     const fromResult = plan.derived.size > 0 ? resultConjunctions(core.config.datamodel, c.model, c.args, value, plan.derived) : []
-    storeInBackground(core, c.model, entryKey, lease, fromResult, value, ttl, flight, releaseLock, freshSeconds)
+    storeLeased(env, target, {
+      lease, value, ttl, freshSeconds, fromResult,
+      settled: (payload) => {
+        releaseLock()
+        flight?.settle(payload)
+      },
+    })
   } else {
     flight?.settle(undefined)
     releaseLock()
@@ -278,78 +243,18 @@ function startFlight(core: CacheopsRuntime, entryKey: string): Flight {
   }
 }
 
-
-function storeInBackground(
-  core: CacheopsRuntime,
-  model: string,
-  entryKey: string,
-  lease: Lease,
-  fromResult: readonly ResultConjunction[],
-  value: unknown,
-  ttl: number,
-  flight: Flight | undefined,
-  afterStore: () => void,
-  freshSeconds = 0,
-): void {
-  const encoded = encodeForStore(value, core.config.maxResultBytes)
-  if (!('payload' in encoded)) {
-    flight?.settle(undefined)
-    afterStore()
-    if (encoded.skip === 'too-large') core.events.emit({ type: 'skip', model, key: entryKey, reason: 'too-large', bytes: encoded.bytes })
-    else {
-      core.events.emit({ type: 'skip', model, key: entryKey, reason: 'unencodable' })
-      core.report(new CacheopsRedisError(`result of ${model} not stored: ${message(encoded.error)}`, 'store', model, encoded.error))
-    }
-    return
-  }
-  const { payload } = encoded
-  // Sent now, so a later read on this connection is queued behind it; not awaited.
-  core.store.storeIfFresh(entryKey, lease, payload, ttl, fromResult, freshSeconds).then(
-    (stored) => {
-      afterStore()
-      flight?.settle(stored ? payload : undefined)
-      core.events.emit(stored ? { type: 'store', model, key: entryKey } : { type: 'skip', model, key: entryKey, reason: 'invalidated' })
-    },
-    (err) => {
-      afterStore()
-      flight?.settle(undefined)
-      core.report(new CacheopsRedisError(`cache store failed for ${model}: ${message(err)}`, 'store', model, err))
-    },
-  )
-}
-
-/**
- * Reads a stale entry's query again and stores it under the lease the stale hit carried
- * (refused, like any store, if a write invalidated it meanwhile). A failed read releases
- * the refresh lock so that the next reader of the stale entry tries again.
- */
-function refreshInBackground(
-  core: CacheopsRuntime,
-  c: ReadCall,
-  entryKey: string,
-  derived: ReadonlySet<string>,
-  lease: Lease,
-  ttl: number,
-  freshSeconds: number,
-): void {
+/** A stale query read again in the background (refreshLeased), with its result's dependencies. */
+function refreshInBackground(core: CacheopsRuntime, c: ReadCall, target: EntryTarget, derived: ReadonlySet<string>, lease: Lease, ttl: number, freshSeconds: number): void {
   const orThrow = c.operation.endsWith('OrThrow')
-  c.query(c.args)
-    .catch((err: unknown) => {
+  refreshLeased(core.entryEnv, target, lease, async () => {
+    const value = await c.query(c.args).catch((err: unknown) => {
       if (orThrow && (err as { code?: string }).code === 'P2025') return null
       throw err
     })
-    .then(
-      (value) => {
-        const fromResult = derived.size > 0 ? resultConjunctions(core.config.datamodel, c.model, c.args, value, derived) : []
-        storeInBackground(core, c.model, entryKey, lease, fromResult, value, ttl, undefined, () => {}, freshSeconds)
-      },
-      (err: unknown) => {
-        core.store.releaseRefresh(entryKey, lease.token).catch(() => {})
-        core.report(new CacheopsRefreshError(`background refresh of a stale ${c.model}.${c.operation} failed: ${message(err)}`, c.model, err))
-      },
-    )
+    const fromResult = derived.size > 0 ? resultConjunctions(core.config.datamodel, c.model, c.args, value, derived) : []
+    return { value, ttl, freshSeconds, fromResult }
+  })
 }
-
 
 /** The conjunctions an include's result reaches, for the derived models only. */
 function resultConjunctions(dm: CacheopsDatamodel, model: string, args: unknown, value: unknown, derived: ReadonlySet<string>): ResultConjunction[] {

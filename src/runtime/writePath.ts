@@ -128,91 +128,21 @@ async function writeAndInvalidate(core: CacheopsRuntime, c: WriteCall): Promise<
     if (createdRelations && r && typeof r === 'object') for (const key of Object.keys(createdRelations)) delete (r as Record<string, unknown>)[key]
     return selected.project(r)
   }
-  let before: Record<string, unknown>[] = []
-  let result: unknown
-  let seenSchemes: readonly string[] | undefined
-  let endWrite = false
-  let transformsAtStart: readonly string[] | undefined
+  const x: WriteContext = { core, c, info, plan, args, modelWide, nested: nestedPlan !== null, rekeyed: rekey !== null, transform }
+  let written: Written
   try {
-    if (plan.preImageWhere !== undefined) {
-      seenSchemes = (await core.beginWrite(c.model, false))?.schemes
-      // Bound tags are computed from whole rows: their pre-image (and its check) is full.
-      const fields = preImageFields(info, core.hasBoundTags(c.model) ? undefined : seenSchemes)
-      if (seenSchemes === undefined) {
-        // Redis failed: the invalidation will be the model whole (retried until it gets
-        // through), so a pre-image would be read for nothing.
-        modelWide.add(c.model)
-        result = await c.query(args)
-      } else if (c.scope && nestedPlan) {
-        // A nested write that fails inside a transaction keeps what its first statements
-        // did there (no transaction of its own to roll them back): never run it twice, so
-        // no compare-and-set retry. The model goes whole instead.
-        modelWide.add(c.model)
-        result = await c.query(args)
-      } else if (fields.length === 0 || (!nestedPlan && !rekey && !core.hasBoundTags(c.model) && !updateChangesConjFields(info, plan.changedFields ?? [], fields))) {
-        // Nothing cached, or the data changes no field cached reads key on: the row falls
-        // under the same conjunctions before and after, which its result gives.
-        result = await c.query(args)
-      } else if (c.operation === 'upsert') {
-        // Never under compare-and-set: a condition added to its where makes Prisma's upsert
-        // non-native, and a lost race would then create a second row where plain Prisma
-        // updates the one its where names. It runs as given, under the model's write guard.
-        if (c.scope) {
-          // The guard would have to last until the commit.
-          modelWide.add(c.model)
-          result = await c.query(args)
-        } else {
-          const guarded = await guardedUpsert(core, c, info, args, plan.preImageWhere, modelWide)
-          result = guarded.result
-          before = guarded.before
-          seenSchemes = guarded.seenSchemes
-          endWrite = guarded.endWrite
-        }
-      } else {
-        const cas = await compareAndSet(c, info, args, plan.preImageWhere, fields, modelWide)
-        result = cas.result
-        if (cas.before) before = [cas.before]
-      }
-    } else if (plan.massPreImageWhere !== undefined && !c.scope && transform !== null) {
-      const begun = await core.beginWrite(c.model, true, transform)
-      seenSchemes = begun?.schemes
-      transformsAtStart = begun?.transforms
-      endWrite = begun !== undefined
-      if (!endWrite) modelWide.add(c.model)
-      try {
-        const fields = preImageFields(info, core.hasBoundTags(c.model) ? undefined : seenSchemes)
-        if (endWrite && fields.length > 0) before = await c.read(c.model, 'findMany', plan.massPreImageWhere, selectOf(fields))
-        result = await c.query(args)
-        // Prisma's findMany and the write itself may evaluate a relation filter differently
-        // (NULLs under nested negations: differential tester): then the write changed other
-        // rows than the pre-read found, which its count tells.
-        const count = (result as { count?: unknown } | null)?.count
-        if (endWrite && fields.length > 0 && typeof count === 'number' && count !== before.length && filtersThroughRelations(info, plan.massPreImageWhere)) modelWide.add(c.model)
-      } catch (err) {
-        if (endWrite) await core.invalidate({ model: c.model, rows: [], modelWide: [], cause: `${c.model}.${c.operation} (failed)`, endWrite, endTransform: transform?.token })
-        throw err
-      }
-    } else {
-      // A mass write inside a transaction: the guard would have to last until the commit.
-      if (plan.massPreImageWhere !== undefined) modelWide.add(c.model)
-      if (plan.readBack) seenSchemes = (await core.beginWrite(c.model, false))?.schemes
-      result = await c.query(args)
-      if (plan.readBack) {
-        // The data itself, if it holds every field the cached schemes use; else read back.
-        const fromData = seenSchemes && !core.hasBoundTags(c.model) && rowsFromData(info, plan.readBack, seenSchemes)
-        if (fromData) before = fromData
-        else {
-          before = await readBack(c, info, plan.readBack, modelWide)
-          seenSchemes = undefined
-        }
-      }
-    }
+    written = await (plan.preImageWhere !== undefined
+      ? singleRowWrite(x, plan.preImageWhere)
+      : plan.massPreImageWhere !== undefined && !c.scope && transform !== null
+        ? guardedMassWrite(x, plan.massPreImageWhere, transform)
+        : unguardedWrite(x))
   } catch (err) {
     if (nested) await endNestedWrite(core, c, nested, undefined)
     if (cascade) await finishRelated(core, c, cascade, true)
     if (rekey) await finishRelated(core, c, rekey.related, true)
     throw err
   }
+  const { result } = written
   if (rekey) {
     rekeyImages(rekey, result)
     for (const m of rekey.related.modelWide) if (!rekey.related.guarded.includes(m)) modelWide.add(m)
@@ -221,6 +151,36 @@ async function writeAndInvalidate(core: CacheopsRuntime, c: WriteCall): Promise<
   // The reach's models no path read row by row go whole.
   const claimed = new Set([...(nested?.guarded ?? []), ...(cascade?.guarded ?? []), ...(rekey?.related.guarded ?? []), ...(createdRelations && nestedPlan ? nestedPlan.models : [])])
   for (const m of reach) if (!claimed.has(m)) modelWide.add(m)
+  await invalidateWritten(core, c, info, plan, modelWide, written, { nested, cascade, rekey, createdRelations, nestedPlan })
+  return project(result)
+}
+
+/** Rows of other models a write changes, as the write path found them (all optional). */
+interface RelatedOfWrite {
+  readonly nested: NestedWrite | null
+  readonly cascade: RelatedWrite | null
+  readonly rekey: Rekey | null
+  /** A create's nested creates, selected with the write (their rows come back with it). */
+  readonly createdRelations: Record<string, unknown> | null
+  readonly nestedPlan: NestedWritePlan | null
+}
+
+/**
+ * The invalidation of a write that ran: its rows' images before (the strategy's) and after
+ * (the result, when it is the row), its bound tags, the models gone whole; applied now, or
+ * now and again after the commit inside a transaction; then the related writes end.
+ */
+async function invalidateWritten(
+  core: CacheopsRuntime,
+  c: WriteCall,
+  info: ModelInfo,
+  plan: ReturnType<typeof planWrite>,
+  modelWide: Set<string>,
+  written: Written,
+  related: RelatedOfWrite,
+): Promise<void> {
+  const { result, before, seenSchemes, endWrite, endTransform, transformsAtStart } = written
+  const { nested, cascade, rekey, createdRelations, nestedPlan } = related
   const images = [...before]
   if (plan.resultIsImage && result && typeof result === 'object') {
     for (const row of Array.isArray(result) ? result : [result]) images.push(row as Record<string, unknown>)
@@ -240,7 +200,7 @@ async function writeAndInvalidate(core: CacheopsRuntime, c: WriteCall): Promise<
     // Fluent calls: the images are not this model's rows (it goes whole anyway).
     changedFields: c.dataPath.length === 0 ? changedFieldsOf(info, c.operation, c.args) : undefined,
     endWrite,
-    endTransform: endWrite ? transform?.token : undefined,
+    endTransform,
     transformsAtStart,
     tags: bound.tags,
     boundTagsUnknown: boundUnknown ? [c.model] : [],
@@ -274,7 +234,129 @@ async function writeAndInvalidate(core: CacheopsRuntime, c: WriteCall): Promise<
     if (cascade) await finishRelated(core, c, cascade, false)
     if (rekey) await finishRelated(core, c, rekey.related, false)
   }
-  return project(result)
+}
+
+/** What every write strategy is given. */
+interface WriteContext {
+  readonly core: CacheopsRuntime
+  readonly c: WriteCall
+  readonly info: ModelInfo
+  readonly plan: ReturnType<typeof planWrite>
+  /** The write's args as it runs (conjunction fields selected, created relations included). */
+  readonly args: Record<string, unknown>
+  /** Models to invalidate whole; a strategy adds what it cannot cover row by row. */
+  readonly modelWide: Set<string>
+  /** The write has nested writes (read around it under guards, or whole). */
+  readonly nested: boolean
+  /** The write re-keys children (ON UPDATE CASCADE / SET NULL), read around it. */
+  readonly rekeyed: boolean
+  /** updateMany's data as an update transform; null when it is not plain values. */
+  readonly transform: UpdateTransform | null | undefined
+}
+
+/** What a strategy leaves for the invalidation (besides the result's own images). */
+interface Written {
+  readonly result: unknown
+  /** The rows' images before the write. */
+  readonly before: Record<string, unknown>[]
+  /** The schemes the images were read for (undefined: they carry every field). */
+  readonly seenSchemes: readonly string[] | undefined
+  /** The model's write guard was raised and must come down with the invalidation. */
+  readonly endWrite: boolean
+  /** The update transform (its token) registered with the guard, to end with it. */
+  readonly endTransform?: string | undefined
+  readonly transformsAtStart?: readonly string[] | undefined
+}
+
+/**
+ * A write of one row named by a unique where (update, delete, upsert): its pre-image by
+ * compare-and-set (read, then write only if the row is still as read; upserts instead
+ * under the model's write guard), or none when no cached read keys on what it changes.
+ */
+async function singleRowWrite(x: WriteContext, where: unknown): Promise<Written> {
+  const { core, c, info, plan, args, modelWide } = x
+  const seenSchemes = (await core.beginWrite(c.model, false))?.schemes
+  const plain = (): Promise<Written> => c.query(args).then((result) => ({ result, before: [], seenSchemes, endWrite: false }))
+  // Bound tags are computed from whole rows: their pre-image (and its check) is full.
+  const fields = preImageFields(info, core.hasBoundTags(c.model) ? undefined : seenSchemes)
+  if (seenSchemes === undefined) {
+    // The store failed: the invalidation will be the model whole (retried until it gets
+    // through), so a pre-image would be read for nothing.
+    modelWide.add(c.model)
+    return plain()
+  }
+  if (c.scope && x.nested) {
+    // A nested write that fails inside a transaction keeps what its first statements did
+    // there (no transaction of its own to roll them back): never run it twice, so no
+    // compare-and-set retry. The model goes whole instead.
+    modelWide.add(c.model)
+    return plain()
+  }
+  if (fields.length === 0 || (!x.nested && !x.rekeyed && !core.hasBoundTags(c.model) && !updateChangesConjFields(info, plan.changedFields ?? [], fields))) {
+    // Nothing cached, or the data changes no field cached reads key on: the row falls
+    // under the same conjunctions before and after, which its result gives.
+    return plain()
+  }
+  if (c.operation === 'upsert') {
+    // Never under compare-and-set: a condition added to its where makes Prisma's upsert
+    // non-native, and a lost race would then create a second row where plain Prisma
+    // updates the one its where names. It runs as given, under the model's write guard.
+    if (!c.scope) return guardedUpsert(core, c, info, args, where, modelWide)
+    modelWide.add(c.model) // the guard would have to last until the commit
+    return plain()
+  }
+  const cas = await compareAndSet(c, info, args, where, fields, modelWide)
+  return { result: cas.result, before: cas.before ? [cas.before] : [], seenSchemes, endWrite: false }
+}
+
+/**
+ * A mass write outside a transaction (updateMany, deleteMany): under the model's write
+ * guard (no result read meanwhile is stored) and, for updateMany, its update transform
+ * (rows entering its where clause after the pre-read are keyed as it leaves them); the
+ * pre-images are read after the guard is up.
+ */
+async function guardedMassWrite(x: WriteContext, where: unknown, transform: UpdateTransform | undefined): Promise<Written> {
+  const { core, c, info, args, modelWide } = x
+  const begun = await core.beginWrite(c.model, true, transform)
+  const seenSchemes = begun?.schemes
+  const endWrite = begun !== undefined
+  if (!endWrite) modelWide.add(c.model)
+  try {
+    const fields = preImageFields(info, core.hasBoundTags(c.model) ? undefined : seenSchemes)
+    const before = endWrite && fields.length > 0 ? await c.read(c.model, 'findMany', where, selectOf(fields)) : []
+    const result = await c.query(args)
+    // Prisma's findMany and the write itself may evaluate a relation filter differently
+    // (NULLs under nested negations: differential tester): then the write changed other
+    // rows than the pre-read found, which its count tells.
+    const count = (result as { count?: unknown } | null)?.count
+    if (endWrite && fields.length > 0 && typeof count === 'number' && count !== before.length && filtersThroughRelations(info, where)) modelWide.add(c.model)
+    return { result, before, seenSchemes, endWrite, endTransform: endWrite ? transform?.token : undefined, transformsAtStart: begun?.transforms }
+  } catch (err) {
+    if (endWrite) await core.invalidate({ model: c.model, rows: [], modelWide: [], cause: `${c.model}.${c.operation} (failed)`, endWrite, endTransform: transform?.token })
+    throw err
+  }
+}
+
+/**
+ * Creates (their rows come back, or are read back: createMany), and mass writes inside a
+ * transaction (the guard would have to last until the commit: the model goes whole).
+ */
+async function unguardedWrite(x: WriteContext): Promise<Written> {
+  const { core, c, info, plan, args, modelWide } = x
+  if (plan.massPreImageWhere !== undefined) modelWide.add(c.model)
+  let seenSchemes = plan.readBack ? (await core.beginWrite(c.model, false))?.schemes : undefined
+  const result = await c.query(args)
+  let before: Record<string, unknown>[] = []
+  if (plan.readBack) {
+    // The data itself, if it holds every field the cached schemes use; else read back.
+    const fromData = seenSchemes && !core.hasBoundTags(c.model) && rowsFromData(info, plan.readBack, seenSchemes)
+    if (fromData) before = fromData
+    else {
+      before = await readBack(c, info, plan.readBack, modelWide)
+      seenSchemes = undefined
+    }
+  }
+  return { result, before, seenSchemes, endWrite: false }
 }
 
 /**
