@@ -6,6 +6,16 @@ import { conjKeyOf, schemeOf } from '../query/dependencies.js'
 import { resultDependencies } from '../query/resultDependencies.js'
 import { LEASE_MARGIN_SECONDS, LOCK_MS, REFRESH_MS, type Lease, type ResultConjunction } from '../store/types.js'
 import type { CacheopsRuntime } from './core.js'
+
+/**
+ * What the read path needs of the runtime (core.ts): its config and prepared reads, the
+ * store and the lease protocol's environment, events, the near cache, and the state of
+ * this process's misses and failed invalidations. Tests can give just this.
+ */
+export type ReadRuntime = Pick<
+  CacheopsRuntime,
+  'config' | 'prepared' | 'views' | 'pendingModels' | 'pendingTags' | 'store' | 'entryEnv' | 'events' | 'near' | 'nearReady' | 'inFlight' | 'notFoundError'
+>
 import type { Placeholder } from './nearCache.js'
 import { lookupWaitingForLock, refreshLeased, releaseLockOf, storeLeased, type EntryTarget } from './leaseProtocol.js'
 
@@ -26,7 +36,7 @@ export interface ReadCall {
  * database (not a cached operation, a batch, after a write in a transaction, a view, an
  * invalidation of its models not yet in Redis).
  */
-function entryOf(core: CacheopsRuntime, c: Omit<ReadCall, 'query'>) {
+function entryOf(core: ReadRuntime, c: Omit<ReadCall, 'query'>) {
   const op = baseReadOp(c.operation)
   const decision = op ? decide(core.config, c.model, op, c.call) : { cache: false as const }
   // In a batch every item must go to the database (mixing hangs it); after a write in
@@ -54,7 +64,7 @@ function entryOf(core: CacheopsRuntime, c: Omit<ReadCall, 'query'>) {
  * without more (then cachedRead runs, through Prisma): no entry this process knows,
  * stale-while-revalidate, or the promise resolves to undefined (no hit; nothing leased).
  */
-export function fastHit(core: CacheopsRuntime, model: string, operation: string, args: Record<string, unknown>): Promise<{ value: unknown } | undefined> | undefined {
+export function fastHit(core: ReadRuntime, model: string, operation: string, args: Record<string, unknown>): Promise<{ value: unknown } | undefined> | undefined {
   const c = { model, operation, args, dataPath: NO_PATH, call: undefined, scope: undefined }
   const target = entryOf(core, c)
   if (!target || target.decision.staleWhileRevalidate > 0) return undefined
@@ -90,9 +100,9 @@ const NO_PATH: readonly string[] = []
 
 /** The hit-only check; with the near cache, tracked and filling it through a placeholder. */
 function peekAndFill(
-  core: CacheopsRuntime,
+  core: ReadRuntime,
   target: NonNullable<ReturnType<typeof entryOf>>,
-  near: CacheopsRuntime['near'],
+  near: ReadRuntime['near'],
   serve: (value: unknown, near: boolean) => { value: unknown },
 ): Promise<{ value: unknown } | undefined> | undefined {
   const { entryKey, prepared, decision } = target
@@ -124,7 +134,7 @@ function peekAndFill(
   )
 }
 /** Counts (or emits) a hit and returns its value; an OrThrow read's cached null throws. */
-function servedHit(core: CacheopsRuntime, c: Pick<ReadCall, 'model' | 'operation'>, entryKey: string, started: number, value: unknown, stale: boolean): unknown {
+function servedHit(core: ReadRuntime, c: Pick<ReadCall, 'model' | 'operation'>, entryKey: string, started: number, value: unknown, stale: boolean): unknown {
   if (core.events.observed) {
     core.events.emit({ type: 'hit', model: c.model, operation: c.operation, key: entryKey, durationMs: performance.now() - started, ...(stale ? { stale } : {}) })
   } else {
@@ -139,7 +149,7 @@ function servedHit(core: CacheopsRuntime, c: Pick<ReadCall, 'model' | 'operation
  * The read path: one round trip on a hit; lease, database, conditional store on a miss
  * (the lease protocol of leaseProtocol.ts, shared with memoized functions).
  */
-export async function cachedRead(core: CacheopsRuntime, c: ReadCall): Promise<unknown> {
+export async function cachedRead(core: ReadRuntime, c: ReadCall): Promise<unknown> {
   const found = entryOf(core, c)
   if (!found) return c.query(c.args)
   const { decision, prepared, entryKey } = found
@@ -228,7 +238,7 @@ interface Flight {
   fail(err: unknown): void
 }
 
-function startFlight(core: CacheopsRuntime, entryKey: string): Flight {
+function startFlight(core: ReadRuntime, entryKey: string): Flight {
   let resolve!: (p: Buffer | undefined) => void
   let reject!: (e: unknown) => void
   const promise = new Promise<Buffer | undefined>((res, rej) => ((resolve = res), (reject = rej)))
@@ -244,7 +254,7 @@ function startFlight(core: CacheopsRuntime, entryKey: string): Flight {
 }
 
 /** A stale query read again in the background (refreshLeased), with its result's dependencies. */
-function refreshInBackground(core: CacheopsRuntime, c: ReadCall, target: EntryTarget, derived: ReadonlySet<string>, lease: Lease, ttl: number, freshSeconds: number): void {
+function refreshInBackground(core: ReadRuntime, c: ReadCall, target: EntryTarget, derived: ReadonlySet<string>, lease: Lease, ttl: number, freshSeconds: number): void {
   const orThrow = c.operation.endsWith('OrThrow')
   refreshLeased(core.entryEnv, target, lease, async () => {
     const value = await c.query(c.args).catch((err: unknown) => {

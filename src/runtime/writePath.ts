@@ -10,6 +10,13 @@ import { encodeConjValue, storesAsGiven } from '../query/values.js'
 import { fieldsOfScheme } from '../query/dependencies.js'
 import type { CacheopsRuntime } from './core.js'
 
+/**
+ * What the write path needs of the runtime (core.ts): the config and models, the start of
+ * a write (schemes, guards) and the invalidation of its result, and bound tags. Tests can
+ * give just this.
+ */
+export type WriteRuntime = Pick<CacheopsRuntime, 'config' | 'model' | 'beginWrite' | 'invalidate' | 'boundTags' | 'hasBoundTags'>
+
 /** A write as the Prisma hook hands it over. */
 export interface WriteCall {
   readonly model: string
@@ -41,7 +48,7 @@ const MAX_RETURNED_IMAGES = 10_000
 const MAX_CAS_ATTEMPTS = 4
 
 /** The write path: runs the write, then invalidates (or queues, in a transaction). */
-export async function invalidatingWrite(core: CacheopsRuntime, c: WriteCall): Promise<unknown> {
+export async function invalidatingWrite(core: WriteRuntime, c: WriteCall): Promise<unknown> {
   if (core.config.datamodel.relationMode !== 'prisma' || c.scope?.kind === 'batch') return writeAndInvalidate(core, c)
   try {
     return await writeAndInvalidate(core, c)
@@ -57,7 +64,7 @@ export async function invalidatingWrite(core: CacheopsRuntime, c: WriteCall): Pr
   }
 }
 
-async function writeAndInvalidate(core: CacheopsRuntime, c: WriteCall): Promise<unknown> {
+async function writeAndInvalidate(core: WriteRuntime, c: WriteCall): Promise<unknown> {
   const dm = core.config.datamodel
   const info = core.model(c.model)
   let plan = planWrite(dm, c.model, c.operation, c.args)
@@ -171,7 +178,7 @@ interface RelatedOfWrite {
  * now and again after the commit inside a transaction; then the related writes end.
  */
 async function invalidateWritten(
-  core: CacheopsRuntime,
+  core: WriteRuntime,
   c: WriteCall,
   info: ModelInfo,
   plan: ReturnType<typeof planWrite>,
@@ -238,7 +245,7 @@ async function invalidateWritten(
 
 /** What every write strategy is given. */
 interface WriteContext {
-  readonly core: CacheopsRuntime
+  readonly core: WriteRuntime
   readonly c: WriteCall
   readonly info: ModelInfo
   readonly plan: ReturnType<typeof planWrite>
@@ -367,7 +374,7 @@ async function unguardedWrite(x: WriteContext): Promise<Written> {
  * transform: a row that entered the where clause meanwhile is returned like any other.
  * Undefined when the data needs the general path (the write has not run then).
  */
-async function returningMassUpdate(core: CacheopsRuntime, c: WriteCall, info: ModelInfo, modelWide: string[]): Promise<{ result: unknown } | undefined> {
+async function returningMassUpdate(core: WriteRuntime, c: WriteCall, info: ModelInfo, modelWide: string[]): Promise<{ result: unknown } | undefined> {
   const seenSchemes = (await core.beginWrite(c.model, false))?.schemes
   const prior = seenSchemes && priorValuesOf(info, c.args.data, seenSchemes)
   if (!seenSchemes || !prior) return undefined
@@ -393,7 +400,7 @@ async function returningMassUpdate(core: CacheopsRuntime, c: WriteCall, info: Mo
  * Raises the guard of every model the nested data reaches, then reads the images the
  * write may change: the parent's related rows (update/upsert) and the rows it connects.
  */
-async function beginNestedWrite(core: CacheopsRuntime, c: WriteCall, plan: NestedWritePlan, where: unknown, modelWide: Set<string>): Promise<NestedWrite> {
+async function beginNestedWrite(core: WriteRuntime, c: WriteCall, plan: NestedWritePlan, where: unknown, modelWide: Set<string>): Promise<NestedWrite> {
   const guarded: string[] = []
   const registrations: RelatedWrite['registrations'] = []
   await guardModels(core, [...plan.models].filter((m) => !plan.cascades.has(m)), { guarded, images: new Map(), modelWide, registrations })
@@ -420,7 +427,7 @@ async function beginNestedWrite(core: CacheopsRuntime, c: WriteCall, plan: Neste
 }
 
 /** Reads the new images through the written parent, invalidates, lowers the guards. */
-async function endNestedWrite(core: CacheopsRuntime, c: WriteCall, nested: NestedWrite, result: unknown): Promise<void> {
+async function endNestedWrite(core: WriteRuntime, c: WriteCall, nested: NestedWrite, result: unknown): Promise<void> {
   const info = core.model(c.model)
   if (result && typeof result === 'object') {
     const row = result as Record<string, unknown>
@@ -450,7 +457,7 @@ async function endNestedWrite(core: CacheopsRuntime, c: WriteCall, nested: Neste
  * Rows without their ids, or more than MAX_NESTED_ROWS of a model: the model goes whole.
  */
 async function rowsNoLongerUnder(
-  core: CacheopsRuntime,
+  core: WriteRuntime,
   c: WriteCall,
   before: ReadonlyMap<string, readonly Record<string, unknown>[]>,
   after: ReadonlyMap<string, readonly Record<string, unknown>[]>,
@@ -478,7 +485,7 @@ async function rowsNoLongerUnder(
  * Invalidates the images read of other models' rows and lowers their guards. A failed
  * write changed nothing: then only the guards come down.
  */
-async function finishRelated(core: CacheopsRuntime, c: WriteCall, related: RelatedWrite, failed: boolean): Promise<void> {
+async function finishRelated(core: WriteRuntime, c: WriteCall, related: RelatedWrite, failed: boolean): Promise<void> {
   // The first raise of each model's guard comes down with its invalidation, any further
   // one (a transform registered later) on its own.
   const first = new Map<string, string | undefined>()
@@ -506,7 +513,7 @@ async function finishRelated(core: CacheopsRuntime, c: WriteCall, related: Relat
 }
 
 /** Raises the write guard of each model; a model whose guard failed goes whole instead. */
-async function guardModels(core: CacheopsRuntime, models: Iterable<string>, related: RelatedWrite, transform?: UpdateTransform): Promise<void> {
+async function guardModels(core: WriteRuntime, models: Iterable<string>, related: RelatedWrite, transform?: UpdateTransform): Promise<void> {
   for (const m of models) {
     if (related.guarded.includes(m) && !transform) continue
     if ((await core.beginWrite(m, true, transform)) === undefined) {
@@ -526,7 +533,7 @@ async function guardModels(core: CacheopsRuntime, models: Iterable<string>, rela
  * such a child are nobody's to invalidate, so the levels below go whole (the consistency
  * checker found this). SET DEFAULT and too many rows make the child model whole too.
  */
-async function readCascades(core: CacheopsRuntime, c: WriteCall, model: string, row: Record<string, unknown>, related: RelatedWrite): Promise<void> {
+async function readCascades(core: WriteRuntime, c: WriteCall, model: string, row: Record<string, unknown>, related: RelatedWrite): Promise<void> {
   const dm = core.config.datamodel
   for (const other of Object.values(dm.models)) {
     for (const f of Object.values(other.fields)) {
@@ -586,7 +593,7 @@ interface Rekey {
  * made from the written row once it is known (rekeyImages). Deeper levels, SET DEFAULT and
  * too many rows make the model whole.
  */
-async function readRekeyedChildren(core: CacheopsRuntime, c: WriteCall, info: ModelInfo, where: unknown, changed: readonly string[]): Promise<Rekey> {
+async function readRekeyedChildren(core: WriteRuntime, c: WriteCall, info: ModelInfo, where: unknown, changed: readonly string[]): Promise<Rekey> {
   const related: RelatedWrite = { guarded: [], images: new Map(), modelWide: new Set(), registrations: [] }
   const rekey: Rekey = { related, children: [] }
   const parent = await c.read(c.model, 'findUnique', where, selectOf(preImageFields(info, undefined))).catch(() => undefined)
@@ -721,7 +728,7 @@ async function compareAndSet(
  * pre-image and the result are the row's images (docs/design.md, "Upserts").
  */
 async function guardedUpsert(
-  core: CacheopsRuntime,
+  core: WriteRuntime,
   c: WriteCall,
   info: ModelInfo,
   args: Record<string, unknown>,
@@ -752,7 +759,7 @@ async function guardedUpsert(
 }
 
 /** Raw SQL writes: the tables the SQL writes to (and their cascades), or every model. */
-export async function invalidatingRawWrite(core: CacheopsRuntime, scope: TxScope | undefined, operation: string, sql: string, run: () => Promise<unknown>): Promise<unknown> {
+export async function invalidatingRawWrite(core: WriteRuntime, scope: TxScope | undefined, operation: string, sql: string, run: () => Promise<unknown>): Promise<unknown> {
   const dm = core.config.datamodel
   const chosen = core.config.rawSqlModels?.(sql) ?? modelsWrittenBySql(dm, sql)
   const models = chosen === 'all' ? Object.keys(dm.models) : [...chosen]
