@@ -1,10 +1,11 @@
 // What is the memory store's own: its config, its byte bound (and that losing anything to
 // it is a miss, never a stale hit), sharing one store between clients, and that it needs
 // no Redis. Its behaviour otherwise is the conformance suite's (vitest.config.ts).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { cacheops, memoryStore, MemoryStore } from '../src/index.ts'
 import { countSql, datamodel, freshDatabase, newPrefix, REDIS_URL, testClient, type TestClient } from './helpers.ts'
 import { configError } from './assertions.ts'
+import { transformOf, type CacheStore, type LeaseRequest } from '../src/store/types.ts'
 
 describe('memoryStore() config', () => {
   it('is exported as a fixed contract: cacheops({ datamodel, store: memoryStore(), models })', () => {
@@ -69,7 +70,7 @@ describe('memory store on clients', () => {
     expect(evicted.value[0]?.name).toBe('changed')
   })
 
-  it('stamps alone overflowing the bound go too (entries first): what was cached is then a miss, never a stale hit', async () => {
+  it('stamps alone overflowing the bound go too: what was cached is then a miss, never a stale hit', async () => {
     const store = memoryStore({ maxBytes: 4 * 1024 })
     const t = client(store)
     const user = await t.base.user.create({ data: { email: 'mem-stamps@m.io', name: 'before' } })
@@ -119,5 +120,73 @@ describe('memory store on clients', () => {
     expect((await countSql(t, () => t.prisma.user.findUnique({ where: { id: user.id } }))).sql).toBe(0)
     await t.prisma.user.update({ where: { id: user.id }, data: { name: 'n' } })
     expect(errors).toEqual([])
+  })
+})
+
+describe('memory store protocol edges (the store alone)', () => {
+  const byPublished = (v: string): LeaseRequest => ({ models: [{ name: 'Post', schemes: ['published'] }], conjKeys: [`Post:published=${v}`], checkOnlyKeys: [] })
+  const byId = (id: number): LeaseRequest => ({ models: [{ name: 'Post', schemes: ['id'] }], conjKeys: [`Post:id=${id}`], checkOnlyKeys: [] })
+  let tokens = 0
+  const token = () => `t${tokens++}`
+  async function cache(store: CacheStore, key: string, request: LeaseRequest): Promise<void> {
+    const lease = await store.readOrLease(key, request, token(), 120)
+    if (lease.hit) throw new Error('expected a miss')
+    expect(await store.storeIfFresh(key, lease, Buffer.from(key), 60)).toBe(true)
+  }
+  const isHit = async (store: CacheStore, key: string, request: LeaseRequest) => (await store.readOrLease(key, request, token(), 120)).hit
+
+  it("prefixes that extend each other keep apart: clearing 'a:u:' leaves the update transforms of 'a:'", async () => {
+    const shared = memoryStore()
+    const a = shared.forPrefix('a:')
+    const au = shared.forPrefix('a:u:')
+    await cache(a, a.entryKey('true'), byPublished('true'))
+    // An updateMany setting published = true ends; its transform applies for 30 s more.
+    await a.beginWrite('Post', true, transformOf([['published', 'true']]))
+    await a.invalidateRows('Post', [], { endWrite: true, endTransform: 'published\ttrue' })
+    await au.invalidateAll()
+    // A write of a row with published = false: under the transform, also keyed as true.
+    await a.invalidateRows('Post', [[['published', 'false']]])
+    expect(await isHit(a, a.entryKey('true'), byPublished('true'))).toBe(false)
+  })
+
+  it('a mass write whose guard expired while it ran makes its model whole at its end, even when another raised the guard since', async () => {
+    const store = memoryStore().forPrefix('g:')
+    const now = vi.spyOn(Date, 'now')
+    try {
+      let t = 1_000_000
+      now.mockImplementation(() => t)
+      await store.beginWrite('Post', true) // M1, which will run longer than its guard
+      t += 61_000
+      await cache(store, store.entryKey('7'), byId(7)) // stored: the guard expired
+      await store.beginWrite('Post', true) // M2
+      await store.invalidateRows('Post', [], { endWrite: true }) // M1 ends: its pre-read missed rows
+      expect(await isHit(store, store.entryKey('7'), byId(7))).toBe(false)
+      // M2's guard is still up: nothing read now is stored until it ends.
+      const lease = await store.readOrLease(store.entryKey('8'), byId(8), token(), 120)
+      if (lease.hit) throw new Error('expected a miss')
+      expect(await store.storeIfFresh(store.entryKey('8'), lease, Buffer.from('8'), 60)).toBe(false)
+      await store.invalidateRows('Post', [], { endWrite: true }) // M2 ends
+      await cache(store, store.entryKey('8'), byId(8))
+    } finally {
+      now.mockRestore()
+    }
+  })
+
+  it('stamps of one-off misses do not crowd out entries that are hit (one recency order over both)', async () => {
+    const mem = memoryStore({ maxBytes: 100_000 })
+    const store = mem.forPrefix('e:')
+    for (let k = 0; k < 20; k++) await cache(store, store.entryKey(`hot${k}`), byId(k))
+    let hits = 0
+    let reads = 0
+    for (let round = 0; round < 200; round++) {
+      // Ten leases on rows read once and never stored (a miss whose query failed, say).
+      for (let j = 0; j < 10; j++) await store.readOrLease(store.entryKey(`once${round}-${j}`), byId(1_000 + round * 10 + j), token(), 120)
+      const k = round % 20
+      reads++
+      if (await isHit(store, store.entryKey(`hot${k}`), byId(k))) hits++
+      else await cache(store, store.entryKey(`hot${k}`), byId(k))
+    }
+    expect(mem.totalBytes).toBeLessThanOrEqual(100_000)
+    expect(hits / reads).toBeGreaterThan(0.8)
   })
 })

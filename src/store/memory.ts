@@ -37,6 +37,8 @@ interface Dependency {
 }
 
 interface Entry {
+  /** When it was last used (see MemoryStore.clock): eviction goes by it. */
+  used: number
   readonly dependencies: readonly Dependency[]
   readonly payload: Buffer
   readonly expiresAt: number
@@ -48,6 +50,8 @@ interface Entry {
 interface Stamp {
   readonly value: string
   expiresAt: number
+  /** When it was last made, extended or checked by a hit (see MemoryStore.clock). */
+  used: number
 }
 
 interface Registry {
@@ -71,6 +75,18 @@ interface MemoryLease extends Lease {
 let registryIds = 0
 
 /**
+ * The part of every stamp's, registry's, guard's and transform's key that names its
+ * prefix: its length, then the prefix. Without the length, prefixes `a:` and `a:u:` would
+ * share keys (`a:` + `u:Post`, the transforms of Post, is `a:u:` + `Post`), and clearing
+ * one would clear some of the other's state. Entry keys are the Redis store's (`key()` of
+ * a memoized function shows them): clearing a prefix may drop entries of a longer one that
+ * extends it, which is only a miss.
+ */
+function stateKeyPrefix(prefix: string): string {
+  return `${prefix.length}:${prefix}`
+}
+
+/**
  * An in-process store. One may be shared by several `cacheops()` clients of the process
  * (they share its entries under the same prefix, as clients of one Redis do).
  */
@@ -79,11 +95,25 @@ export class MemoryStore {
   private readonly entries = new Map<string, Entry>()
   private readonly stamps = new Map<string, Stamp>()
   private readonly registries = new Map<string, Registry>()
-  private readonly massWrites = new Map<string, { count: number; expiresAt: number }>()
+  /**
+   * Per model, mass writes under way (`count`, up to `expiresAt`: a crashed writer's guard
+   * expires), and `lost`: writers whose guard expired while they ran. Each of those, when
+   * it ends, makes the model whole (results were stored meanwhile that its guard should
+   * have refused); which ending writer is which cannot be told, and it need not: a current
+   * one taken for a lost one only keeps the guard up a little longer.
+   */
+  private readonly massWrites = new Map<string, { count: number; expiresAt: number; lost: number }>()
   private readonly transforms = new Map<string, Map<string, { running: number; expires: number }>>()
   private readonly locks = new Map<string, { token: string; expiresAt: number }>()
   private readonly waiters = new Map<string, Set<() => void>>()
   private bytes = 0
+  /**
+   * A use counter: entries and stamps are each kept in the order they were last used (a
+   * use moves one to the back of its map), and eviction takes whichever of the two front
+   * ones was used longer ago. One order over both, so that stamps of one-off misses (which
+   * live their TTL plus a margin) cannot crowd out the entries that are hit.
+   */
+  private clock = 0
 
   constructor(options: MemoryStoreOptions = {}) {
     const max = options.maxBytes ?? DEFAULT_MAX_BYTES
@@ -110,15 +140,22 @@ export class MemoryStore {
 
   // --- stamps ---------------------------------------------------------------------------
 
-  /** A stamp's value, or undefined when it is missing or expired (then it goes). */
-  stampOf(key: string, now: number): string | undefined {
+  /** A stamp's value, or undefined when it is missing or expired (then it goes); `use` it: most recently used. */
+  stampOf(key: string, now: number, use = false): string | undefined {
     const s = this.stamps.get(key)
     if (s === undefined) return undefined
     if (s.expiresAt <= now) {
       this.deleteStamp(key)
       return undefined
     }
+    if (use) this.touchStamp(key, s)
     return s.value
+  }
+
+  private touchStamp(key: string, s: Stamp): void {
+    s.used = ++this.clock
+    this.stamps.delete(key)
+    this.stamps.set(key, s)
   }
 
   /** The stamp, made with `token` if missing; its life extended to at least `ttlMs`. */
@@ -127,6 +164,7 @@ export class MemoryStore {
     if (current !== undefined) {
       const s = this.stamps.get(key)!
       if (s.expiresAt < now + ttlMs) s.expiresAt = now + ttlMs
+      this.touchStamp(key, s)
       return current
     }
     this.setStamp(key, token, now + ttlMs)
@@ -135,7 +173,7 @@ export class MemoryStore {
 
   setStamp(key: string, value: string, expiresAt: number): void {
     this.deleteStamp(key)
-    this.stamps.set(key, { value, expiresAt })
+    this.stamps.set(key, { value, expiresAt, used: ++this.clock })
     this.bytes += key.length + value.length + STAMP_OVERHEAD
     this.evict()
   }
@@ -154,8 +192,9 @@ export class MemoryStore {
   liveEntry(entryKey: string, now: number): Entry | undefined {
     const e = this.entries.get(entryKey)
     if (e === undefined) return undefined
-    if (e.expiresAt > now && e.dependencies.every((d) => this.stampOf(d.key, now) === d.stamp)) {
+    if (e.expiresAt > now && e.dependencies.every((d) => this.stampOf(d.key, now, true) === d.stamp)) {
       // Least recently used first in the map's order.
+      e.used = ++this.clock
       this.entries.delete(entryKey)
       this.entries.set(entryKey, e)
       return e
@@ -164,10 +203,10 @@ export class MemoryStore {
     return undefined
   }
 
-  putEntry(entryKey: string, entry: Entry): boolean {
+  putEntry(entryKey: string, entry: Omit<Entry, 'used'>): boolean {
     this.deleteEntry(entryKey)
     if (entry.bytes > this.maxBytes) return false
-    this.entries.set(entryKey, entry)
+    this.entries.set(entryKey, { ...entry, used: ++this.clock })
     this.bytes += entry.bytes
     this.evict()
     return this.entries.has(entryKey)
@@ -182,21 +221,17 @@ export class MemoryStore {
   }
 
   /**
-   * Over the budget: least recently used entries go, then the oldest stamps (whose
-   * entries are then misses). Nothing else is ever evicted: registries, write guards and
-   * transforms are a few per model.
+   * Over the budget: whatever was used longest ago goes, entry or stamp (a deleted stamp is
+   * an invalidation: its entries are misses). Registries, write guards and transforms are
+   * never evicted: a few per model.
    */
   private evict(): void {
-    if (this.bytes <= this.maxBytes) return
-    for (const key of this.entries.keys()) {
-      if (this.bytes <= this.maxBytes) return
-      this.deleteEntry(key)
-    }
-    const now = Date.now()
-    for (const [key, s] of this.stamps) if (s.expiresAt <= now) this.deleteStamp(key)
-    for (const key of this.stamps.keys()) {
-      if (this.bytes <= this.maxBytes) return
-      this.deleteStamp(key)
+    while (this.bytes > this.maxBytes) {
+      const entry = this.entries.entries().next().value
+      const stamp = this.stamps.entries().next().value
+      if (entry === undefined && stamp === undefined) return
+      if (stamp === undefined || (entry !== undefined && entry[1].used < stamp[1].used)) this.deleteEntry(entry![0])
+      else this.deleteStamp(stamp[0])
     }
   }
 
@@ -222,19 +257,33 @@ export class MemoryStore {
     return w !== undefined && w.count > 0 && w.expiresAt > now
   }
 
-  raiseGuard(key: string, now: number): void {
-    const w = this.massWrites.get(key)
-    const alive = w !== undefined && w.expiresAt > now
-    this.massWrites.set(key, { count: (alive ? w.count : 0) + 1, expiresAt: now + WRITE_GUARD_SECONDS * 1000 })
+  private guardOf(key: string, now: number): { count: number; expiresAt: number; lost: number } {
+    let w = this.massWrites.get(key)
+    if (w === undefined) this.massWrites.set(key, (w = { count: 0, expiresAt: 0, lost: 0 }))
+    if (w.count > 0 && w.expiresAt <= now) {
+      w.lost += w.count
+      w.count = 0
+    }
+    return w
   }
 
-  /** Lowers the guard; false when it was gone (expired while the write ran). */
+  raiseGuard(key: string, now: number): void {
+    const w = this.guardOf(key, now)
+    w.count++
+    w.expiresAt = now + WRITE_GUARD_SECONDS * 1000
+  }
+
+  /** Lowers the guard; false when it was lost (expired while a write ran, or never raised). */
   lowerGuard(key: string, now: number): boolean {
-    const w = this.massWrites.get(key)
-    const left = (w !== undefined && w.expiresAt > now ? w.count : 0) - 1
-    if (left <= 0) this.massWrites.delete(key)
-    else w!.count = left
-    return left >= 0
+    const w = this.guardOf(key, now)
+    let kept = true
+    if (w.lost > 0) {
+      w.lost--
+      kept = false
+    } else if (w.count > 0) w.count--
+    else kept = false
+    if (w.count === 0 && w.lost === 0) this.massWrites.delete(key)
+    return kept
   }
 
   transformsOf(key: string): Map<string, { running: number; expires: number }> | undefined {
@@ -291,21 +340,21 @@ export class MemoryStore {
         resolve()
       }
       const timer = setTimeout(done, timeoutMs)
-      timer.unref?.()
       set.add(done)
       this.waiters.set(entryKey, set)
     })
   }
 
-  /** Deletes everything under the prefix; how many keys went. */
-  clearPrefix(prefix: string): number {
+  /** Deletes everything of a prefix (entries under `entries`, the rest under `state`); how many keys went. */
+  clearPrefix(entries: string, state: string): number {
     let n = 0
-    for (const key of [...this.entries.keys()]) if (key.startsWith(prefix) && this.deleteEntry(key)) n++
-    for (const key of [...this.stamps.keys()]) if (key.startsWith(prefix) && this.deleteStamp(key)) n++
-    for (const map of [this.registries, this.massWrites, this.transforms, this.locks]) {
-      for (const key of [...map.keys()]) if (key.startsWith(prefix) && map.delete(key)) n++
+    for (const key of [...this.entries.keys()]) if (key.startsWith(entries) && this.deleteEntry(key)) n++
+    for (const key of [...this.locks.keys()]) if (key.startsWith(entries) && this.locks.delete(key)) n++
+    for (const key of [...this.waiters.keys()]) if (key.startsWith(entries)) this.wake(key)
+    for (const key of [...this.stamps.keys()]) if (key.startsWith(state) && this.deleteStamp(key)) n++
+    for (const map of [this.registries, this.massWrites, this.transforms]) {
+      for (const key of [...map.keys()]) if (key.startsWith(state) && map.delete(key)) n++
     }
-    for (const key of [...this.waiters.keys()]) if (key.startsWith(prefix)) this.wake(key)
     return n
   }
 }
@@ -329,13 +378,18 @@ function entryBytes(key: string, payload: Buffer, dependencies: readonly Depende
  */
 class PrefixedMemoryStore implements CacheStore {
   readonly kind = 'memory'
+  /** Where this prefix's stamps, registries, guards and transforms are kept (see stateKeyPrefix). */
+  private readonly prefix: string
   constructor(
     private readonly mem: MemoryStore,
-    private readonly prefix: string,
-  ) {}
+    /** The configured prefix: entry keys are built from it, as the Redis store's are. */
+    private readonly entryPrefix: string,
+  ) {
+    this.prefix = stateKeyPrefix(entryPrefix)
+  }
 
   entryKey(hash: string): string {
-    return keyOf.entry(this.prefix, hash)
+    return keyOf.entry(this.entryPrefix, hash)
   }
 
   async readOrLease(entryKey: string, request: LeaseRequest, token: string, ttl: number, lockMs = 0, refreshMs = 0): Promise<ReadResult> {
@@ -420,13 +474,15 @@ class PrefixedMemoryStore implements CacheStore {
     }
     // A stamp must outlive every entry that depends on it (a vanished stamp is a miss).
     for (const d of dependencies) if (d.model === undefined) mem.stampOrMake(d.key, lease.token, ttlMs, now)
-    return mem.putEntry(entryKey, {
+    const put = mem.putEntry(entryKey, {
       dependencies,
       payload,
       expiresAt: now + ttlMs,
       freshUntil: freshSeconds > 0 ? now + freshSeconds * 1000 : 0,
       bytes: entryBytes(entryKey, payload, dependencies),
     })
+    // Making the result's stamps may have evicted one just checked: then it is no entry.
+    return put && mem.liveEntry(entryKey, now) !== undefined
   }
 
   async releaseLock(entryKey: string, token: string): Promise<void> {
@@ -526,7 +582,7 @@ class PrefixedMemoryStore implements CacheStore {
   }
 
   async invalidateAll(): Promise<number> {
-    return this.mem.clearPrefix(this.prefix)
+    return this.mem.clearPrefix(keyOf.entry(this.entryPrefix, ''), this.prefix)
   }
 
   async close(): Promise<void> {
