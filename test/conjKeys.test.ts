@@ -165,12 +165,12 @@ describe('delete_conj_keys.lua against invalidate_rows.lua (real Redis)', () => 
     const s = await seeded(schemes)
     const until = Date.now() + 60_000
     await redis.hset(`${s.prefix}u:M`, ...[...new Set([own, ...others])].flatMap((t) => [t, `${t === own ? 2 : 1}\t${until}`]))
-    await redis.set(`${s.prefix}w:M`, '2')
+    await redis.hset(`${s.prefix}w:M`, 'n', 2, 'until', until, 'lost', 0) // two writers under way (lua/include/guard.lua)
     return s
   }
   const transformState = async (prefix: string) => {
     const u = await redis.hgetall(`${prefix}u:M`)
-    return { w: await redis.get(`${prefix}w:M`), ended: await redis.hget(`${prefix}e:M`, 'ended'), u: Object.fromEntries(Object.entries(u).map(([t, v]) => [t, v.split('\t')[0]])) }
+    return { w: await redis.hget(`${prefix}w:M`, 'n'), ended: await redis.hget(`${prefix}e:M`, 'ended'), u: Object.fromEntries(Object.entries(u).map(([t, v]) => [t, v.split('\t')[0]])) }
   }
 
   it("an updateMany's end, or any write while transforms are active: the same keys deleted, counter and transform lowered, as by the full script", async () => {
@@ -200,13 +200,18 @@ describe('delete_conj_keys.lua against invalidate_rows.lua (real Redis)', () => 
     )
   })
 
-  it('an end whose guard counter or own transform is gone (expired, evicted) makes the model whole, in either script', async () => {
+  it('an end whose guard or own transform is gone (evicted, lapsed) makes the model whole, in either script', async () => {
     const rows: RowValues[] = [[['a', '1'], ['b', '1']]]
     const own = transformOf([['a', '2']]).token
-    for (const lose of ['w', 'u'] as const) {
+    for (const lose of ['w', 'w lapsed', 'u'] as const) {
       const s = await updateManyRunning(['a', 'b'], own, [])
       if (lose === 'w') await redis.del(`${s.prefix}w:M`)
-      else await redis.hdel(`${s.prefix}u:M`, own)
+      // Its time ran out while it ran (a write longer than the crash timeout), and another
+      // writer raised the guard since: the count alone would not show the loss.
+      else if (lose === 'w lapsed') {
+        await redis.hset(`${s.prefix}w:M`, 'until', Date.now() - 1)
+        await s.store.runBeginWrite('M', true)
+      } else await redis.hdel(`${s.prefix}u:M`, own)
       const keys = conjKeysOfRows('M', ['a', 'b'], rowsUnderTransforms(rows, [own])!, undefined)!
       ran.length = 0
       const reply = await s.store.deleteRowKeys('M', rows, { seenSchemes: ['a', 'b'], endWrite: true, endTransform: own, conjKeys: keys, transforms: [own] })

@@ -177,6 +177,30 @@ describe('cached', () => {
   })
 })
 
+describe('invalidating a memoized result', () => {
+  it('while a computation for those arguments runs: its result is not stored', async () => {
+    let release: (() => void) | undefined
+    let runs = 0
+    const f = t.prisma.$cacheops.cached(
+      async (x: number) => {
+        runs++
+        if (runs === 1) await new Promise<void>((r) => (release = r))
+        return x * runs
+      },
+      { timeout: 60, key: 'in-flight-invalidate' },
+    )
+    const first = f(3)
+    while (!release) await new Promise((r) => setTimeout(r, 1))
+    await f.invalidate(3) // the value being computed is already out of date
+    release()
+    expect(await first).toBe(3)
+    await new Promise((r) => setTimeout(r, 20)) // its store, refused, has landed
+    expect(await f(3)).toBe(6) // computed again: the first result was not stored
+    expect(await f(3)).toBe(6) // this one was
+    expect(runs).toBe(2)
+  })
+})
+
 describe('standalone cached', () => {
   it('memoizes without Prisma and shares tags with the prefix (on the store under test)', async () => {
     const { cached } = await import('../src/index.ts')

@@ -109,12 +109,20 @@ export function memoize<A extends unknown[], R>(
   const name = options.key ?? (fn.name || 'anonymous')
   const emit = (type: 'hit' | 'miss', key: string, started: number) =>
     env.events?.emit({ type, model: FUNCTION_MODEL, operation: name, key, durationMs: performance.now() - started })
-  const keyOf = (args: A): string => {
+  /** What identifies the entry of these arguments (the store's key is made from it). */
+  const hashOf = (args: A): string => {
     const keyArgs = options.argsRewrite ? options.argsRewrite(...args) : args
     const extra = typeof options.extra === 'function' ? (options.extra as (...a: A) => unknown)(...args) : options.extra
     const text = `fn\n${identity}\n${canonicalArgs(extra)}\n${canonicalArgs(keyArgs)}`
-    return env.store.entryKey(`f${createHash('sha1').update(text).digest('base64url')}`)
+    return `f${createHash('sha1').update(text).digest('base64url')}`
   }
+  const keyOf = (args: A): string => env.store.entryKey(hashOf(args))
+  /**
+   * Each entry depends on a stamp of its own besides the function's dependencies:
+   * `invalidate(args)` deletes it, so a computation already running for those arguments
+   * is not stored either (deleting the entry alone would let it land afterwards).
+   */
+  const ownStampOf = (hash: string): string => `#fn:${hash}`
   const unwrap = (stored: Stored): Awaited<R> => {
     if ('v' in stored) return stored.v as Awaited<R>
     const Cls = options.cacheErrors?.[stored.e.i] as unknown as new (message: string) => Error
@@ -142,8 +150,13 @@ export function memoize<A extends unknown[], R>(
     maxResultBytes: env.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES,
   }
   /** The entry of these arguments; `acceptStale`: served stale and refreshed (not inside a transaction). */
-  const targetOf = (key: string, acceptStale: boolean): EntryTarget => ({
-    key, model: FUNCTION_MODEL, what: 'a memoized function', request: env.lease, leaseTtl: ttl + LEASE_MARGIN_SECONDS, refreshMs: acceptStale && stale > 0 ? REFRESH_MS : 0,
+  const targetOf = (hash: string, acceptStale: boolean): EntryTarget => ({
+    key: env.store.entryKey(hash),
+    model: FUNCTION_MODEL,
+    what: 'a memoized function',
+    request: { ...env.lease, conjKeys: [...env.lease.conjKeys, ownStampOf(hash)] },
+    leaseTtl: ttl + LEASE_MARGIN_SECONDS,
+    refreshMs: acceptStale && stale > 0 ? REFRESH_MS : 0,
   })
   const decode = (payload: Buffer) => decodeResult(payload) as Stored
   const store = (target: EntryTarget, lease: Lease | undefined, stored: Stored, settled: () => void = () => {}): void => {
@@ -155,9 +168,9 @@ export function memoize<A extends unknown[], R>(
     const scope = env.scope?.()
     if (scope?.wrote || env.bypass?.()) return await fn(...args)
     const started = performance.now()
-    const key = keyOf(args)
     // Not inside a transaction: nothing could refresh a stale result after it ends.
-    const target = targetOf(key, !scope)
+    const target = targetOf(hashOf(args), !scope)
+    const key = target.key
     const found = await lookupWaitingForLock(entryEnv, target, decode, options.lock ? LOCK_MS : 0)
     if (found.hit) {
       // A stale result this caller is to refresh: computed again after answering.
@@ -181,10 +194,15 @@ export function memoize<A extends unknown[], R>(
   }
   return Object.assign(wrapper, {
     async invalidate(...args: A) {
-      await env.store.deleteEntries([keyOf(args)])
+      const hash = hashOf(args)
+      await env.store.invalidateStamps([ownStampOf(hash)])
+      await env.store.deleteEntries([env.store.entryKey(hash)])
     },
     async refresh(...args: A): Promise<Awaited<R>> {
-      const target = targetOf(keyOf(args), false)
+      const hash = hashOf(args)
+      const target = targetOf(hash, false)
+      // Older computations of these arguments still running are not stored after this one.
+      await env.store.invalidateStamps([ownStampOf(hash)])
       await env.store.deleteEntries([target.key])
       const found = await lookup(entryEnv, target, decode)
       const { stored, outcome } = await compute(args)
@@ -192,7 +210,7 @@ export function memoize<A extends unknown[], R>(
       return unwrap(outcome)
     },
     async peek(...args: A): Promise<Awaited<R>> {
-      const target = targetOf(keyOf(args), false)
+      const target = targetOf(hashOf(args), false)
       const found = await lookup(entryEnv, target, decode)
       if (!found.hit) throw new CacheMiss(`prisma-cacheops: nothing cached under ${target.key}`)
       return unwrap(found.value)

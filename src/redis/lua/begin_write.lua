@@ -1,14 +1,14 @@
 -- Starts a write of one model: returns the conjunction schemes cached reads of the model
 -- currently depend on (the write reads pre-images of exactly those fields, or none), and,
 -- for writes whose pre-images cannot be exact by themselves (mass writes), raises the
--- model's "write in progress" counter: while it is up, store_if_fresh.lua refuses results
--- that depend on the model, so nothing read during the write can be cached (see
--- docs/design.md, "Mass writes").
+-- model's "write in progress" guard (include/guard.lua): while it is up, store_if_fresh.lua
+-- refuses results that depend on the model, so nothing read during the write can be cached
+-- (see docs/design.md, "Mass writes").
 --
 -- ARGV[1]  key prefix
 -- ARGV[2]  model name
 -- ARGV[3]  1 to raise the write-in-progress counter, 0 not to
--- ARGV[4]  seconds the counter outlives a writer that never ends (crash)
+-- ARGV[4]  seconds the guard outlives a writer that never ends (crash)
 -- ARGV[5]  optional, for updateMany: the update's data as canonical "field\tvalue\t..."
 --          pairs, registered as an active update transform of the model: until it ends
 --          (plus a grace period), every invalidation of the model also invalidates its rows
@@ -26,14 +26,13 @@
 
 -- @include registry_version
 -- @include keys
+-- @include guard
 
 local prefix = ARGV[1]
 local model = ARGV[2]
 local transforms = {}
 if ARGV[3] == '1' then
-  local w = mass_writes_key(prefix, model)
-  redis.call('INCR', w)
-  redis.call('EXPIRE', w, tonumber(ARGV[4]))
+  raise_guard(mass_writes_key(prefix, model), tonumber(ARGV[4]))
 end
 if ARGV[5] then
   local u = transforms_key(prefix, model)

@@ -14,7 +14,7 @@
 --
 -- KEYS[1]  the model's scheme registry (e:<Model>)
 -- KEYS[2]  its active update transforms (u:<Model>)
--- KEYS[3]  its write-in-progress counter (w:<Model>)
+-- KEYS[3]  its write-in-progress guard (w:<Model>, see include/guard.lua)
 -- KEYS[4]  its model stamp (m:<Model>)
 -- KEYS[5..] the conjunction keys to delete
 -- ARGV[1]  the data of the caller's own update transform to end ('' for none)
@@ -26,11 +26,12 @@
 --          nothing done, the data of every active transform (some not applied) or -3
 
 -- @include registry_version
+-- @include guard
 
 local end_transform = ARGV[1]
 -- The writer's guard or its own transform gone before its end (expired while it ran,
 -- evicted): invalidate_rows.lua makes the model whole.
-if ARGV[3] == '1' and redis.call('EXISTS', KEYS[3]) == 0 then
+if ARGV[3] == '1' and not guard_kept(KEYS[3]) then
   return -3
 end
 if end_transform ~= '' and redis.call('HEXISTS', KEYS[2], end_transform) == 0 then
@@ -86,9 +87,7 @@ if end_transform ~= '' then
   end
 end
 if ARGV[3] == '1' then
-  if redis.call('DECR', KEYS[3]) <= 0 then
-    redis.call('DEL', KEYS[3])
-  end
+  lower_guard(KEYS[3]) -- kept: checked above, in this same script
   count_mass_write_end(KEYS[1])
 end
 local version = registry_version_for_writers(KEYS[1], KEYS[2])

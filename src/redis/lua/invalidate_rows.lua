@@ -31,6 +31,7 @@
 
 -- @include registry_version
 -- @include keys
+-- @include guard
 
 local prefix = ARGV[1]
 local model = ARGV[2]
@@ -109,14 +110,9 @@ if redis.call('EXISTS', ukey) == 1 then
 end
 
 if end_write then
-  local w = mass_writes_key(prefix, model)
-  local left = redis.call('DECR', w)
-  if left <= 0 then
-    redis.call('DEL', w)
-  end
-  -- Below zero: the counter was gone (expired while the write ran, or evicted), so
-  -- results were stored meanwhile that the guard should have refused.
-  if left < 0 then
+  -- The guard lapsed (the write ran longer than its crash timeout) or was evicted while
+  -- the write ran: results were stored meanwhile that it should have refused.
+  if not lower_guard(mass_writes_key(prefix, model)) then
     vanished = true
   end
   count_mass_write_end(epoch)

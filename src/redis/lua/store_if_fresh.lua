@@ -33,6 +33,7 @@
 
 -- @include registry_version
 -- @include keys
+-- @include guard
 
 local prefix = ARGV[1]
 local ttl = tonumber(ARGV[2])
@@ -61,7 +62,7 @@ local function current(kind, name)
   end
   if kind == 'm' then
     -- A mass write of this model is in progress: what we read may already be outdated.
-    if redis.call('EXISTS', mass_writes_key(prefix, name)) == 1 then
+    if guard_up(mass_writes_key(prefix, name)) then
       return nil
     end
     return redis.call('GET', model_stamp_key(prefix, name))
