@@ -161,11 +161,13 @@ describe('delete_conj_keys.lua against invalidate_rows.lua (real Redis)', () => 
   // An updateMany's end: its rows with every transform active at its start applied, its
   // counter and its own transform lowered, in one short script.
   const transformData = fc.subarray(FIELDS, { minLength: 1 }).chain((fs) => fc.tuple(...fs.map((f) => fc.constantFrom('1', '2').map((v) => [f, v] as const)))).map((d) => transformOf(d).token)
+  /** The generation of the guard updateManyRunning raises (see lua/include/guard.lua). */
+  const GUARD = 'guard-generation-1'
   async function updateManyRunning(schemes: readonly string[], own: string, others: readonly string[]) {
     const s = await seeded(schemes)
     const until = Date.now() + 60_000
     await redis.hset(`${s.prefix}u:M`, ...[...new Set([own, ...others])].flatMap((t) => [t, `${t === own ? 2 : 1}\t${until}`]))
-    await redis.hset(`${s.prefix}w:M`, 'n', 2, 'until', until, 'lost', 0) // two writers under way (lua/include/guard.lua)
+    await redis.hset(`${s.prefix}w:M`, 'n', 2, 'until', until, 'g', GUARD) // two writers under way (lua/include/guard.lua)
     return s
   }
   const transformState = async (prefix: string) => {
@@ -178,7 +180,7 @@ describe('delete_conj_keys.lua against invalidate_rows.lua (real Redis)', () => 
       fc.asyncProperty(fc.uniqueArray(fc.oneof(scheme, scoped), { minLength: 1, maxLength: 4 }), fc.array(row, { minLength: 0, maxLength: 3 }), transformData, fc.uniqueArray(transformData, { maxLength: 2 }), fc.boolean(), async (schemes, rows, own, others, ends) => {
         const full = await updateManyRunning(schemes, own, others)
         const direct = await updateManyRunning(schemes, own, others)
-        const how = { seenSchemes: schemes, endWrite: ends, endTransform: ends ? own : '', changedFields: ['a'] }
+        const how = { seenSchemes: schemes, endWrite: ends ? GUARD : undefined, endTransform: ends ? own : '', changedFields: ['a'] }
         const fullReply = (await full.store.deleteRowKeys('M', rows, how)).deleted
         const transforms = [...new Set([own, ...others])]
         const keys = conjKeysOfRows('M', schemes, rowsUnderTransforms(rows, transforms)!, undefined)
@@ -214,7 +216,7 @@ describe('delete_conj_keys.lua against invalidate_rows.lua (real Redis)', () => 
       } else await redis.hdel(`${s.prefix}u:M`, own)
       const keys = conjKeysOfRows('M', ['a', 'b'], rowsUnderTransforms(rows, [own])!, undefined)!
       ran.length = 0
-      const reply = await s.store.deleteRowKeys('M', rows, { seenSchemes: ['a', 'b'], endWrite: true, endTransform: own, conjKeys: keys, transforms: [own] })
+      const reply = await s.store.deleteRowKeys('M', rows, { seenSchemes: ['a', 'b'], endWrite: GUARD, endTransform: own, conjKeys: keys, transforms: [own] })
       expect(ran).toEqual(['deleteConjKeys', 'invalidateRows'])
       expect(reply.deleted).toBe(-1)
       expect(await redis.exists(`${s.prefix}m:M`, `${s.prefix}e:M`)).toBe(0)
@@ -229,7 +231,7 @@ describe('delete_conj_keys.lua against invalidate_rows.lua (real Redis)', () => 
     const keys = conjKeysOfRows('M', ['a', 'b'], rowsUnderTransforms(rows, [own])!, undefined)!
     expect(keys).toEqual(['M:a=1', 'M:b=1', 'M:a=2'])
     ran.length = 0
-    const reply = await s.store.deleteRowKeys('M', rows, { seenSchemes: ['a', 'b'], endWrite: true, endTransform: own, conjKeys: keys, transforms: [own] })
+    const reply = await s.store.deleteRowKeys('M', rows, { seenSchemes: ['a', 'b'], endWrite: GUARD, endTransform: own, conjKeys: keys, transforms: [own] })
     expect(ran).toEqual(['deleteConjKeys', 'invalidateRows'])
     // The late transform's image of the row (b = 2) went too, and the counter came down once.
     expect(reply.deleted).toBe(4)

@@ -141,8 +141,8 @@ describe('memory store protocol edges (the store alone)', () => {
     const au = shared.forPrefix('a:u:')
     await cache(a, a.entryKey('true'), byPublished('true'))
     // An updateMany setting published = true ends; its transform applies for 30 s more.
-    await a.beginWrite('Post', true, transformOf([['published', 'true']]))
-    await a.invalidateRows('Post', [], { endWrite: true, endTransform: 'published\ttrue' })
+    const begun = await a.beginWrite('Post', true, transformOf([['published', 'true']]))
+    await a.invalidateRows('Post', [], { endWrite: begun.guard, endTransform: 'published\ttrue' })
     await au.invalidateAll()
     // A write of a row with published = false: under the transform, also keyed as true.
     await a.invalidateRows('Post', [[['published', 'false']]])
@@ -155,18 +155,37 @@ describe('memory store protocol edges (the store alone)', () => {
     try {
       let t = 1_000_000
       now.mockImplementation(() => t)
-      await store.beginWrite('Post', true) // M1, which will run longer than its guard
+      const m1 = await store.beginWrite('Post', true) // M1, which will run longer than its guard
       t += 61_000
       await cache(store, store.entryKey('7'), byId(7)) // stored: the guard expired
-      await store.beginWrite('Post', true) // M2
-      await store.invalidateRows('Post', [], { endWrite: true }) // M1 ends: its pre-read missed rows
+      const m2 = await store.beginWrite('Post', true) // M2
+      expect(m2.guard).not.toBe(m1.guard) // the guard lapsed: made anew
+      await store.invalidateRows('Post', [], { endWrite: m1.guard }) // M1 ends: its pre-read missed rows
       expect(await isHit(store, store.entryKey('7'), byId(7))).toBe(false)
       // M2's guard is still up: nothing read now is stored until it ends.
       const lease = await store.readOrLease(store.entryKey('8'), byId(8), token(), 120)
       if (lease.hit) throw new Error('expected a miss')
       expect(await store.storeIfFresh(store.entryKey('8'), lease, Buffer.from('8'), 60)).toBe(false)
-      await store.invalidateRows('Post', [], { endWrite: true }) // M2 ends
+      await store.invalidateRows('Post', [], { endWrite: m2.guard }) // M2 ends
       await cache(store, store.entryKey('8'), byId(8))
+    } finally {
+      now.mockRestore()
+    }
+  })
+
+  it('a mass write that never ends leaves no guard behind once it lapsed: the next one raises it anew and lowers it', async () => {
+    const store = memoryStore().forPrefix('ghost:')
+    const now = vi.spyOn(Date, 'now')
+    try {
+      let t = 2_000_000
+      now.mockImplementation(() => t)
+      await store.beginWrite('Post', true) // a writer that crashes: never ends
+      t += 61_000
+      await cache(store, store.entryKey('7'), byId(7)) // its guard lapsed: stores go through
+      const next = await store.beginWrite('Post', true)
+      await store.invalidateRows('Post', [], { endWrite: next.guard })
+      expect(await isHit(store, store.entryKey('7'), byId(7))).toBe(true) // its end was not made whole
+      await cache(store, store.entryKey('8'), byId(8)) // and stores go through again
     } finally {
       now.mockRestore()
     }

@@ -17,7 +17,7 @@ function runtime(schemes: readonly string[]) {
     model: (name) => config.datamodel.models[name]!,
     beginWrite: async (model, guard, transform) => {
       begun.push({ model, guard, transform: transform?.token })
-      return { schemes, transforms: transform?.token ? [transform.token] : [] }
+      return { schemes, transforms: transform?.token ? [transform.token] : [], ...(guard ? { guard: 'generation-1' } : {}) }
     },
     invalidate: async (inv) => void invalidations.push(inv),
     boundTags: () => ({ tags: [], unknown: false }),
@@ -93,7 +93,7 @@ describe('the write path against a stand-in runtime', () => {
     expect(begun).toEqual([{ model: 'Post', guard: true, transform: 'published\ttrue' }])
     expect(ran.map((r) => r.op)).toEqual(['read findMany', 'updateMany'])
     const inv = invalidations[0]!
-    expect(inv).toMatchObject({ endWrite: true, endTransform: 'published\ttrue', transformsAtStart: ['published\ttrue'], seenSchemes: ['published'] })
+    expect(inv).toMatchObject({ endWrite: 'generation-1', endTransform: 'published\ttrue', transformsAtStart: ['published\ttrue'], seenSchemes: ['published'] })
     expect(inv.rows).toEqual([[['published', 'false']], [['published', 'true']]])
   })
 

@@ -15,7 +15,7 @@ export interface Invalidation {
    */
   readonly changedFields?: readonly string[]
   /** Lower the model's write-in-progress counter raised for this write. */
-  readonly endWrite?: boolean
+  readonly endWrite?: string
   /** End this writer's update transform (see begin_write.lua). */
   readonly endTransform?: string
   /**

@@ -8,7 +8,7 @@
  *   e:<Model>                 hash: "_" registry version, "s:<scheme>" schemes, "ended" mass writes ended
  *   c:<Model>:<conj>          a conjunction's stamp (c:<Model>~<fields>:<conj> for field-scoped reads;
  *                             tags and bound tags have conjunction names of their own)
- *   w:<Model>                 hash: mass writes of the model under way (n, until, lost; lua/include/guard.lua)
+ *   w:<Model>                 hash: mass writes of the model under way (n, until, g; lua/include/guard.lua)
  *   u:<Model>                 hash: running (and just ended) updateMany transforms
  *   unlock                    the channel lock waiters listen on
  */

@@ -45,8 +45,8 @@ export function storeIfFreshArgs(a: {
 }
 
 /** begin_write.lua (no KEYS): prefix, model, guard, guard seconds[, transform token, fresh id]. */
-export function beginWriteArgs(a: { prefix: string; model: string; guard: boolean; guardSeconds: number; transform?: { token: string; freshId: string } | undefined }): Args {
-  const args: Args = [a.prefix, a.model, a.guard ? '1' : '0', a.guardSeconds]
+export function beginWriteArgs(a: { prefix: string; model: string; guard: string | undefined; guardSeconds: number; transform?: { token: string; freshId: string } | undefined }): Args {
+  const args: Args = [a.prefix, a.model, a.guard ?? '0', a.guardSeconds]
   if (a.transform) args.push(a.transform.token, a.transform.freshId)
   return args
 }
@@ -58,7 +58,7 @@ export function deleteConjKeysArgs(a: {
   conjKeys: readonly string[]
   endTransform: string
   graceMs: number
-  endWrite: boolean
+  endWrite: string | undefined
   transforms: readonly string[]
   keySchemes: readonly string[]
 }): { args: Args; numberOfKeys: number } {
@@ -66,7 +66,7 @@ export function deleteConjKeysArgs(a: {
   return {
     args: [
       keyOf.registry(prefix, model), keyOf.transforms(prefix, model), keyOf.massWrites(prefix, model), keyOf.modelStamp(prefix, model), ...a.conjKeys.map((k) => keyOf.conjStamp(prefix, k)),
-      a.endTransform, String(a.graceMs), a.endWrite ? '1' : '0', String(a.transforms.length), ...a.transforms, ...a.keySchemes.map((s) => `s:${s}`),
+      a.endTransform, String(a.graceMs), a.endWrite ?? '0', String(a.transforms.length), ...a.transforms, ...a.keySchemes.map((s) => `s:${s}`),
     ],
     numberOfKeys: a.conjKeys.length + 4,
   }
@@ -77,7 +77,7 @@ export function invalidateRowsArgs(a: {
   prefix: string
   model: string
   seenSchemes: readonly string[] | undefined
-  endWrite: boolean
+  endWrite: string | undefined
   endTransform: string
   graceMs: number
   changedFields: readonly string[] | undefined
@@ -88,7 +88,7 @@ export function invalidateRowsArgs(a: {
   else args.push(String(a.seenSchemes.length), ...a.seenSchemes)
   // '' would be "no field changed"; '*' every field (creates, deletes, unknown).
   const changed = a.changedFields === undefined ? '*' : a.changedFields.join(',')
-  args.push(a.endWrite ? '1' : '0', a.endTransform, String(a.graceMs), changed, String(a.rows.length))
+  args.push(a.endWrite ?? '0', a.endTransform, String(a.graceMs), changed, String(a.rows.length))
   for (const row of a.rows) {
     args.push(String(row.length))
     for (const [f, v] of row) args.push(f, v)

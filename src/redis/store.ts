@@ -782,9 +782,9 @@ export class RedisStore implements CacheStore {
 
   /** begin_write.lua: the schemes as Redis holds them, and the registry version. */
   async runBeginWrite(model: string, guard: boolean, transform?: UpdateTransform): Promise<BegunWrite & { readonly version: RegistryVersion }> {
-    const args = beginWriteArgs({ prefix: this.prefix, model, guard, guardSeconds: WRITE_GUARD_SECONDS, transform: transform?.token ? { token: transform.token, freshId: freshId() } : undefined })
-    const reply = (await this.call(() => scripts.beginWrite.run(this.redis, args))) as [Buffer[], Buffer[], Buffer]
-    const begun = { schemes: reply[0].map(String), transforms: reply[1].map(String), version: registryVersionOf(reply[2]) }
+    const args = beginWriteArgs({ prefix: this.prefix, model, guard: guard ? freshId() : undefined, guardSeconds: WRITE_GUARD_SECONDS, transform: transform?.token ? { token: transform.token, freshId: freshId() } : undefined })
+    const reply = (await this.call(() => scripts.beginWrite.run(this.redis, args))) as [Buffer[], Buffer[], Buffer, Buffer]
+    const begun = { schemes: reply[0].map(String), transforms: reply[1].map(String), version: registryVersionOf(reply[2]), ...(guard ? { guard: String(reply[3]) } : {}) }
     if (transform?.token) this.noteTransforms(model, begun.transforms)
     return begun
   }
@@ -835,7 +835,7 @@ export class RedisStore implements CacheStore {
    * (the caller's copy of them is out of date).
    */
   async deleteRowKeys(model: string, rows: readonly RowValues[], how: RowInvalidation = {}): Promise<RowsInvalidated> {
-    const { seenSchemes, endWrite = false, endTransform = '', changedFields, conjKeys, transforms, keySchemes = seenSchemes, version } = how
+    const { seenSchemes, endWrite, endTransform = '', changedFields, conjKeys, transforms, keySchemes = seenSchemes, version } = how
     if (rows.length === 0 && seenSchemes === undefined && !endWrite && !endTransform) return { deleted: 0, schemesDiffer: false }
     let schemesDiffer = false
     // The commonest case: a write whose process knows the registry version its schemes go

@@ -216,7 +216,7 @@ async function invalidateWritten(
     // Now, to shrink the window in which others fill from pre-commit data, and again
     // after the commit (queued), when the new values become visible.
     await core.invalidate(inv)
-    c.scope.pending.push({ ...inv, endWrite: false })
+    c.scope.pending.push({ ...inv, endWrite: undefined })
   } else if (createdRelations && nestedPlan) {
     // The related models' invalidations go with the parent's, concurrently: no order among them.
     const found = rowsOfNestedRead(core.config.datamodel, c.model, nestedPlan.selection, result)
@@ -268,8 +268,8 @@ interface Written {
   readonly before: Record<string, unknown>[]
   /** The schemes the images were read for (undefined: they carry every field). */
   readonly seenSchemes: readonly string[] | undefined
-  /** The model's write guard was raised and must come down with the invalidation. */
-  readonly endWrite: boolean
+  /** The model's write guard was raised (this generation) and must come down with the invalidation. */
+  readonly endWrite: string | undefined
   /** The update transform (its token) registered with the guard, to end with it. */
   readonly endTransform?: string | undefined
   readonly transformsAtStart?: readonly string[] | undefined
@@ -283,7 +283,7 @@ interface Written {
 async function singleRowWrite(x: WriteContext, where: unknown): Promise<Written> {
   const { core, c, info, plan, args, modelWide } = x
   const seenSchemes = (await core.beginWrite(c.model, false))?.schemes
-  const plain = (): Promise<Written> => c.query(args).then((result) => ({ result, before: [], seenSchemes, endWrite: false }))
+  const plain = (): Promise<Written> => c.query(args).then((result) => ({ result, before: [], seenSchemes, endWrite: undefined }))
   // Bound tags are computed from whole rows: their pre-image (and its check) is full.
   const fields = preImageFields(info, core.hasBoundTags(c.model) ? undefined : seenSchemes)
   if (seenSchemes === undefined) {
@@ -313,7 +313,7 @@ async function singleRowWrite(x: WriteContext, where: unknown): Promise<Written>
     return plain()
   }
   const cas = await compareAndSet(c, info, args, where, fields, modelWide)
-  return { result: cas.result, before: cas.before ? [cas.before] : [], seenSchemes, endWrite: false }
+  return { result: cas.result, before: cas.before ? [cas.before] : [], seenSchemes, endWrite: undefined }
 }
 
 /**
@@ -326,20 +326,20 @@ async function guardedMassWrite(x: WriteContext, where: unknown, transform: Upda
   const { core, c, info, args, modelWide } = x
   const begun = await core.beginWrite(c.model, true, transform)
   const seenSchemes = begun?.schemes
-  const endWrite = begun !== undefined
-  if (!endWrite) modelWide.add(c.model)
+  const endWrite = begun?.guard
+  if (endWrite === undefined) modelWide.add(c.model)
   try {
     const fields = preImageFields(info, core.hasBoundTags(c.model) ? undefined : seenSchemes)
-    const before = endWrite && fields.length > 0 ? await c.read(c.model, 'findMany', where, selectOf(fields)) : []
+    const before = endWrite !== undefined && fields.length > 0 ? await c.read(c.model, 'findMany', where, selectOf(fields)) : []
     const result = await c.query(args)
     // Prisma's findMany and the write itself may evaluate a relation filter differently
     // (NULLs under nested negations: differential tester): then the write changed other
     // rows than the pre-read found, which its count tells.
     const count = (result as { count?: unknown } | null)?.count
-    if (endWrite && fields.length > 0 && typeof count === 'number' && count !== before.length && filtersThroughRelations(info, where)) modelWide.add(c.model)
-    return { result, before, seenSchemes, endWrite, endTransform: endWrite ? transform?.token : undefined, transformsAtStart: begun?.transforms }
+    if (endWrite !== undefined && fields.length > 0 && typeof count === 'number' && count !== before.length && filtersThroughRelations(info, where)) modelWide.add(c.model)
+    return { result, before, seenSchemes, endWrite, endTransform: endWrite !== undefined ? transform?.token : undefined, transformsAtStart: begun?.transforms }
   } catch (err) {
-    if (endWrite) await core.invalidate({ model: c.model, rows: [], modelWide: [], cause: `${c.model}.${c.operation} (failed)`, endWrite, endTransform: transform?.token })
+    if (endWrite !== undefined) await core.invalidate({ model: c.model, rows: [], modelWide: [], cause: `${c.model}.${c.operation} (failed)`, endWrite, endTransform: transform?.token })
     throw err
   }
 }
@@ -363,7 +363,7 @@ async function unguardedWrite(x: WriteContext): Promise<Written> {
       seenSchemes = undefined
     }
   }
-  return { result, before, seenSchemes, endWrite: false }
+  return { result, before, seenSchemes, endWrite: undefined }
 }
 
 /**
@@ -488,10 +488,10 @@ async function rowsNoLongerUnder(
 async function finishRelated(core: WriteRuntime, c: WriteCall, related: RelatedWrite, failed: boolean): Promise<void> {
   // The first raise of each model's guard comes down with its invalidation, any further
   // one (a transform registered later) on its own.
-  const first = new Map<string, string | undefined>()
-  for (const { model, token } of related.registrations) {
-    if (!first.has(model)) first.set(model, token)
-    else await core.invalidate({ model, rows: [], modelWide: [], cause: `${c.model}.${c.operation} (${model})`, endWrite: true, endTransform: token })
+  const first = new Map<string, { readonly token: string | undefined; readonly guard: string }>()
+  for (const { model, token, guard } of related.registrations) {
+    if (!first.has(model)) first.set(model, { token, guard })
+    else await core.invalidate({ model, rows: [], modelWide: [], cause: `${c.model}.${c.operation} (${model})`, endWrite: guard, endTransform: token })
   }
   for (const m of related.guarded) {
     const info = core.model(m)
@@ -503,8 +503,8 @@ async function finishRelated(core: WriteRuntime, c: WriteCall, related: RelatedW
       rows: images.map((r) => rowValuesOf(info, r)),
       modelWide: whole ? [m] : [],
       cause: `${c.model}.${c.operation} (${m})`,
-      endWrite: true,
-      endTransform: first.get(m),
+      endWrite: first.get(m)?.guard,
+      endTransform: first.get(m)?.token,
       tags: bound.tags,
       // Images read under a guard miss rows moved in meanwhile, whose tags nobody knows.
       boundTagsUnknown: bound.unknown || (!failed && core.hasBoundTags(m)) ? [m] : [],
@@ -516,12 +516,13 @@ async function finishRelated(core: WriteRuntime, c: WriteCall, related: RelatedW
 async function guardModels(core: WriteRuntime, models: Iterable<string>, related: RelatedWrite, transform?: UpdateTransform): Promise<void> {
   for (const m of models) {
     if (related.guarded.includes(m) && !transform) continue
-    if ((await core.beginWrite(m, true, transform)) === undefined) {
+    const guard = (await core.beginWrite(m, true, transform))?.guard
+    if (guard === undefined) {
       related.modelWide.add(m)
       continue
     }
     if (!related.guarded.includes(m)) related.guarded.push(m)
-    related.registrations.push({ model: m, token: transform?.token })
+    related.registrations.push({ model: m, token: transform?.token, guard })
   }
 }
 
@@ -734,11 +735,13 @@ async function guardedUpsert(
   args: Record<string, unknown>,
   where: unknown,
   modelWide: Set<string>,
-): Promise<{ result: unknown; before: Record<string, unknown>[]; seenSchemes: readonly string[] | undefined; endWrite: boolean }> {
-  const seenSchemes = (await core.beginWrite(c.model, true))?.schemes
-  if (seenSchemes === undefined) {
+): Promise<Written> {
+  const begun = await core.beginWrite(c.model, true)
+  const seenSchemes = begun?.schemes
+  const guard = begun?.guard
+  if (seenSchemes === undefined || guard === undefined) {
     modelWide.add(c.model)
-    return { result: await c.query(args), before: [], seenSchemes, endWrite: false }
+    return { result: await c.query(args), before: [], seenSchemes, endWrite: undefined }
   }
   try {
     const fields = preImageFields(info, core.hasBoundTags(c.model) ? undefined : seenSchemes)
@@ -751,9 +754,9 @@ async function guardedUpsert(
         modelWide.add(c.model) // an odd where: let the write report it
       }
     }
-    return { result: await c.query(args), before, seenSchemes, endWrite: true }
+    return { result: await c.query(args), before, seenSchemes, endWrite: guard }
   } catch (err) {
-    await core.invalidate({ model: c.model, rows: [], modelWide: [], cause: `${c.model}.${c.operation} (failed)`, endWrite: true })
+    await core.invalidate({ model: c.model, rows: [], modelWide: [], cause: `${c.model}.${c.operation} (failed)`, endWrite: guard })
     throw err
   }
 }
@@ -809,7 +812,7 @@ interface RelatedWrite {
    * Each raise of a model's guard (and the update transform registered with it, for rows the
    * database re-keys): each must be lowered once.
    */
-  readonly registrations: { readonly model: string; readonly token: string | undefined }[]
+  readonly registrations: { readonly model: string; readonly token: string | undefined; readonly guard: string }[]
 }
 
 /** A nested write in progress: its plan and the related images read so far. */

@@ -73,6 +73,7 @@ interface MemoryLease extends Lease {
 }
 
 let registryIds = 0
+let guardGenerations = 0
 
 /**
  * The part of every stamp's, registry's, guard's and transform's key that names its
@@ -97,12 +98,11 @@ export class MemoryStore {
   private readonly registries = new Map<string, Registry>()
   /**
    * Per model, mass writes under way (`count`, up to `expiresAt`: a crashed writer's guard
-   * expires), and `lost`: writers whose guard expired while they ran. Each of those, when
-   * it ends, makes the model whole (results were stored meanwhile that its guard should
-   * have refused); which ending writer is which cannot be told, and it need not: a current
-   * one taken for a lost one only keeps the guard up a little longer.
+   * lapses) and the guard's generation `g`, made anew whenever the guard is (none, or
+   * lapsed): an end whose generation is not the current one, or whose guard lapsed, makes
+   * its model whole (see redis/lua/include/guard.lua, the same rule).
    */
-  private readonly massWrites = new Map<string, { count: number; expiresAt: number; lost: number }>()
+  private readonly massWrites = new Map<string, { count: number; expiresAt: number; g: string }>()
   private readonly transforms = new Map<string, Map<string, { running: number; expires: number }>>()
   private readonly locks = new Map<string, { token: string; expiresAt: number }>()
   private readonly waiters = new Map<string, Set<() => void>>()
@@ -257,33 +257,21 @@ export class MemoryStore {
     return w !== undefined && w.count > 0 && w.expiresAt > now
   }
 
-  private guardOf(key: string, now: number): { count: number; expiresAt: number; lost: number } {
+  /** Raises the guard; returns its generation. */
+  raiseGuard(key: string, now: number): string {
     let w = this.massWrites.get(key)
-    if (w === undefined) this.massWrites.set(key, (w = { count: 0, expiresAt: 0, lost: 0 }))
-    if (w.count > 0 && w.expiresAt <= now) {
-      w.lost += w.count
-      w.count = 0
-    }
-    return w
-  }
-
-  raiseGuard(key: string, now: number): void {
-    const w = this.guardOf(key, now)
+    if (w === undefined || w.count <= 0 || w.expiresAt <= now) this.massWrites.set(key, (w = { count: 0, expiresAt: 0, g: `g${guardGenerations++}` }))
     w.count++
     w.expiresAt = now + WRITE_GUARD_SECONDS * 1000
+    return w.g
   }
 
-  /** Lowers the guard; false when it was lost (expired while a write ran, or never raised). */
-  lowerGuard(key: string, now: number): boolean {
-    const w = this.guardOf(key, now)
-    let kept = true
-    if (w.lost > 0) {
-      w.lost--
-      kept = false
-    } else if (w.count > 0) w.count--
-    else kept = false
-    if (w.count === 0 && w.lost === 0) this.massWrites.delete(key)
-    return kept
+  /** Lowers the guard of generation `g`; false (nothing lowered) when it lapsed or was made anew since. */
+  lowerGuard(key: string, g: string, now: number): boolean {
+    const w = this.massWrites.get(key)
+    if (w === undefined || w.g !== g || w.count <= 0 || w.expiresAt <= now) return false
+    if (--w.count === 0) this.massWrites.delete(key)
+    return true
   }
 
   transformsOf(key: string): Map<string, { running: number; expires: number }> | undefined {
@@ -501,7 +489,7 @@ class PrefixedMemoryStore implements CacheStore {
   async beginWrite(model: string, guard: boolean, transform?: UpdateTransform): Promise<BegunWrite> {
     const { mem, prefix } = this
     const now = Date.now()
-    if (guard) mem.raiseGuard(keyOf.massWrites(prefix, model), now)
+    const raised = guard ? mem.raiseGuard(keyOf.massWrites(prefix, model), now) : undefined
     let transforms: readonly string[] = []
     if (transform?.token) {
       const active = mem.transformsOrMake(keyOf.transforms(prefix, model))
@@ -510,12 +498,12 @@ class PrefixedMemoryStore implements CacheStore {
       active.set(transform.token, { running: (old?.running ?? 0) + 1, expires: Math.max(old?.expires ?? 0, now + crashMs) })
       transforms = [...active.keys()]
     }
-    return { schemes: mem.registry(keyOf.registry(prefix, model))?.schemes ?? [], transforms }
+    return { schemes: mem.registry(keyOf.registry(prefix, model))?.schemes ?? [], transforms, ...(raised !== undefined ? { guard: raised } : {}) }
   }
 
   async invalidateRows(model: string, rows: readonly RowValues[], change: RowsChange = {}): Promise<void> {
     const { mem, prefix } = this
-    const { seenSchemes, endWrite = false, endTransform = '', changedFields } = change
+    const { seenSchemes, endWrite, endTransform = '', changedFields } = change
     if (rows.length === 0 && seenSchemes === undefined && !endWrite && !endTransform) return
     const now = Date.now()
     const registryKey = keyOf.registry(prefix, model)
@@ -543,9 +531,9 @@ class PrefixedMemoryStore implements CacheStore {
       if (active.size === 0) mem.dropTransforms(transformsKey)
     }
     if (endWrite) {
-      // The guard gone before its end (it expired while the write ran): results were
-      // stored meanwhile that it should have refused.
-      if (!mem.lowerGuard(keyOf.massWrites(prefix, model), now)) vanished = true
+      // The guard lapsed while the write ran (or was made anew since): results were stored
+      // meanwhile that it should have refused.
+      if (!mem.lowerGuard(keyOf.massWrites(prefix, model), endWrite, now)) vanished = true
       const registry = mem.registry(registryKey)
       if (registry) registry.ended++
     }

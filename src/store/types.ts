@@ -78,6 +78,11 @@ export function transformOf(data: RowValues): UpdateTransform {
 export interface BegunWrite {
   readonly schemes: readonly string[]
   readonly transforms: readonly string[]
+  /**
+   * With `guard`: the guard's generation, handed back at the write's end (`endWrite`). An
+   * end whose guard lapsed or was made anew since makes its model whole.
+   */
+  readonly guard?: string | undefined
 }
 
 /** How invalidateRows treats the rows (see docs/design.md, "Writes"). */
@@ -88,8 +93,8 @@ export interface RowsChange {
    * writer did not read: the model then goes whole.
    */
   readonly seenSchemes?: readonly string[] | undefined
-  /** Lower the write-in-progress counter beginWrite raised (`guard`). */
-  readonly endWrite?: boolean | undefined
+  /** Lower the write-in-progress guard beginWrite raised: its generation (BegunWrite.guard). */
+  readonly endWrite?: string | undefined
   /** The update transform (its token) to end. */
   readonly endTransform?: string | undefined
   /**

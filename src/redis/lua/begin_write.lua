@@ -7,7 +7,8 @@
 --
 -- ARGV[1]  key prefix
 -- ARGV[2]  model name
--- ARGV[3]  1 to raise the write-in-progress counter, 0 not to
+-- ARGV[3]  a fresh id to raise the write-in-progress guard with (include/guard.lua: its
+--          generation if it is made anew), '0' not to raise it
 -- ARGV[4]  seconds the guard outlives a writer that never ends (crash)
 -- ARGV[5]  optional, for updateMany: the update's data as canonical "field\tvalue\t..."
 --          pairs, registered as an active update transform of the model: until it ends
@@ -17,12 +18,13 @@
 --          a thousand updateManys setting `published = true` cost one: the value is
 --          "<running writers>\t<expiry ms>"; the expiry of a running one is a crash guard.
 -- ARGV[6]  with ARGV[5]: a fresh token (see new_registry_version)
--- Returns  {schemes, transforms, version}: the schemes, e.g. {'', 'authorId',
+-- Returns  {schemes, transforms, version, guard}: the schemes, e.g. {'', 'authorId',
 --          'authorId,published'}; with ARGV[5], the data of every update transform the
 --          model now has (its own included; some may have expired): the writer applies
 --          them to its rows itself and ends through delete_conj_keys.lua while no other
 --          appears; and the registry version those schemes go with, as
---          registry_version_for_writers gives it
+--          registry_version_for_writers gives it, and the guard's generation ('' when
+--          none was raised), which the writer's end hands back
 
 -- @include registry_version
 -- @include keys
@@ -31,8 +33,9 @@
 local prefix = ARGV[1]
 local model = ARGV[2]
 local transforms = {}
-if ARGV[3] == '1' then
-  raise_guard(mass_writes_key(prefix, model), tonumber(ARGV[4]))
+local guard = ''
+if ARGV[3] ~= '0' then
+  guard = raise_guard(mass_writes_key(prefix, model), tonumber(ARGV[4]), ARGV[3])
 end
 if ARGV[5] then
   local u = transforms_key(prefix, model)
@@ -62,4 +65,4 @@ for _, f in ipairs(redis.call('HKEYS', registry)) do
     schemes[#schemes + 1] = string.sub(f, 3)
   end
 end
-return {schemes, transforms, registry_version_for_writers(registry, transforms_key(prefix, model))}
+return {schemes, transforms, registry_version_for_writers(registry, transforms_key(prefix, model)), guard}

@@ -19,7 +19,8 @@
 -- KEYS[5..] the conjunction keys to delete
 -- ARGV[1]  the data of the caller's own update transform to end ('' for none)
 -- ARGV[2]  the grace period (ms) it still applies after its last writer ends
--- ARGV[3]  1 to lower the write-in-progress counter, 0 not to
+-- ARGV[3]  the generation of the write-in-progress guard to lower (include/guard.lua), or
+--          '0' not to lower it
 -- ARGV[4]  number K of transforms the caller applied, then K transform data texts
 -- then     the schemes the keys were computed for, each as its registry field (s:<scheme>)
 -- Returns  {number of keys deleted, registry version (see registry_version.lua)}; or,
@@ -31,7 +32,7 @@
 local end_transform = ARGV[1]
 -- The writer's guard or its own transform gone before its end (expired while it ran,
 -- evicted): invalidate_rows.lua makes the model whole.
-if ARGV[3] == '1' and not guard_kept(KEYS[3]) then
+if ARGV[3] ~= '0' and not guard_kept(KEYS[3], ARGV[3]) then
   return -3
 end
 if end_transform ~= '' and redis.call('HEXISTS', KEYS[2], end_transform) == 0 then
@@ -86,8 +87,8 @@ if end_transform ~= '' then
     end
   end
 end
-if ARGV[3] == '1' then
-  lower_guard(KEYS[3]) -- kept: checked above, in this same script
+if ARGV[3] ~= '0' then
+  lower_guard(KEYS[3], ARGV[3]) -- kept: checked above, in this same script
   count_mass_write_end(KEYS[1])
 end
 local version = registry_version_for_writers(KEYS[1], KEYS[2])

@@ -8,7 +8,8 @@
 --          in begin_write.lua followed by those N schemes: a scheme registered since then
 --          (a read that leased during the write) may need fields the writer did not read,
 --          so the model is then invalidated whole
--- then     1 to lower the write-in-progress counter raised by begin_write.lua, 0 not to
+-- then     the generation of the write-in-progress guard begin_write.lua raised, to lower
+--          it (include/guard.lua), or '0' not to
 -- then     the data of the writer's update transform to end ('' for none, see
 --          begin_write.lua), and the grace period (ms) during which it still applies to
 --          later invalidations
@@ -55,7 +56,8 @@ else
   end
   i = i + n + 1
 end
-local end_write = ARGV[i] == '1'
+local end_guard = ARGV[i]
+local end_write = end_guard ~= '0'
 local end_transform = ARGV[i + 1]
 local grace_ms = tonumber(ARGV[i + 2])
 local changed = nil
@@ -112,7 +114,7 @@ end
 if end_write then
   -- The guard lapsed (the write ran longer than its crash timeout) or was evicted while
   -- the write ran: results were stored meanwhile that it should have refused.
-  if not lower_guard(mass_writes_key(prefix, model)) then
+  if not lower_guard(mass_writes_key(prefix, model), end_guard) then
     vanished = true
   end
   count_mass_write_end(epoch)

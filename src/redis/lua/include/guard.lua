@@ -1,69 +1,48 @@
 -- A model's mass-write guard (w:<Model>; see begin_write.lua), a hash: `n` writers under
 -- way, `until` (ms, Redis clock) when it lapses unless raised again (a writer that crashed
--- never lowers it), and `lost`: writers whose guard lapsed while they ran. Each of those
--- must make its model whole when it ends (results were stored meanwhile that the guard
--- should have refused). A plain counter with a TTL could not tell: a second writer raising
--- it again after it lapsed hid the first one's loss. Which ending writer was lost cannot be
--- told, and need not be: the next `lost` ends make their models whole, and a current
--- writer taken for a lost one only keeps the guard up a little longer. The key itself
--- lives a day (far beyond any write), so that a lapse is remembered; if it is evicted, an
--- ending writer finds it gone and makes its model whole too.
-local GUARD_KEEP_SECONDS = 86400
+-- never lowers it), and `g`, its generation: a fresh id whenever the guard is made anew
+-- (none, evicted, or lapsed). A raise returns the generation; the writer hands it back at
+-- its end, and an end whose generation is not the guard's current one, or whose guard has
+-- lapsed, must make its model whole (results were stored meanwhile that the guard should
+-- have refused) and leaves the count alone. A plain counter could not tell: a second
+-- writer raising it again after it lapsed or was evicted hid the first one's loss. The
+-- key outlives a lapse by the crash timeout again, then goes by itself.
 
 local function guard_now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
--- The guard's writers under way and lost, a lapse folded in (not written back).
-local function guard_state(key, now)
-  local v = redis.call('HMGET', key, 'n', 'until', 'lost')
-  local n, lapses, lost = tonumber(v[1] or '0'), tonumber(v[2] or '0'), tonumber(v[3] or '0')
-  if n > 0 and lapses <= now then
-    lost = lost + n
-    n = 0
-  end
-  return n, lost
-end
-
-local function raise_guard(key, seconds)
+-- Raises the guard for `seconds`; returns its generation (`fresh` when made anew).
+local function raise_guard(key, seconds, fresh)
   local now = guard_now_ms()
-  local n, lost = guard_state(key, now)
-  redis.call('HSET', key, 'n', n + 1, 'until', now + seconds * 1000, 'lost', lost)
-  redis.call('EXPIRE', key, GUARD_KEEP_SECONDS)
+  local v = redis.call('HMGET', key, 'n', 'until', 'g')
+  local n, lapses, g = tonumber(v[1] or '0'), tonumber(v[2] or '0'), v[3]
+  if not g or n <= 0 or lapses <= now then
+    n, g = 0, fresh
+  end
+  redis.call('HSET', key, 'n', n + 1, 'until', now + seconds * 1000, 'g', g)
+  redis.call('PEXPIRE', key, seconds * 2000)
+  return g
 end
 
--- Whether lowering the guard now would find it this writer's still (false: it lapsed, or
--- was lost to eviction, while the write ran).
-local function guard_kept(key)
-  if redis.call('EXISTS', key) == 0 then
-    return false
-  end
-  local n, lost = guard_state(key, guard_now_ms())
-  return lost == 0 and n > 0
+-- Whether the guard is still generation `g`'s and has not lapsed (false: the write ran
+-- longer than its crash timeout, or the guard was evicted, made anew since).
+local function guard_kept(key, g)
+  local v = redis.call('HMGET', key, 'n', 'until', 'g')
+  return v[3] == g and tonumber(v[1] or '0') > 0 and tonumber(v[2] or '0') > guard_now_ms()
 end
 
--- Lowers the guard; returns guard_kept's answer from before.
-local function lower_guard(key)
-  if redis.call('EXISTS', key) == 0 then
+-- Lowers the guard of generation `g`; returns guard_kept's answer (not kept: nothing
+-- lowered, the end makes its model whole).
+local function lower_guard(key, g)
+  if not guard_kept(key, g) then
     return false
   end
-  local n, lost = guard_state(key, guard_now_ms())
-  local kept = true
-  if lost > 0 then
-    lost = lost - 1
-    kept = false
-  elseif n > 0 then
-    n = n - 1
-  else
-    kept = false
-  end
-  if n == 0 and lost == 0 then
+  if redis.call('HINCRBY', key, 'n', -1) <= 0 then
     redis.call('DEL', key)
-  else
-    redis.call('HSET', key, 'n', n, 'lost', lost)
   end
-  return kept
+  return true
 end
 
 -- Whether a mass write of the model is under way now (stores depending on it are refused).
