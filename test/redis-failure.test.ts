@@ -87,10 +87,11 @@ describe('while an invalidation is pending', () => {
 
 describe('an invalidation Redis answers with an error (OOM, a script error)', () => {
   it('is replaced at once by its coarse form, so another process never reads the stale entry', async () => {
-    // A Redis whose invalidation script fails half-way: DECR (lowering a mass write's
-    // guard, before any deletion) is unknown. Redis is up, so plain DELs go through.
-    const noDecrPort = port + 2
-    const server2 = await startThrowawayRedis(noDecrPort, ['--rename-command', 'DECR', ''])
+    // A Redis whose invalidation script fails half-way: HINCRBY (lowering a mass write's
+    // guard, before any deletion; lua/include/guard.lua) is unknown. Redis is up, so plain
+    // DELs go through.
+    const noHincrbyPort = port + 2
+    const server2 = await startThrowawayRedis(noHincrbyPort, ['--rename-command', 'HINCRBY', ''])
     const url2 = server2.url
     const errors: Error[] = []
     const writer = testClient(dbUrl, { redis: url2, onError: (e) => errors.push(e) })
@@ -101,7 +102,7 @@ describe('an invalidation Redis answers with an error (OOM, a script error)', ()
       expect(await read()).toBe(2)
       expect(await countSql(reader, read)).toEqual({ value: 2, sql: 0 })
       await writer.prisma.post.deleteMany({ where: { authorId: author.id } })
-      expect(errors.some((e) => /DECR|unknown command|Unknown Redis command/i.test(e.message))).toBe(true) // it really failed
+      expect(errors.some((e) => /HINCRBY|unknown command|Unknown Redis command/i.test(e.message))).toBe(true) // it really failed
       expect(await read()).toBe(0) // at once, in another process
       expect(writer.prisma.$cacheops.stats().pendingInvalidations).toBe(0)
     } finally {
